@@ -1,0 +1,108 @@
+"""Any tabular file as sheets of rows of cell values, positioned from A1.
+
+Workbooks (.xlsx, .xlsm, .xls, .ods) are read with python-calamine, which is an order of
+magnitude faster than openpyxl for values. Text tables (.csv, .tsv, .txt) are read in UTF-8,
+UTF-8 with BOM, or GBK/GB18030, which Chinese Excel and WPS write.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfxl.errors import FileError
+
+Cell = str | float | int | bool | None
+WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
+TEXT_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
+ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+@dataclass
+class Sheet:
+    name: str
+    rows: list[list[Cell]]
+
+    def cell(self, row: int, col: int) -> Cell:
+        """The value at 0-based (row, col), None beyond the data."""
+        if row < len(self.rows) and col < len(self.rows[row]):
+            return self.rows[row][col]
+        return None
+
+
+def column_letter(col: int) -> str:
+    """0-based column index to letters: 0 → A, 26 → AA."""
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def a1(row: int, col: int) -> str:
+    """0-based (row, col) to A1 notation."""
+    return f"{column_letter(col)}{row + 1}"
+
+
+def read_sheets(path: Path) -> list[Sheet]:
+    """Every sheet of a workbook, or the one table of a text file."""
+    if not path.is_file():
+        raise FileError(path, "文件不存在")
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        return [Sheet(path.stem, read_text_table(path))]
+    if suffix in WORKBOOK_SUFFIXES:
+        return _read_workbook(path)
+    raise FileError(path, f"不支持的文件类型“{path.suffix}”：请使用 .xlsx、.xls、.csv 或 .txt")
+
+
+def _read_workbook(path: Path) -> list[Sheet]:
+    from python_calamine import CalamineWorkbook
+
+    if path.stat().st_size == 0:
+        raise FileError(path, "文件是空的")
+    if path.suffix.lower() in {".xlsx", ".xlsm"} and not zipfile.is_zipfile(path):
+        head = path.read_bytes()[:8]
+        if head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise FileError(path, "文件已加密（设置了打开密码），请去掉密码后再提交")
+        raise FileError(path, "文件不是有效的 Excel 工作簿（可能已损坏或只是改了扩展名）")
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheets = []
+        for name in workbook.sheet_names:
+            sheet = workbook.get_sheet_by_name(name)
+            sheets.append(Sheet(name, sheet.to_python(skip_empty_area=False)))
+        return sheets
+    except Exception as exc:  # calamine raises its own error types for every bad file
+        raise FileError(path, f"工作簿无法读取（{type(exc).__name__}: {exc}）") from exc
+
+
+def decode(data: bytes, path: Path) -> str:
+    for encoding in ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FileError(path, "文本编码无法识别：请另存为 UTF-8 或 GBK 编码")
+
+
+def read_text_table(path: Path) -> list[list[Cell]]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FileError(path, f"无法打开：{exc.strerror}") from exc
+    text = decode(data, path)
+    if "\x00" in text:
+        raise FileError(path, "文件不是文本表格（含有二进制内容）")
+    suffix = path.suffix.lower()
+    sample = text[:8192]
+    tab = suffix in {".tsv", ".txt"} or sample.count("\t") > sample.count(",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if tab else ",")
+    try:
+        return [list(row) for row in reader]
+    except csv.Error as exc:
+        raise FileError(path, f"文本表格格式错误：{exc}") from exc

@@ -1,0 +1,132 @@
+"""The domain: departments, projects, indicators, and the issues found in them.
+
+Amounts are `Decimal` (万元); codes are text; an indicator keeps its values as written and
+derives their parse. Provenance (sheet, row, cell) is carried beside the content and left
+out of content comparisons, so that the same data read from two layouts compares equal.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from perfxl.values import IndicatorValue, parse_value
+
+Severity = Literal["error", "warning"]
+
+# Fields that say where a thing came from, not what it is.
+PROVENANCE = frozenset({"sheet", "row", "cell"})
+
+
+class Department(BaseModel):
+    """A budget unit (部门 / 单位) that fills in a template."""
+
+    code: str | None = None
+    name: str | None = None
+
+
+class Indicator(BaseModel):
+    """One 三级指标 with its 一级 and 二级 codes and labels and its two values.
+
+    `raw` holds the verbatim text of an indicator that could not be parsed, so that it is
+    kept and written back as it came rather than dropped.
+    """
+
+    model_config = ConfigDict(validate_assignment=False)
+
+    level1: str | None = None
+    level1_label: str | None = None
+    level2: str | None = None
+    level2_label: str | None = None
+    name: str = ""
+    period: str = ""
+    annual: str = ""
+    raw: str | None = None
+    sheet: str | None = None
+    row: int | None = None
+    cell: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def period_value(self) -> IndicatorValue:
+        return parse_value(self.period)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def annual_value(self) -> IndicatorValue:
+        return parse_value(self.annual)
+
+
+class Project(BaseModel):
+    """One row of the project table (项目支出绩效目标表) with its indicators."""
+
+    code: str | None = None
+    name: str = ""
+    unit: str | None = None
+    total: Decimal | None = None
+    fiscal: Decimal | None = None
+    special: Decimal | None = None
+    other: Decimal | None = None
+    goal: str = ""
+    indicators: list[Indicator] = Field(default_factory=list)
+    sheet: str | None = None
+    row: int | None = None
+    cell: str | None = None
+
+    def content(self) -> dict[str, Any]:
+        """What the project says, without where it was read from."""
+        return self.model_dump(
+            mode="json",
+            exclude={**{f: True for f in PROVENANCE}, "indicators": {"__all__": PROVENANCE}},
+        )
+
+    def sources_sum(self) -> Decimal:
+        return sum((a for a in (self.fiscal, self.special, self.other) if a is not None),
+                   Decimal("0.00"))
+
+
+class Issue(BaseModel):
+    """One problem found, at its place. `code` is stable; `message` is for people."""
+
+    code: str
+    severity: Severity
+    message: str
+    hint: str | None = None
+    file: str | None = None
+    sheet: str | None = None
+    cell: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+
+class TargetTable(BaseModel):
+    """A department's projects and indicators, whatever layout they were read from."""
+
+    department: Department = Field(default_factory=Department)
+    fiscal_year: int | None = None
+    codeset: str | None = None
+    projects: list[Project] = Field(default_factory=list)
+
+    @property
+    def indicator_count(self) -> int:
+        return sum(len(p.indicators) for p in self.projects)
+
+
+class ReadResult(BaseModel):
+    """A file read: what it holds, what was wrong with it, and what kind of file it was."""
+
+    file: str
+    kind: Literal["published", "structured", "json"]
+    table: TargetTable
+    issues: list[Issue] = Field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
