@@ -130,5 +130,8 @@ def _load_file(path: Path) -> CodeSet:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"指标体系文件 {path} 无法读取：{exc}") from exc
     except ValidationError as exc:
-        problems = "；".join(err["msg"] for err in exc.errors())
+        problems = "；".join(
+            f"{'.'.join(str(part) for part in err['loc']) or '文件'}: {err['msg']}"
+            for err in exc.errors()
+        )
         raise InputError(f"指标体系文件 {path} 格式不对：{problems}") from exc

@@ -299,14 +299,16 @@ def resolve_levels(indicator: Indicator, codeset: CodeSet) -> None:
         indicator.level2 = found.code if found else None
 
 
-def read_published(path: Path, codeset: CodeSet | None = None) -> ReadResult:
+def read_published(
+    path: Path, codeset: CodeSet | None = None, sheets: list[Sheet] | None = None
+) -> ReadResult:
     """Read a published project table (.xlsx, .csv, .txt …) into structured data.
 
     Raises FileError only when the file cannot be read at all; everything wrong inside it
     is an issue in the result.
     """
     codeset = codeset or load_codeset()
-    sheets = read_sheets(path)
+    sheets = sheets if sheets is not None else read_sheets(path)
     for sheet in sheets:
         found = find_header(sheet)
         if found is None:

@@ -85,29 +85,39 @@ def parse_value(text: str) -> IndicatorValue:
     stripped = text.strip()
     if not stripped or stripped in PLACEHOLDERS:
         return IndicatorValue(text=text)
-    folded = fold(stripped).replace(" ", "")
+    written = re.sub(r"\s+", "", stripped)
+    # Fold character by character so that positions in `folded` are positions in `written`
+    # and the unit is taken as written (（人） stays full-width); fall back to plain folding
+    # when a character folds into several (㎡ → m2).
+    pieces = [fold(ch) for ch in written]
+    aligned = all(len(piece) == 1 for piece in pieces)
+    folded = "".join(pieces) if aligned else fold(written)
+    source = written if aligned else folded
     operator: Operator | None = None
-    rest = folded
+    start = 0
     for word, op in _PREFIX_WORDS:
-        if rest.startswith(word):
-            operator, rest = op, rest[len(word) :]
+        if folded.startswith(word):
+            operator, start = op, len(word)
             break
+    rest = folded[start:]
     match = _NUMBER.match(rest)
     if match is None:
         return IndicatorValue(text=text, operator=QUALITATIVE)
-    tail = rest[match.end() :]
+    tail_start, tail_end = start + match.end(), len(folded)
     for word, op in _SUFFIX_WORDS:
-        if tail.endswith(word):
-            tail = tail[: -len(word)]
+        if folded.endswith(word) and tail_end - len(word) >= tail_start:
+            tail_end -= len(word)
             operator = operator or op
             break
+    tail = folded[tail_start:tail_end]
     if len(tail) > _UNIT_MAX or _UNIT_FORBIDDEN.search(tail):
         return IndicatorValue(text=text, operator=QUALITATIVE)
     try:
         number = Decimal(match.group().replace(",", ""))
     except InvalidOperation:  # pragma: no cover - the pattern admits only valid numbers
         return IndicatorValue(text=text, operator=QUALITATIVE)
-    return IndicatorValue(text=text, operator=operator, number=number, unit=tail or None)
+    unit = source[tail_start:tail_end]
+    return IndicatorValue(text=text, operator=operator, number=number, unit=unit or None)
 
 
 def compose_value(operator: str | None, number: str, unit: str | None) -> str:

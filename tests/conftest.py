@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED_TXT = FIXTURES / "guangzhou-minzheng-project-targets.txt"
+SEED_XLSX = FIXTURES / "guangzhou-minzheng-project-targets.libreoffice.xlsx"
+SEED_GBK_CSV = FIXTURES / "guangzhou-minzheng-project-targets.libreoffice.gbk.csv"
+HEADER = ["项目名称", "总计", "财政拨款", "财政专户拨款", "其他资金", "绩效目标", "绩效指标"]
+IND = "1、1-产出指标；11-数量指标；场次；实施周期指标值:2场；年度指标值:2场。" \
+      "2、2-效益指标；22-社会效益；覆盖率；实施周期指标值:≥90%；年度指标值:≥90%。"
+
+
+def seed_cells() -> list[list[str]]:
+    """The data rows of the seed, split into cells."""
+    lines = SEED_TXT.read_text(encoding="utf-8").splitlines()
+    return [c for c in (line.split("\t") for line in lines) if len(c) == 7][2:]
+
+
+def published(rows: list[list[object]], department: str | None = "测试局",
+              header: list[str] | None = None, title: str = "项目支出绩效目标表") -> list[list[object]]:
+    """A published table from its data rows: title lines, department, unit, header."""
+    top: list[list[object]] = [[title], []]
+    if department is not None:
+        top.append([f"部门名称：{department}"])
+    top += [["单位：万元"], header or HEADER]
+    return top + rows
+
+
+def write_table(path: Path, rows: list[list[object]], encoding: str = "utf-8") -> Path:
+    """Write rows as .xlsx (numbers stay numbers), .csv or tab-separated .txt."""
+    if path.suffix == ".xlsx":
+        wb = xlsxwriter.Workbook(str(path))
+        ws = wb.add_worksheet("Sheet1")
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if isinstance(value, (int, float)):
+                    ws.write_number(r, c, value)
+                elif value is not None:
+                    ws.write_string(r, c, str(value))
+        wb.close()
+    else:
+        with path.open("w", encoding=encoding, newline="") as fh:
+            writer = csv.writer(fh, delimiter="," if path.suffix == ".csv" else "\t")
+            writer.writerows([["" if v is None else v for v in row] for row in rows])
+    return path
+
+
+@pytest.fixture
+def table_file(tmp_path: Path):
+    def make(rows: list[list[object]], suffix: str = ".txt", **kwargs: object) -> Path:
+        encoding = str(kwargs.pop("encoding", "utf-8"))
+        return write_table(tmp_path / f"table{suffix}", published(rows, **kwargs), encoding)  # type: ignore[arg-type]
+
+    return make
