@@ -62,31 +62,41 @@ def _rule(code: str, severity: Severity, group: str, zh: str, en: str, hint: str
 
 # --- files -------------------------------------------------------------------------------
 FILE_UNREADABLE = _rule(
-    "file-unreadable", "error", "文件",
+    "file-unreadable",
+    "error",
+    "文件",
     "文件无法读取：{reason}",
     "The file cannot be read: {reason}",
     "请确认文件是 Excel 工作簿（.xlsx）或 CSV/文本表格，未加密、未损坏，然后重新提交。",
 )
 HEADER_NOT_FOUND = _rule(
-    "header-not-found", "error", "文件",
+    "header-not-found",
+    "error",
+    "文件",
     "未找到表头行：需要一行同时含有“项目名称”“总计”等列名",
     "No header row: a row naming 项目名称, 总计 and the other columns was not found",
     "请保留表格原有的表头行（项目名称、总计、财政拨款、财政专户拨款、其他资金、绩效目标、绩效指标）。",
 )
 COLUMN_MISSING = _rule(
-    "column-missing", "error", "文件",
+    "column-missing",
+    "error",
+    "文件",
     "表头缺少“{column_name}”列",
     "The header has no {column_name} column",
     "请在表头补回“{column_name}”列，列名须与模板一致。",
 )
 DEPARTMENT_NOT_FOUND = _rule(
-    "department-not-found", "warning", "文件",
+    "department-not-found",
+    "warning",
+    "文件",
     "未找到“部门名称：”或“单位名称：”行，无法确定所属部门",
     "No 部门名称/单位名称 line: the department is unknown",
     "请在表头上方保留“部门名称：XXX”一行。",
 )
 ROW_NOT_RECOGNISED = _rule(
-    "row-not-recognised", "warning", "文件",
+    "row-not-recognised",
+    "warning",
+    "文件",
     "此行既不是项目行也不是合计行，已原样列出，未计入项目",
     "This row is neither a project nor a total; listed verbatim, not counted",
     "如果这是一个项目，请补全项目名称和金额；如果是备注，可以忽略。",
@@ -94,25 +104,33 @@ ROW_NOT_RECOGNISED = _rule(
 
 # --- amounts -----------------------------------------------------------------------------
 AMOUNT_INVALID = _rule(
-    "amount-invalid", "error", "金额",
+    "amount-invalid",
+    "error",
+    "金额",
     "“{column_name}”的值“{text}”不是金额",
     "{column_name} value {text!r} is not an amount",
     "金额请填写数字，单位万元，最多两位小数，例如 1209.08。",
 )
 TOTAL_ROW_MISSING = _rule(
-    "total-row-missing", "warning", "金额",
+    "total-row-missing",
+    "warning",
+    "金额",
     "未找到“合计”行，无法核对合计数",
     "No 合计 row: the declared total cannot be checked",
     "请在表头下保留“合计”行。",
 )
 TOTAL_SOURCES_MISMATCH = _rule(
-    "total-sources-mismatch", "error", "金额",
+    "total-sources-mismatch",
+    "error",
+    "金额",
     "总计 {total} 不等于 财政拨款+财政专户拨款+其他资金 = {summed}（相差 {diff}）",
     "总计 {total} differs from the sum of the three sources {summed} (by {diff})",
     "总计应等于三项资金来源之和，请核对各项金额。",
 )
 DECLARED_TOTAL_ROUNDING = _rule(
-    "declared-total-rounding", "warning", "金额",
+    "declared-total-rounding",
+    "warning",
+    "金额",
     "合计行“{column_name}”为 {declared}，各项目相加为 {summed}，相差 {diff}，"
     "在各行四舍五入的误差（{tolerance}）以内",
     "合计 {column_name} {declared} differs from the sum of the rows {summed} by {diff}, "
@@ -120,7 +138,9 @@ DECLARED_TOTAL_ROUNDING = _rule(
     "通常是各项目分别四舍五入所致；如需一致，请按各项目金额之和填写合计。",
 )
 DECLARED_TOTAL_MISMATCH = _rule(
-    "declared-total-mismatch", "error", "金额",
+    "declared-total-mismatch",
+    "error",
+    "金额",
     "合计行“{column_name}”为 {declared}，各项目相加为 {summed}，相差 {diff}，"
     "超出四舍五入误差（{tolerance}）",
     "合计 {column_name} {declared} differs from the sum of the rows {summed} by {diff}, "
@@ -128,7 +148,9 @@ DECLARED_TOTAL_MISMATCH = _rule(
     "请核对各项目金额与合计数，合计应等于各项目之和。",
 )
 SUBTOTAL_ROUNDING = _rule(
-    "subtotal-rounding", "warning", "金额",
+    "subtotal-rounding",
+    "warning",
+    "金额",
     "资金使用单位“{unit}”小计“{column_name}”为 {declared}，其下项目相加为 {summed}，"
     "相差 {diff}，在四舍五入误差（{tolerance}）以内",
     "Subtotal of {unit} ({column_name}) {declared} differs from its projects {summed} by "
@@ -136,23 +158,27 @@ SUBTOTAL_ROUNDING = _rule(
     "通常是各项目分别四舍五入所致。",
 )
 SUBTOTAL_MISMATCH = _rule(
-    "subtotal-mismatch", "error", "金额",
-    "资金使用单位“{unit}”小计“{column_name}”为 {declared}，其下项目相加为 {summed}，"
-    "相差 {diff}",
-    "Subtotal of {unit} ({column_name}) {declared} differs from its projects {summed} "
-    "by {diff}",
+    "subtotal-mismatch",
+    "error",
+    "金额",
+    "资金使用单位“{unit}”小计“{column_name}”为 {declared}，其下项目相加为 {summed}，相差 {diff}",
+    "Subtotal of {unit} ({column_name}) {declared} differs from its projects {summed} by {diff}",
     "请核对该单位小计与其下各项目金额。",
 )
 
 # --- indicators --------------------------------------------------------------------------
 INDICATOR_UNPARSED = _rule(
-    "indicator-unparsed", "error", "指标",
+    "indicator-unparsed",
+    "error",
+    "指标",
     "第 {number} 项绩效指标无法识别，已原样保留：{text}",
     "Indicator item {number} cannot be parsed; kept verbatim: {text}",
     "每项指标应写作：序号、一级指标；二级指标；三级指标；实施周期指标值:值；年度指标值:值。",
 )
 LEVEL_UNKNOWN = _rule(
-    "level-unknown", "error", "指标",
+    "level-unknown",
+    "error",
+    "指标",
     "{level}指标“{text}”不在指标体系“{codeset}”中",
     "{level} indicator {text!r} is not in code set {codeset}",
     "请从下拉列表中选择，或写作“代码-名称”，例如 11-数量指标。",

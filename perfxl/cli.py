@@ -60,7 +60,8 @@ def _issue_table(issues: list[Issue]) -> Table:
         table.add_column(column, overflow="fold")
     for issue in issues:
         where = "!".join(x for x in (issue.sheet, issue.cell) if x) or (
-            f"第{issue.row}行" if issue.row else "")
+            f"第{issue.row}行" if issue.row else ""
+        )
         level = "[red]错误[/]" if issue.severity == "error" else "[yellow]提示[/]"
         table.add_row(level, where, issue.code, issue.message)
     return table
@@ -99,7 +100,9 @@ def _fail(exc: PerfxlError) -> typer.Exit:
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="公开的项目支出绩效目标表：.xlsx、.csv、.tsv 或 .txt。")],
+    file: Annotated[
+        Path, typer.Argument(help="公开的项目支出绩效目标表：.xlsx、.csv、.tsv 或 .txt。")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出到标准输出。")] = False,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="写出结构化工作簿（.xlsx）。")

@@ -11,11 +11,14 @@ import csv
 import io
 import zipfile
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import cast
 
 from perfxl.errors import FileError
 
-Cell = str | float | int | bool | None
+# What a cell can hold; calamine gives dates and times for date-formatted cells.
+Cell = str | float | int | bool | datetime | date | time | timedelta | None
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
 TEXT_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 ENCODINGS = ("utf-8-sig", "gb18030")
@@ -75,7 +78,9 @@ def _read_workbook(path: Path) -> list[Sheet]:
         sheets = []
         for name in workbook.sheet_names:
             sheet = workbook.get_sheet_by_name(name)
-            sheets.append(Sheet(name, sheet.to_python(skip_empty_area=False)))
+            sheets.append(
+                Sheet(name, cast(list[list[Cell]], sheet.to_python(skip_empty_area=False)))
+            )
         return sheets
     except Exception as exc:  # calamine raises its own error types for every bad file
         raise FileError(path, f"工作簿无法读取（{type(exc).__name__}: {exc}）") from exc

@@ -11,13 +11,11 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic.main import IncEx
 
 from perfxl.values import IndicatorValue, parse_value
 
 Severity = Literal["error", "warning"]
-
-# Fields that say where a thing came from, not what it is.
-PROVENANCE = frozenset({"sheet", "row", "cell"})
 
 
 class Department(BaseModel):
@@ -76,15 +74,19 @@ class Project(BaseModel):
     cell: str | None = None
 
     def content(self) -> dict[str, Any]:
-        """What the project says, without where it was read from."""
-        return self.model_dump(
-            mode="json",
-            exclude={**{f: True for f in PROVENANCE}, "indicators": {"__all__": PROVENANCE}},
-        )
+        """What the project says, without where it was read from (sheet, row, cell)."""
+        exclude: dict[str, IncEx | bool] = {
+            "sheet": True,
+            "row": True,
+            "cell": True,
+            "indicators": {"__all__": {"sheet", "row", "cell"}},
+        }
+        return self.model_dump(mode="json", exclude=exclude)
 
     def sources_sum(self) -> Decimal:
-        return sum((a for a in (self.fiscal, self.special, self.other) if a is not None),
-                   Decimal("0.00"))
+        return sum(
+            (a for a in (self.fiscal, self.special, self.other) if a is not None), Decimal("0.00")
+        )
 
 
 class Issue(BaseModel):

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from perfxl import catalogue as cat
 from perfxl import packed
@@ -125,9 +126,17 @@ class _Reader:
         self.codeset = codeset
         self.issues: list[Issue] = []
         self.columns: dict[str, int] = {}
+        # The 绩效指标 text of each project as read, so a continuation row joins the text.
+        self._indicator_text: dict[int, str] = {}
 
-    def issue(self, rule: cat.Rule, row: int | None, key: str | None = None,
-              value: object = None, **params: object) -> None:
+    def issue(
+        self,
+        rule: cat.Rule,
+        row: int | None,
+        key: str | None = None,
+        value: object = None,
+        **params: Any,
+    ) -> None:
         col = self.columns.get(key) if key else None
         self.issues.append(
             rule.issue(
@@ -153,8 +162,9 @@ class _Reader:
             for r in range(header_row + 1, len(self.sheet.rows))
         ]
         projects = self._projects(rows)
-        return TargetTable(department=department, fiscal_year=year,
-                           codeset=self.codeset.name, projects=projects)
+        return TargetTable(
+            department=department, fiscal_year=year, codeset=self.codeset.name, projects=projects
+        )
 
     def _projects(self, rows: list[_Row]) -> list[Project]:
         projects: list[Project] = []
@@ -165,8 +175,11 @@ class _Reader:
             name = row.texts.get("name", "")
             if not any(row.texts.values()):
                 if any(_text(v).strip() for v in self.sheet.rows[row.index]):
-                    self.issue(cat.ROW_NOT_RECOGNISED, row.index,
-                               value=_row_text(self.sheet.rows[row.index]))
+                    self.issue(
+                        cat.ROW_NOT_RECOGNISED,
+                        row.index,
+                        value=_row_text(self.sheet.rows[row.index]),
+                    )
                 continue
             if name.replace(" ", "") in {"合计", "总计"} and total_row is None:
                 total_row = row
@@ -181,8 +194,9 @@ class _Reader:
                 self._continue(projects[-1], row)
                 continue
             if not name and not row.has_amounts and not row.has_content:
-                self.issue(cat.ROW_NOT_RECOGNISED, row.index,
-                           value=_row_text(self.sheet.rows[row.index]))
+                self.issue(
+                    cat.ROW_NOT_RECOGNISED, row.index, value=_row_text(self.sheet.rows[row.index])
+                )
                 continue
             if pending_unit is not None:
                 groups.append((pending_unit, []))
@@ -204,8 +218,14 @@ class _Reader:
         try:
             amount = parse_amount(value)
         except AmountError:
-            self.issue(cat.AMOUNT_INVALID, row.index, key, value=_text(value),
-                       column_name=COLUMNS[key][0], text=_text(value))
+            self.issue(
+                cat.AMOUNT_INVALID,
+                row.index,
+                key,
+                value=_text(value),
+                column_name=COLUMNS[key][0],
+                text=_text(value),
+            )
             return None
         return ZERO if amount is None else amount
 
@@ -230,17 +250,30 @@ class _Reader:
         cell split over two rows by a PDF conversion)."""
         assert project.row is not None
         project.goal = packed.clean_cell(project.goal + row.texts.get("goal", ""))
-        text = packed.render(project.indicators) + row.texts.get("indicators", "")
+        text = self._indicator_text.get(id(project), "") + row.texts.get("indicators", "")
+        # What the first part alone could not parse is judged again on the joined text.
+        self.issues = [
+            i
+            for i in self.issues
+            if not (i.code == cat.INDICATOR_UNPARSED.code and i.row == project.row)
+        ]
         self._set_indicators(project, project.row - 1, text)
 
     def _set_indicators(self, project: Project, index: int, text: str) -> None:
+        self._indicator_text[id(project)] = text
         indicators = packed.parse(text)
         cell = a1(index, self.columns["indicators"]) if "indicators" in self.columns else None
         for number, indicator in enumerate(indicators, start=1):
             indicator.sheet, indicator.row, indicator.cell = self.sheet.name, index + 1, cell
             if indicator.raw is not None:
-                self.issue(cat.INDICATOR_UNPARSED, index, "indicators", value=indicator.raw,
-                           number=number, text=indicator.raw)
+                self.issue(
+                    cat.INDICATOR_UNPARSED,
+                    index,
+                    "indicators",
+                    value=indicator.raw,
+                    number=number,
+                    text=indicator.raw,
+                )
             else:
                 resolve_levels(indicator, self.codeset)
         project.indicators = indicators
@@ -251,12 +284,24 @@ class _Reader:
             return
         summed = project.sources_sum()
         if summed != project.total:
-            self.issue(cat.TOTAL_SOURCES_MISMATCH, row.index, "total", value=row.texts["total"],
-                       total=fmt(project.total), summed=fmt(summed),
-                       diff=fmt(abs(project.total - summed)))
+            self.issue(
+                cat.TOTAL_SOURCES_MISMATCH,
+                row.index,
+                "total",
+                value=row.texts["total"],
+                total=fmt(project.total),
+                summed=fmt(summed),
+                diff=fmt(abs(project.total - summed)),
+            )
 
-    def _compare(self, row: _Row, members: list[Project], rounding: cat.Rule,
-                 mismatch: cat.Rule, **params: object) -> None:
+    def _compare(
+        self,
+        row: _Row,
+        members: list[Project],
+        rounding: cat.Rule,
+        mismatch: cat.Rule,
+        **params: Any,
+    ) -> None:
         for key in AMOUNT_FIELDS:
             declared = self._amount(row, key)
             if declared is None:
@@ -267,21 +312,35 @@ class _Reader:
                 continue
             tolerance = rounding_tolerance(len(members))
             rule = rounding if diff <= tolerance else mismatch
-            self.issue(rule, row.index, key, value=row.texts.get(key), column_name=COLUMNS[key][0],
-                       declared=fmt(declared), summed=fmt(summed), diff=fmt(diff),
-                       tolerance=f"{tolerance:.3f}", rows=len(members), **params)
+            self.issue(
+                rule,
+                row.index,
+                key,
+                value=row.texts.get(key),
+                column_name=COLUMNS[key][0],
+                declared=fmt(declared),
+                summed=fmt(summed),
+                diff=fmt(diff),
+                tolerance=f"{tolerance:.3f}",
+                rows=len(members),
+                **params,
+            )
 
     def _check_total(self, total_row: _Row | None, projects: list[Project]) -> None:
         if total_row is None:
             if projects:
                 self.issue(cat.TOTAL_ROW_MISSING, None)
             return
-        self._compare(total_row, projects, cat.DECLARED_TOTAL_ROUNDING,
-                      cat.DECLARED_TOTAL_MISMATCH)
+        self._compare(total_row, projects, cat.DECLARED_TOTAL_ROUNDING, cat.DECLARED_TOTAL_MISMATCH)
 
     def _check_subtotal(self, unit_row: _Row, members: list[Project]) -> None:
-        self._compare(unit_row, members, cat.SUBTOTAL_ROUNDING, cat.SUBTOTAL_MISMATCH,
-                      unit=unit_row.texts["name"])
+        self._compare(
+            unit_row,
+            members,
+            cat.SUBTOTAL_ROUNDING,
+            cat.SUBTOTAL_MISMATCH,
+            unit=unit_row.texts["name"],
+        )
 
 
 def _row_text(row: list[Cell]) -> str:
@@ -344,8 +403,9 @@ def published_rows(table: TargetTable) -> list[list[str | Decimal | None]]:
     keys = (("code",) if with_code else ()) + EXPORT_KEYS
     rows: list[list[str | Decimal | None]] = [[COLUMNS[k][0] for k in keys]]
 
-    def amounts(members: list[Project], label: str, code: str | None = None
-                ) -> list[str | Decimal | None]:
+    def amounts(
+        members: list[Project], label: str, code: str | None = None
+    ) -> list[str | Decimal | None]:
         values: dict[str, str | Decimal | None] = {"code": code, "name": label}
         for key in AMOUNT_FIELDS:
             summed = sum((getattr(p, key) or ZERO for p in members), ZERO)
@@ -358,10 +418,14 @@ def published_rows(table: TargetTable) -> list[list[str | Decimal | None]]:
             rows.append(amounts(members, unit))
         for p in members:
             values: dict[str, str | Decimal | None] = {
-                "code": p.code, "name": p.name, "goal": p.goal,
+                "code": p.code,
+                "name": p.name,
+                "goal": p.goal,
                 "indicators": packed.render(p.indicators),
                 "total": p.total,
-                "fiscal": p.fiscal or None, "special": p.special or None, "other": p.other or None,
+                "fiscal": p.fiscal or None,
+                "special": p.special or None,
+                "other": p.other or None,
             }
             rows.append([values.get(k) for k in keys])
     return rows
@@ -380,13 +444,22 @@ def write_published(table: TargetTable, path: Path) -> Path:
     try:
         ws = workbook.add_worksheet(TITLE[:31])
         title = workbook.add_format({"bold": True, "font_size": 16, "align": "center"})
-        head = workbook.add_format({"bold": True, "border": 1, "align": "center",
-                                    "valign": "vcenter", "text_wrap": True, "bg_color": "#DDEBF7"})
+        head = workbook.add_format(
+            {
+                "bold": True,
+                "border": 1,
+                "align": "center",
+                "valign": "vcenter",
+                "text_wrap": True,
+                "bg_color": "#DDEBF7",
+            }
+        )
         text = workbook.add_format({"border": 1, "valign": "top", "text_wrap": True})
         money = workbook.add_format({"border": 1, "valign": "top", "num_format": "#,##0.00"})
         bold_text = workbook.add_format({"border": 1, "valign": "top", "bold": True})
-        bold_money = workbook.add_format({"border": 1, "valign": "top", "bold": True,
-                                          "num_format": "#,##0.00"})
+        bold_money = workbook.add_format(
+            {"border": 1, "valign": "top", "bold": True, "num_format": "#,##0.00"}
+        )
         last = len(header) - 1
         ws.merge_range(0, 0, 0, last, TITLE, title)
         year = f"{table.fiscal_year}年" if table.fiscal_year else ""

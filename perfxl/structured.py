@@ -51,8 +51,15 @@ INDICATOR_COLUMNS: list[tuple[str, Callable[[int, Indicator], Any]]] = [
     ("来源单元格", lambda n, i: i.cell),
 ]
 ISSUE_COLUMNS: list[tuple[str, str]] = [
-    ("文件", "file"), ("工作表", "sheet"), ("单元格", "cell"), ("行", "row"), ("列", "column"),
-    ("代码", "code"), ("级别", "severity"), ("说明", "message"), ("原值", "value"),
+    ("文件", "file"),
+    ("工作表", "sheet"),
+    ("单元格", "cell"),
+    ("行", "row"),
+    ("列", "column"),
+    ("代码", "code"),
+    ("级别", "severity"),
+    ("说明", "message"),
+    ("原值", "value"),
     ("修改建议", "hint"),
 ]
 AMOUNT_HEADERS = frozenset({"总计", "财政拨款", "财政专户拨款", "其他资金"})
@@ -83,25 +90,41 @@ def write_structured(result: ReadResult, path: Path) -> Path:
                 ws.set_column(headers.index("绩效目标"), headers.index("绩效目标"), 50, wrap)
 
         projects = result.table.projects
-        sheet(PROJECT_SHEET, [h for h, _ in PROJECT_COLUMNS],
-              [[get(n, p) for _, get in PROJECT_COLUMNS] for n, p in enumerate(projects, 1)])
-        sheet(INDICATOR_SHEET, [h for h, _ in INDICATOR_COLUMNS],
-              [[get(n, i) for _, get in INDICATOR_COLUMNS]
-               for n, p in enumerate(projects, 1) for i in p.indicators])
-        sheet(ISSUE_SHEET, [h for h, _ in ISSUE_COLUMNS],
-              [[getattr(issue, attr) for _, attr in ISSUE_COLUMNS] for issue in result.issues])
+        sheet(
+            PROJECT_SHEET,
+            [h for h, _ in PROJECT_COLUMNS],
+            [[get(n, p) for _, get in PROJECT_COLUMNS] for n, p in enumerate(projects, 1)],
+        )
+        sheet(
+            INDICATOR_SHEET,
+            [h for h, _ in INDICATOR_COLUMNS],
+            [
+                [get(n, i) for _, get in INDICATOR_COLUMNS]
+                for n, p in enumerate(projects, 1)
+                for i in p.indicators
+            ],
+        )
+        sheet(
+            ISSUE_SHEET,
+            [h for h, _ in ISSUE_COLUMNS],
+            [[getattr(issue, attr) for _, attr in ISSUE_COLUMNS] for issue in result.issues],
+        )
         table = result.table
-        sheet(INFO_SHEET, ["项", "值"], [
-            ["格式", MARKER],
-            ["部门编码", table.department.code],
-            ["部门名称", table.department.name],
-            ["年度", table.fiscal_year],
-            ["指标体系", table.codeset],
-            ["来源文件", result.file],
-            ["来源格式", result.kind],
-            ["项目数", len(projects)],
-            ["指标数", table.indicator_count],
-        ])
+        sheet(
+            INFO_SHEET,
+            ["项", "值"],
+            [
+                ["格式", MARKER],
+                ["部门编码", table.department.code],
+                ["部门名称", table.department.name],
+                ["年度", table.fiscal_year],
+                ["指标体系", table.codeset],
+                ["来源文件", result.file],
+                ["来源格式", result.kind],
+                ["项目数", len(projects)],
+                ["指标数", table.indicator_count],
+            ],
+        )
     finally:
         workbook.close()
     return path
@@ -130,8 +153,11 @@ def _records(sheet: Sheet) -> list[dict[str, Cell]]:
     if not sheet.rows:
         return []
     headers = [str(h or "").strip() for h in sheet.rows[0]]
-    return [dict(zip(headers, row, strict=False)) for row in sheet.rows[1:]
-            if any(v not in (None, "") for v in row)]
+    return [
+        dict(zip(headers, row, strict=False))
+        for row in sheet.rows[1:]
+        if any(v not in (None, "") for v in row)
+    ]
 
 
 def _str(value: Cell) -> str:
@@ -154,33 +180,55 @@ def read_structured(path: Path, sheets: list[Sheet] | None = None) -> ReadResult
     projects: list[Project] = []
     for record in _records(by_name[PROJECT_SHEET]):
         amounts: dict[str, Decimal | None] = {}
-        for key, header in (("total", "总计"), ("fiscal", "财政拨款"),
-                            ("special", "财政专户拨款"), ("other", "其他资金")):
+        for key, header in (
+            ("total", "总计"),
+            ("fiscal", "财政拨款"),
+            ("special", "财政专户拨款"),
+            ("other", "其他资金"),
+        ):
             try:
                 amounts[key] = parse_amount(record.get(header))
             except AmountError:
                 amounts[key] = None
-        projects.append(Project(
-            code=_opt(record.get("项目编码")), name=_str(record.get("项目名称")),
-            unit=_opt(record.get("资金使用单位")), goal=_str(record.get("绩效目标")),
-            sheet=_opt(record.get("来源工作表")), cell=_opt(record.get("来源单元格")),
-            **amounts,
-        ))
+        projects.append(
+            Project(
+                code=_opt(record.get("项目编码")),
+                name=_str(record.get("项目名称")),
+                unit=_opt(record.get("资金使用单位")),
+                goal=_str(record.get("绩效目标")),
+                sheet=_opt(record.get("来源工作表")),
+                cell=_opt(record.get("来源单元格")),
+                **amounts,
+            )
+        )
     for record in _records(by_name[INDICATOR_SHEET]):
         number = int(float(_str(record.get("项目序号")) or 0))
         if not 1 <= number <= len(projects):
             continue
-        projects[number - 1].indicators.append(Indicator(
-            level1=_opt(record.get("一级指标代码")), level1_label=_opt(record.get("一级指标")),
-            level2=_opt(record.get("二级指标代码")), level2_label=_opt(record.get("二级指标")),
-            name=_str(record.get("三级指标")), period=_str(record.get("实施周期指标值")),
-            annual=_str(record.get("年度指标值")), raw=_opt(record.get("无法识别的原文")),
-            cell=_opt(record.get("来源单元格")),
-        ))
+        projects[number - 1].indicators.append(
+            Indicator(
+                level1=_opt(record.get("一级指标代码")),
+                level1_label=_opt(record.get("一级指标")),
+                level2=_opt(record.get("二级指标代码")),
+                level2_label=_opt(record.get("二级指标")),
+                name=_str(record.get("三级指标")),
+                period=_str(record.get("实施周期指标值")),
+                annual=_str(record.get("年度指标值")),
+                raw=_opt(record.get("无法识别的原文")),
+                cell=_opt(record.get("来源单元格")),
+            )
+        )
     issues = [
-        Issue.model_validate({attr: (_opt(r.get(h)) if attr != "row" else
-                                     (int(float(_str(r.get(h)))) if r.get(h) else None))
-                              for h, attr in ISSUE_COLUMNS})
+        Issue.model_validate(
+            {
+                attr: (
+                    _opt(r.get(h))
+                    if attr != "row"
+                    else (int(float(_str(r.get(h)))) if r.get(h) else None)
+                )
+                for h, attr in ISSUE_COLUMNS
+            }
+        )
         for r in _records(by_name.get(ISSUE_SHEET, Sheet(ISSUE_SHEET, [])))
     ]
     year = _str(info.get("年度"))

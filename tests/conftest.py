@@ -11,8 +11,10 @@ SEED_TXT = FIXTURES / "guangzhou-minzheng-project-targets.txt"
 SEED_XLSX = FIXTURES / "guangzhou-minzheng-project-targets.libreoffice.xlsx"
 SEED_GBK_CSV = FIXTURES / "guangzhou-minzheng-project-targets.libreoffice.gbk.csv"
 HEADER = ["项目名称", "总计", "财政拨款", "财政专户拨款", "其他资金", "绩效目标", "绩效指标"]
-IND = "1、1-产出指标；11-数量指标；场次；实施周期指标值:2场；年度指标值:2场。" \
-      "2、2-效益指标；22-社会效益；覆盖率；实施周期指标值:≥90%；年度指标值:≥90%。"
+IND = (
+    "1、1-产出指标；11-数量指标；场次；实施周期指标值:2场；年度指标值:2场。"
+    "2、2-效益指标；22-社会效益；覆盖率；实施周期指标值:≥90%；年度指标值:≥90%。"
+)
 
 
 def seed_cells() -> list[list[str]]:
@@ -21,8 +23,12 @@ def seed_cells() -> list[list[str]]:
     return [c for c in (line.split("\t") for line in lines) if len(c) == 7][2:]
 
 
-def published(rows: list[list[object]], department: str | None = "测试局",
-              header: list[str] | None = None, title: str = "项目支出绩效目标表") -> list[list[object]]:
+def published(
+    rows: list[list[object]],
+    department: str | None = "测试局",
+    header: list[str] | None = None,
+    title: str = "项目支出绩效目标表",
+) -> list[list[object]]:
     """A published table from its data rows: title lines, department, unit, header."""
     top: list[list[object]] = [[title], []]
     if department is not None:

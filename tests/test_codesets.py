@@ -50,10 +50,16 @@ def test_a_users_own_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        ('name = "x"\n[[level1]]\ncode = "1"\nlabel = "a"\n[[level2]]\ncode = "21"\nlabel = "b"\n',
-         "首位"),
-        ('name = "x"\nlevel2 = []\n[[level1]]\ncode = "1"\nlabel = "a"\n[[level1]]\ncode = "1"\n'
-         'label = "b"\n', "重复"),
+        (
+            'name = "x"\n[[level1]]\ncode = "1"\nlabel = "a"\n'
+            '[[level2]]\ncode = "21"\nlabel = "b"\n',
+            "首位",
+        ),
+        (
+            'name = "x"\nlevel2 = []\n[[level1]]\ncode = "1"\nlabel = "a"\n[[level1]]\ncode = "1"\n'
+            'label = "b"\n',
+            "重复",
+        ),
         ('name = "x"\n[[level1]]\ncode = "1"\nlabel = "a"\n', "level2: Field required"),
         ("name = [", "无法读取"),
     ],

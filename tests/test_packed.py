@@ -17,8 +17,10 @@ CANONICAL = (
 
 
 def fields(inds: list[Indicator]) -> list[tuple[object, ...]]:
-    return [(i.level1, i.level1_label, i.level2, i.level2_label, i.name, i.period, i.annual,
-             i.raw) for i in inds]
+    return [
+        (i.level1, i.level1_label, i.level2, i.level2_label, i.name, i.period, i.annual, i.raw)
+        for i in inds
+    ]
 
 
 EXPECTED = [
@@ -41,9 +43,18 @@ EXPECTED = [
         CANONICAL.replace("1-产出", "1－产出").replace("2-效益", "2 - 效益"),
         CANONICAL.replace("。2、", "。 2、"),
     ],
-    ids=["canonical", "ascii-semicolon", "full-width-colon", "space-after-separator",
-         "spaces-around", "p-tags", "hard-line-breaks", "no-final-stop", "dash-variants",
-         "space-before-number"],
+    ids=[
+        "canonical",
+        "ascii-semicolon",
+        "full-width-colon",
+        "space-after-separator",
+        "spaces-around",
+        "p-tags",
+        "hard-line-breaks",
+        "no-final-stop",
+        "dash-variants",
+        "space-before-number",
+    ],
 )
 def test_every_listed_variant_parses_to_the_same_indicators(variant: str) -> None:
     assert fields(packed.parse(variant)) == EXPECTED
@@ -52,9 +63,11 @@ def test_every_listed_variant_parses_to_the_same_indicators(variant: str) -> Non
 
 
 def test_a_stop_inside_a_name_does_not_split_the_item() -> None:
-    cell = ("1、2-效益指标；22-社会效益；提高党建工作水平，夯实执政根基。；实施周期指标值:合理充分；"
-            "年度指标值:合理充分。2、2-效益指标；22-社会效益；经费使用；实施周期指标值:充分；"
-            "年度指标值:充分。")
+    cell = (
+        "1、2-效益指标；22-社会效益；提高党建工作水平，夯实执政根基。；实施周期指标值:合理充分；"
+        "年度指标值:合理充分。2、2-效益指标；22-社会效益；经费使用；实施周期指标值:充分；"
+        "年度指标值:充分。"
+    )
     inds = packed.parse(cell)
     assert [i.name for i in inds] == ["提高党建工作水平，夯实执政根基。", "经费使用"]
     assert packed.render(inds) == cell
@@ -69,11 +82,18 @@ def test_a_stop_and_number_inside_a_value_do_not_split_the_item() -> None:
 def test_levels_written_without_codes_keep_their_labels() -> None:
     [ind] = packed.parse("1、产出指标；数量指标；人数；实施周期指标值:5人；年度指标值:5人。")
     assert (ind.level1, ind.level1_label, ind.level2, ind.level2_label) == (
-        None, "产出指标", None, "数量指标")
+        None,
+        "产出指标",
+        None,
+        "数量指标",
+    )
 
 
 def test_an_item_that_does_not_fit_is_kept_verbatim() -> None:
-    cell = "1、1-产出指标；11-数量指标；人数；年度5人。2、2-效益指标；22-社会效益；率；实施周期指标值:1%；年度指标值:1%。"
+    cell = (
+        "1、1-产出指标；11-数量指标；人数；年度5人。"
+        "2、2-效益指标；22-社会效益；率；实施周期指标值:1%；年度指标值:1%。"
+    )
     inds = packed.parse(cell)
     assert inds[0].raw == "1-产出指标；11-数量指标；人数；年度5人"
     assert inds[1].raw is None and inds[1].name == "率"
@@ -106,13 +126,23 @@ def test_every_seed_cell_round_trips() -> None:
 
 _ALPHABET = st.sampled_from(
     list("产出效益满意度成本数量质量时效社会经济服务对象率人次篇个万元年月日前稳步提高无")
-    + list("0123456789%/（）()≥≤＞＜＝-，.") + [" "]
+    + list("0123456789%/（）()≥≤＞＜＝-，.")
+    + [" "]
 )
 _text = st.text(_ALPHABET, min_size=1, max_size=12).map(str.strip).filter(bool)
 _value = st.one_of(st.just(""), _text)
-_l1 = st.sampled_from([("1", "产出指标"), ("2", "效益指标"), ("3", "满意度指标"), ("4", "成本指标")])
-_l2 = st.sampled_from([("11", "数量指标"), ("22", "社会效益"), ("31", "服务对象满意度"),
-                       ("41", "经济成本指标"), (None, "质量指标")])
+_l1 = st.sampled_from(
+    [("1", "产出指标"), ("2", "效益指标"), ("3", "满意度指标"), ("4", "成本指标")]
+)
+_l2 = st.sampled_from(
+    [
+        ("11", "数量指标"),
+        ("22", "社会效益"),
+        ("31", "服务对象满意度"),
+        ("41", "经济成本指标"),
+        (None, "质量指标"),
+    ]
+)
 
 
 @st.composite
@@ -122,8 +152,15 @@ def indicators(draw: st.DrawFn) -> Indicator:
     name = draw(_text)
     if draw(st.booleans()):
         name += "。"  # a stop inside a name occurs in the seed
-    return Indicator(level1=code1, level1_label=label1, level2=code2, level2_label=label2,
-                     name=name, period=draw(_value), annual=draw(_text))
+    return Indicator(
+        level1=code1,
+        level1_label=label1,
+        level2=code2,
+        level2_label=label2,
+        name=name,
+        period=draw(_value),
+        annual=draw(_text),
+    )
 
 
 @st.composite
@@ -132,7 +169,9 @@ def variant_of(draw: st.DrawFn, cell: str) -> str:
     if draw(st.booleans()):
         cell = cell.replace("；", draw(st.sampled_from([";", "; ", " ；", "；  "])))
     if draw(st.booleans()):
-        cell = cell.replace("指标值:", draw(st.sampled_from(["指标值：", "指标值 : ", "指标值:  "])))
+        cell = cell.replace(
+            "指标值:", draw(st.sampled_from(["指标值：", "指标值 : ", "指标值:  "]))
+        )
     breaks = draw(st.lists(st.integers(0, max(len(cell) - 1, 0)), max_size=4))
     for at in sorted(breaks, reverse=True):
         cell = cell[:at] + draw(st.sampled_from(["\n", "\r\n"])) + cell[at:]

@@ -34,7 +34,9 @@ from perfxl.values import IndicatorValue, compose_value
         (" ≥ 80% ", "≥", "80", "%"),
     ],
 )
-def test_quantitative_values(text: str, operator: str | None, number: str, unit: str | None) -> None:
+def test_quantitative_values(
+    text: str, operator: str | None, number: str, unit: str | None
+) -> None:
     value = IndicatorValue.parse(text)
     assert (value.operator, value.number, value.unit) == (operator, Decimal(number), unit)
     assert value.text == text and value.kind == "定量"
@@ -42,9 +44,18 @@ def test_quantitative_values(text: str, operator: str | None, number: str, unit:
 
 @pytest.mark.parametrize(
     "text",
-    ["稳步提高", "全年无重大安保事故", "2025年12月前", "不低于省标准", "不少于四种培训类别",
-     "支出75.05万元", "技能培训合格率达到95%", "每月25日前发放补贴资金",
-     "被评估人员满意度超过90%", "合格以上"],
+    [
+        "稳步提高",
+        "全年无重大安保事故",
+        "2025年12月前",
+        "不低于省标准",
+        "不少于四种培训类别",
+        "支出75.05万元",
+        "技能培训合格率达到95%",
+        "每月25日前发放补贴资金",
+        "被评估人员满意度超过90%",
+        "合格以上",
+    ],
 )
 def test_qualitative_values(text: str) -> None:
     value = IndicatorValue.parse(text)
