@@ -91,7 +91,7 @@ DEPARTMENT_NOT_FOUND = _rule(
     "文件",
     "未找到“部门名称：”或“单位名称：”行，无法确定所属部门",
     "No 部门名称/单位名称 line: the department is unknown",
-    "请在表头上方保留“部门名称：XXX”一行。",
+    "请在表头上方保留“部门名称：（部门全称）”一行。",
 )
 ROW_NOT_RECOGNISED = _rule(
     "row-not-recognised",

@@ -279,9 +279,8 @@ class _Reader:
         project.indicators = indicators
 
     def _check_sources(self, row: _Row, project: Project) -> None:
-        amounts = [project.total, project.fiscal, project.special, project.other]
-        if any(a is None for a in amounts) or project.total is None:
-            return
+        if project.total is None or None in (project.fiscal, project.special, project.other):
+            return  # an amount that is not a number was reported already
         summed = project.sources_sum()
         if summed != project.total:
             self.issue(
