@@ -184,6 +184,15 @@ LEVEL_UNKNOWN = _rule(
     "请从下拉列表中选择，或写作“代码-名称”，例如 11-数量指标。",
 )
 
+INDICATOR_PROJECT_UNKNOWN = _rule(
+    "indicator-project-unknown",
+    "error",
+    "指标",
+    "“所属项目”为“{text}”，在“项目”表中找不到这个项目",
+    "所属项目 {text!r} is not a project of the 项目 sheet",
+    "请从下拉列表重新选择所属项目；如果项目已删除，请一并删除它的指标。",
+)
+
 
 def rule(code: str) -> Rule:
     return RULES[code]

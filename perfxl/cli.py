@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -16,10 +17,13 @@ from rich.table import Table
 from perfxl import __version__
 from perfxl.codesets import DEFAULT_CODESET, load_codeset
 from perfxl.errors import PerfxlError
-from perfxl.model import Issue, ReadResult
+from perfxl.model import Department, Issue, ReadResult
 from perfxl.published import read_published, write_published
 from perfxl.reader import read_any
+from perfxl.roster import read_roster
+from perfxl.spec import DEFAULT_SPEC, load_spec
 from perfxl.structured import write_structured
+from perfxl.template import TemplateOptions, write_templates
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -157,6 +161,83 @@ def export(
         f"已写出：{output}（项目 {len(result.table.projects)} 个，"
         f"指标 {result.table.indicator_count} 条）"
     )
+
+
+def _next_year() -> int:
+    return date.today().year + 1
+
+
+@app.command("template")
+def template(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="输出目录（有名单时），或 .xlsx 文件路径。")
+    ],
+    roster: Annotated[
+        Path | None,
+        typer.Option(
+            "--roster",
+            help="单位名单（CSV 或 xlsx）：code,name,parent,contact 或 "
+            "单位编码,单位名称,主管部门,联系人。每个单位生成一个模板。",
+        ),
+    ] = None,
+    year: Annotated[int, typer.Option("--year", help="预算年度（默认明年）。")] = 0,
+    prefill: Annotated[
+        list[Path] | None,
+        typer.Option("--prefill", help="用上年数据预填：公开表、import 写出的文件等，可多次给出。"),
+    ] = None,
+    spec: Annotated[
+        str, typer.Option("--spec", help="模板定义：department，或 TOML 文件路径。")
+    ] = DEFAULT_SPEC,
+    codeset: Annotated[
+        str | None, typer.Option("--codeset", help="指标体系（默认取模板定义中的设置）。")
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password",
+            envvar="PERFXL_PASSWORD",
+            show_envvar=True,
+            help="工作表保护密码（不会显示或写入日志）。",
+        ),
+    ] = None,
+    deadline: Annotated[str | None, typer.Option("--deadline", help="填报截止时间。")] = None,
+    contact: Annotated[str | None, typer.Option("--contact", help="财务部门联系人。")] = None,
+    department_code: Annotated[
+        str | None, typer.Option("--department-code", help="无名单时：单位编码。")
+    ] = None,
+    department_name: Annotated[
+        str | None, typer.Option("--department-name", help="无名单时：单位名称。")
+    ] = None,
+) -> None:
+    """生成锁定的部门填报模板：下拉选项、二级指标随一级联动、金额校验、工作表保护。
+
+    Write locked department templates: one per roster department, or one.
+    """
+    try:
+        the_spec = load_spec(spec)
+        the_codeset = load_codeset(codeset or the_spec.codeset)
+        entries = read_roster(roster) if roster else None
+        tables = [read_any(path, the_codeset).table for path in prefill or []]
+        options = TemplateOptions(
+            year=year or _next_year(), password=password, deadline=deadline, contact=contact
+        )
+        run = write_templates(
+            output,
+            the_spec,
+            the_codeset,
+            options,
+            entries,
+            tables,
+            Department(code=department_code, name=department_name),
+        )
+    except PerfxlError as exc:
+        raise _fail(exc) from exc
+    where = output if roster else run.files[0]
+    out.print(f"已生成 {len(run.files)} 个模板（{options.year}年度）：{where}")
+    for code, source in run.prefilled.items():
+        out.print(f"  {code or '模板'} 已用上年数据预填（{source}）")
+    for name in run.unmatched:
+        err.print(f"[yellow]提示：[/]预填数据“{name}”与名单中的单位都对不上，未使用")
 
 
 @app.command("codes")

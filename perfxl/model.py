@@ -28,6 +28,8 @@ class Department(BaseModel):
 class Indicator(BaseModel):
     """One 三级指标 with its 一级 and 二级 codes and labels and its two values.
 
+    `extra` holds the values of columns a user added to the template spec.
+
     `raw` holds the verbatim text of an indicator that could not be parsed, so that it is
     kept and written back as it came rather than dropped.
     """
@@ -42,6 +44,7 @@ class Indicator(BaseModel):
     period: str = ""
     annual: str = ""
     raw: str | None = None
+    extra: dict[str, str] = Field(default_factory=dict)
     sheet: str | None = None
     row: int | None = None
     cell: str | None = None
@@ -69,6 +72,7 @@ class Project(BaseModel):
     other: Decimal | None = None
     goal: str = ""
     indicators: list[Indicator] = Field(default_factory=list)
+    extra: dict[str, str] = Field(default_factory=dict)
     sheet: str | None = None
     row: int | None = None
     cell: str | None = None
@@ -121,7 +125,7 @@ class ReadResult(BaseModel):
     """A file read: what it holds, what was wrong with it, and what kind of file it was."""
 
     file: str
-    kind: Literal["published", "structured", "json"]
+    kind: Literal["published", "structured", "json", "template"]
     table: TargetTable
     issues: list[Issue] = Field(default_factory=list)
 

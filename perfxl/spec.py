@@ -1,0 +1,180 @@
+"""The declarative template spec (templates/department.toml): sheets, columns, header
+texts, types, lists, widths and help texts. The writer, the reader and the validator all
+work from it, so adding a column is one edit of the TOML file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from perfxl.errors import InputError
+from perfxl.resources import templates_dir
+
+DEFAULT_SPEC = "department"
+ColumnType = Literal["seq", "text", "longtext", "amount", "total", "list"]
+ListName = Literal["projects", "level1", "level2", "operators", "nature"]
+# Keys the domain model knows; any other key is carried along as an extra column.
+PROJECT_KEYS = frozenset(
+    {"seq", "code", "name", "unit", "total", "fiscal", "special", "other", "goal"}
+)
+INDICATOR_KEYS = frozenset(
+    {"project", "level1", "level2", "name", "nature", "operator", "period", "annual", "unit"}
+)
+ROW_ID_HEADER = "行标识"
+
+
+class ColumnSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    header: str = Field(min_length=1)
+    type: ColumnType = "text"
+    list: ListName | None = None
+    sums: tuple[str, ...] = ()
+    width: float = 14
+    required: bool = False
+    max_length: int | None = None
+    help: str = Field(default="", max_length=255)  # Excel's limit for an input message
+
+    @property
+    def locked(self) -> bool:
+        """Written by perfxl, not by the department."""
+        return self.type in ("seq", "total")
+
+    @model_validator(mode="after")
+    def _check(self) -> ColumnSpec:
+        if (self.type == "list") != (self.list is not None):
+            raise ValueError(f'列 {self.key}: type = "list" 与 list 须同时给出')
+        if (self.type == "total") != bool(self.sums):
+            raise ValueError(f'列 {self.key}: type = "total" 须给出 sums')
+        return self
+
+
+class SheetSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=31)
+    title: str = ""
+    rows: int = Field(gt=0, le=100_000)
+    columns: tuple[ColumnSpec, ...]
+
+    # Fixed layout: title on row 1, department and year on row 2, header on row 3.
+    title_row: int = 0
+    info_row: int = 1
+    header_row: int = 2
+
+    @property
+    def first_data_row(self) -> int:
+        return self.header_row + 1
+
+    def column(self, key: str) -> ColumnSpec | None:
+        return next((c for c in self.columns if c.key == key), None)
+
+    def index(self, key: str) -> int:
+        return next(i for i, c in enumerate(self.columns) if c.key == key)
+
+    @property
+    def row_id_col(self) -> int:
+        """The hidden, locked row-id column, right of the spec's columns."""
+        return len(self.columns)
+
+    @model_validator(mode="after")
+    def _check(self) -> SheetSpec:
+        keys = [c.key for c in self.columns]
+        headers = [c.header for c in self.columns]
+        for values, what in ((keys, "key"), (headers, "header")):
+            dupes = sorted({v for v in values if values.count(v) > 1})
+            if dupes:
+                raise ValueError(f"工作表 {self.name}: 列的 {what} 重复：{', '.join(dupes)}")
+        for column in self.columns:
+            missing = [k for k in column.sums if k not in keys]
+            if missing:
+                raise ValueError(f"列 {column.key} 的 sums 引用了不存在的列：{', '.join(missing)}")
+        return self
+
+
+class InstructionsSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(default="填报说明", max_length=31)
+    lines: tuple[str, ...] = ()
+
+
+class TemplateSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    version: str
+    title: str
+    codeset: str = "2021"
+    instructions: InstructionsSpec = InstructionsSpec()
+    projects: SheetSpec
+    indicators: SheetSpec
+
+    @model_validator(mode="after")
+    def _check(self) -> TemplateSpec:
+        need = {
+            "projects": ("seq", "name"),
+            "indicators": ("project", "level1", "level2", "name", "annual"),
+        }
+        for sheet_key, keys in need.items():
+            sheet: SheetSpec = getattr(self, sheet_key)
+            missing = [k for k in keys if sheet.column(k) is None]
+            if missing:
+                raise ValueError(f"工作表 {sheet.name} 缺少必需的列：{', '.join(missing)}")
+        names = [self.instructions.name, self.projects.name, self.indicators.name]
+        if len(set(names)) != len(names) or {"_lists", "_meta"} & set(names):
+            raise ValueError("工作表名称重复或使用了保留名称 _lists/_meta")
+        return self
+
+    def structure(self, project_rows: int, indicator_rows: int) -> dict[str, object]:
+        """The locked structure a filled workbook must still have."""
+        return {
+            "sheets": [self.instructions.name, self.projects.name, self.indicators.name],
+            self.projects.name: [c.header for c in self.projects.columns] + [ROW_ID_HEADER],
+            self.indicators.name: [c.header for c in self.indicators.columns] + [ROW_ID_HEADER],
+            "rows": [project_rows, indicator_rows],
+        }
+
+    def structure_hash(self, project_rows: int, indicator_rows: int) -> str:
+        text = json.dumps(
+            self.structure(project_rows, indicator_rows), ensure_ascii=False, sort_keys=True
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_spec(name_or_path: str | Path = DEFAULT_SPEC) -> TemplateSpec:
+    """The bundled spec by name (`department`) or a user's TOML file by path."""
+    text = str(name_or_path)
+    bundled = templates_dir() / f"{text}.toml"
+    if "/" not in text and "\\" not in text and not text.endswith(".toml") and bundled.is_file():
+        return _load_bundled(text)
+    path = Path(text)
+    if not path.is_file():
+        raise InputError(f"找不到模板定义“{text}”：可用 {DEFAULT_SPEC}，或给出 TOML 文件路径")
+    return _load(path)
+
+
+@cache
+def _load_bundled(name: str) -> TemplateSpec:
+    return _load(templates_dir() / f"{name}.toml")
+
+
+def _load(path: Path) -> TemplateSpec:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return TemplateSpec.model_validate(data)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"模板定义文件 {path} 无法读取：{exc}") from exc
+    except ValidationError as exc:
+        problems = "；".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '文件'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise InputError(f"模板定义文件 {path} 格式不对：{problems}") from exc

@@ -1,0 +1,642 @@
+"""Write the locked department template (部门填报模板) from the spec.
+
+What makes the workbook hard to fill wrongly, and what survives LibreOffice, Excel and WPS:
+
+- Drop-downs come from ranges on a hidden list sheet behind defined names. Inline lists
+  are cut at 255 characters without a word, so none is used. The 二级 list follows the
+  一级 chosen through INDIRECT over names `L2_1`, `L2_2` … (a defined name may not contain
+  `-` or start with a digit, and `L1` alone would be a cell address).
+- Only the input range is unlocked; sheet protection is on. "veryHidden" sheets and
+  workbook-structure protection do not survive LibreOffice; hidden sheets, sheet
+  protection, defined names and validations do. Protection guides people and guarantees
+  nothing: the reader checks everything again.
+- Formulas get their correct cached value (xlsxwriter writes none by default, and
+  LibreOffice does not recalculate on load), and user text is written with write_string,
+  since xlsxwriter would turn a leading `=` into a formula.
+- A hidden `_meta` sheet and custom document properties carry the template id, spec
+  version, code set, department, year and a hash of the locked structure; a hidden,
+  locked row-id column shows inserted or deleted rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from perfxl import __version__
+from perfxl.codesets import CodeSet
+from perfxl.errors import FileError, InputError
+from perfxl.grid import a1, column_letter
+from perfxl.model import Department, Indicator, Project, TargetTable
+from perfxl.roster import RosterEntry
+from perfxl.spec import ROW_ID_HEADER, ColumnSpec, SheetSpec, TemplateSpec
+from perfxl.values import OPERATORS, QUALITATIVE
+
+LISTS_SHEET, META_SHEET = "_lists", "_meta"
+NATURES = ("定量", "定性")
+OPERATOR_CHOICES = (*OPERATORS, QUALITATIVE)
+META_PREFIX = "perfxl_"
+PROJECT_ROW_PREFIX, INDICATOR_ROW_PREFIX = "P", "I"
+SPARE_ROWS = 20  # free rows left below prefilled data when it outgrows the spec's count
+
+
+@dataclass(frozen=True)
+class TemplateOptions:
+    year: int
+    password: str | None = None
+    deadline: str | None = None
+    contact: str | None = None
+
+
+@dataclass
+class IndicatorRow:
+    """An indicator as the template's columns hold it."""
+
+    nature: str = ""
+    operator: str = ""
+    period: str = ""
+    annual: str = ""
+    unit: str = ""
+
+
+def _number_text(number: Decimal) -> str:
+    return format(number, "f")
+
+
+def split_indicator(indicator: Indicator) -> IndicatorRow:
+    """Spread an indicator's two values over 指标性质, 计算符号, the value columns and 计量单位.
+
+    Split only where it is lossless: both values quantitative with one operator and one
+    unit, each written exactly as operator + number + unit. Otherwise the texts go into the
+    value columns as written, so that reading the template back gives them unchanged.
+    """
+    period, annual = indicator.period_value, indicator.annual_value
+    if (
+        annual.kind == "定量"
+        and period.kind in ("定量", "blank")
+        and (
+            not period.text.strip()
+            or (period.operator, period.unit) == (annual.operator, annual.unit)
+        )
+    ):
+        op, unit = annual.operator or "", annual.unit or ""
+        values = [
+            value.text if value.number is None else _number_text(value.number)
+            for value in (period, annual)
+        ]
+        composed = [compose_cell(op, values[0], unit), compose_cell(op, values[1], unit)]
+        if composed == [indicator.period, indicator.annual]:
+            return IndicatorRow("定量", op, values[0], values[1], unit)
+    nature = {"定量": "定量", "定性": "定性"}.get(annual.kind, "")
+    return IndicatorRow(
+        nature, QUALITATIVE if nature == "定性" else "", indicator.period, indicator.annual, ""
+    )
+
+
+def compose_cell(operator: str, value: str, unit: str) -> str:
+    """The value text from the template's columns; split_indicator's inverse. A value with
+    neither operator nor unit (a statement, or a value written whole) stands as it is."""
+    if not value:
+        return ""
+    return f"{'' if operator == QUALITATIVE else operator}{value}{unit}"
+
+
+def project_label(seq: int, name: str) -> str:
+    """How the 所属项目 drop-down shows a project: its 序号 and name."""
+    return f"{seq}、{name}"
+
+
+@dataclass
+class _Formats:
+    title: Any
+    info: Any
+    header: Any
+    locked: Any
+    locked_amount: Any
+    text: Any
+    wrap: Any
+    amount: Any
+    hidden: Any
+    note: Any
+
+
+class _Writer:
+    def __init__(
+        self,
+        path: Path,
+        spec: TemplateSpec,
+        codeset: CodeSet,
+        department: Department,
+        options: TemplateOptions,
+        prefill: TargetTable | None,
+    ) -> None:
+        import xlsxwriter
+
+        self.spec, self.codeset, self.department = spec, codeset, department
+        self.options, self.prefill = options, prefill
+        projects = prefill.projects if prefill else []
+        indicators = sum((len(p.indicators) for p in projects), 0)
+        self.project_rows = max(spec.projects.rows, len(projects) + SPARE_ROWS if projects else 0)
+        self.indicator_rows = max(
+            spec.indicators.rows, indicators + SPARE_ROWS if indicators else 0
+        )
+        self.wb = xlsxwriter.Workbook(
+            str(path),
+            {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
+        )
+        self.f = self._formats()
+
+    def _formats(self) -> _Formats:
+        add = self.wb.add_format
+        base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter"}
+        unlocked = {**base, "locked": False, "border": 1, "border_color": "#BFBFBF"}
+        return _Formats(
+            title=add({**base, "bold": True, "font_size": 14, "align": "center"}),
+            info=add({**base, "font_color": "#595959"}),
+            header=add(
+                {
+                    **base,
+                    "bold": True,
+                    "align": "center",
+                    "text_wrap": True,
+                    "border": 1,
+                    "bg_color": "#DDEBF7",
+                }
+            ),
+            locked=add({**base, "border": 1, "bg_color": "#F2F2F2", "align": "center"}),
+            locked_amount=add(
+                {**base, "border": 1, "bg_color": "#F2F2F2", "num_format": "#,##0.00"}
+            ),
+            text=add({**unlocked, "num_format": "@", "text_wrap": True}),
+            wrap=add({**unlocked, "num_format": "@", "text_wrap": True, "valign": "top"}),
+            amount=add({**unlocked, "num_format": "#,##0.00"}),
+            hidden=add({**base, "font_color": "#808080"}),
+            note=add({**base, "text_wrap": True, "valign": "top"}),
+        )
+
+    # --- the whole workbook --------------------------------------------------------------
+
+    def write(self) -> None:
+        try:
+            self._properties()
+            instructions = self.wb.add_worksheet(self.spec.instructions.name)
+            projects = self.wb.add_worksheet(self.spec.projects.name)
+            indicators = self.wb.add_worksheet(self.spec.indicators.name)
+            lists = self.wb.add_worksheet(LISTS_SHEET)
+            meta = self.wb.add_worksheet(META_SHEET)
+            self._instructions(instructions)
+            self._lists(lists)
+            self._projects(projects)
+            self._indicators(indicators)
+            self._meta(meta)
+            lists.hide()
+            meta.hide()
+            instructions.activate()
+        finally:
+            self.wb.close()
+
+    def metadata(self) -> dict[str, str]:
+        return {
+            "template_id": self.spec.id,
+            "spec_version": self.spec.version,
+            "codeset": self.codeset.name,
+            "department_code": self.department.code or "",
+            "department_name": self.department.name or "",
+            "fiscal_year": str(self.options.year),
+            "project_rows": str(self.project_rows),
+            "indicator_rows": str(self.indicator_rows),
+            "structure_hash": self.spec.structure_hash(self.project_rows, self.indicator_rows),
+            "generator": f"perfxl {__version__}",
+        }
+
+    def _properties(self) -> None:
+        self.wb.set_properties(
+            {
+                "title": f"{self.options.year}年{self.spec.title}",
+                "subject": self.department.name or "",
+                "author": "perfxl",
+                "comments": "由 perfxl 生成的填报模板，请勿修改表结构。",
+            }
+        )
+        for key, value in self.metadata().items():
+            self.wb.set_custom_property(META_PREFIX + key, value, "text")
+
+    def _meta(self, ws: Any) -> None:
+        ws.write_string(0, 0, "key")
+        ws.write_string(0, 1, "value")
+        rows = {**self.metadata(), "generated_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        for r, (key, value) in enumerate(rows.items(), start=1):
+            ws.write_string(r, 0, key)
+            ws.write_string(r, 1, value)
+        ws.protect(self.options.password or "")
+
+    def _info_line(self) -> str:
+        dept = self.department
+        who = f"{dept.name}（{dept.code}）" if dept.name and dept.code else (dept.name or dept.code)
+        return f"填报单位：{who or '（请财务部门指定）'}　　年度：{self.options.year}　　单位：万元"
+
+    def _protect(self, ws: Any) -> None:
+        ws.protect(
+            self.options.password or "",
+            {
+                "select_locked_cells": True,
+                "select_unlocked_cells": True,
+                "format_columns": True,
+                "format_rows": True,
+            },
+        )
+
+    def _print_setup(self, ws: Any, sheet: SheetSpec, rows: int) -> None:
+        ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.repeat_rows(sheet.title_row, sheet.header_row)
+        ws.fit_to_pages(1, 0)
+        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        ws.set_footer("&C第 &P 页，共 &N 页")
+        ws.print_area(0, 0, sheet.first_data_row + rows - 1, len(sheet.columns) - 1)
+
+    # --- instructions --------------------------------------------------------------------
+
+    def _instructions(self, ws: Any) -> None:
+        values = {
+            "year": self.options.year,
+            "department": (self._info_line().split("　")[0]).removeprefix("填报单位："),
+            "deadline": self.options.deadline or "（见通知）",
+            "contact": self.options.contact or "（见通知）",
+        }
+        ws.set_column(0, 0, 110)
+        ws.set_column(1, 4, 16)
+        ws.write_string(0, 0, f"{self.options.year}年{self.spec.title}：填报说明", self.f.title)
+        r = 2
+        for line in self.spec.instructions.lines:
+            ws.write_string(r, 0, line.format(**values), self.f.note)
+            r += 1
+        r += 1
+        ws.write_string(
+            r, 0, f"指标代码表（指标体系：{self.codeset.title or self.codeset.name}）", self.f.info
+        )
+        r += 1
+        table_at = r
+        for c, label in enumerate(("一级指标", "二级指标")):
+            ws.write_string(r, c, label, self.f.header)
+        for level1 in self.codeset.level1:
+            for level2 in self.codeset.children(level1.code):
+                r += 1
+                ws.write_string(r, 0, f"{level1.code}-{level1.label}", self.f.locked)
+                ws.write_string(r, 1, f"{level2.code}-{level2.label}", self.f.locked)
+        ws.set_column(1, 1, 24)
+        ws.freeze_panes(1, 0)
+        ws.set_portrait()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.print_area(0, 0, max(r, table_at), 1)
+        self._protect(ws)
+
+    # --- lists ---------------------------------------------------------------------------
+
+    def _lists(self, ws: Any) -> None:
+        """Every drop-down's source, one column each, behind a defined name."""
+        col = 0
+
+        def column(name: str, title: str, items: Iterable[str]) -> None:
+            nonlocal col
+            items = list(items) or [""]
+            ws.write_string(0, col, title)
+            for r, item in enumerate(items, start=1):
+                ws.write_string(r, col, item)
+            letter = column_letter(col)
+            self.wb.define_name(name, f"={LISTS_SHEET}!${letter}$2:${letter}${len(items) + 1}")
+            col += 1
+
+        column("LST_L1", "一级指标", (f"{i.code}-{i.label}" for i in self.codeset.level1))
+        for level1 in self.codeset.level1:
+            column(
+                f"L2_{level1.code}",
+                f"二级指标（{level1.label}）",
+                (f"{i.code}-{i.label}" for i in self.codeset.children(level1.code)),
+            )
+        column("LST_OPS", "计算符号", OPERATOR_CHOICES)
+        column("LST_NATURE", "指标性质", NATURES)
+        # The projects entered: formulas over the 项目 sheet, with their cached values.
+        sheet = self.spec.projects
+        seq_col, name_col = sheet.index("seq"), sheet.index("name")
+        ws.write_string(0, col, "所属项目")
+        projects = self.prefill.projects if self.prefill else []
+        for n in range(self.project_rows):
+            src = sheet.first_data_row + n + 1
+            name_ref = f"'{sheet.name}'!${column_letter(name_col)}{src}"
+            seq_ref = f"'{sheet.name}'!${column_letter(seq_col)}{src}"
+            cached = (
+                project_label(n + 1, projects[n].name)
+                if n < len(projects) and projects[n].name
+                else ""
+            )
+            ws.write_formula(
+                n + 1, col, f'=IF({name_ref}="","",{seq_ref}&"、"&{name_ref})', None, cached
+            )
+        letter = column_letter(col)
+        self.wb.define_name(
+            "LST_PROJECTS", f"={LISTS_SHEET}!${letter}$2:${letter}${self.project_rows + 1}"
+        )
+        ws.protect(self.options.password or "")
+
+    # --- data sheets ---------------------------------------------------------------------
+
+    def _frame(self, ws: Any, sheet: SheetSpec, rows: int, prefix: str) -> None:
+        """Title, info line, header, row ids, widths, validations, protection, printing."""
+        last = len(sheet.columns) - 1
+        ws.merge_range(
+            sheet.title_row,
+            0,
+            sheet.title_row,
+            last,
+            f"{self.options.year}年{sheet.title or sheet.name}",
+            self.f.title,
+        )
+        ws.merge_range(sheet.info_row, 0, sheet.info_row, last, self._info_line(), self.f.info)
+        ws.set_row(sheet.header_row, 30)
+        for c, column in enumerate(sheet.columns):
+            ws.write_string(sheet.header_row, c, column.header, self.f.header)
+            ws.set_column(c, c, column.width)
+            self._validation(ws, sheet, c, column, rows)
+        rid = sheet.row_id_col
+        ws.write_string(sheet.header_row, rid, ROW_ID_HEADER, self.f.hidden)
+        ws.set_column(rid, rid, 10, None, {"hidden": True})
+        for n in range(rows):
+            ws.write_string(sheet.first_data_row + n, rid, f"{prefix}{n + 1:05d}", self.f.hidden)
+        ws.freeze_panes(sheet.first_data_row, 0)
+        self._protect(ws)
+        self._print_setup(ws, sheet, rows)
+
+    def _validation(self, ws: Any, sheet: SheetSpec, c: int, column: ColumnSpec, rows: int) -> None:
+        first, last = sheet.first_data_row, sheet.first_data_row + rows - 1
+        top = a1(first, c)
+        prompt = (
+            {"input_title": column.header[:32], "input_message": column.help[:255]}
+            if column.help
+            else {}
+        )
+        if column.type == "amount":
+            rule: dict[str, Any] = {
+                "validate": "custom",
+                "value": f"=AND(ISNUMBER({top}),{top}>=0,ROUND({top},2)={top})",
+                "error_title": "金额不正确",
+                "error_message": (
+                    f"“{column.header}”须填写不小于 0 的数字，单位万元，最多两位小数。"
+                ),
+            }
+        elif column.type == "list":
+            source = {
+                "projects": "=LST_PROJECTS",
+                "level1": "=LST_L1",
+                "operators": "=LST_OPS",
+                "nature": "=LST_NATURE",
+            }.get(column.list or "")
+            if column.list == "level2":
+                level1 = sheet.column("level1")
+                if level1 is None:
+                    source = None
+                else:
+                    ref = f"${column_letter(sheet.index('level1'))}{first + 1}"
+                    source = f'=INDIRECT("L2_"&LEFT({ref},1))'
+            if source is None:
+                return
+            rule = {
+                "validate": "list",
+                "source": source,
+                "error_title": "请从列表中选择",
+                "error_message": f"“{column.header}”只能从下拉列表中选择。"
+                + ("请先选择一级指标。" if column.list == "level2" else ""),
+            }
+        elif column.type in ("text", "longtext") and column.max_length:
+            rule = {
+                "validate": "length",
+                "criteria": "<=",
+                "value": column.max_length,
+                "error_title": "内容过长",
+                "error_message": f"“{column.header}”最多 {column.max_length} 个字。",
+            }
+        elif column.locked:
+            return
+        else:
+            rule = {"validate": "any"}
+        if rule["validate"] == "any" and not prompt:
+            return
+        ws.data_validation(first, c, last, c, {**rule, **prompt})
+
+    def _projects(self, ws: Any) -> None:
+        sheet = self.spec.projects
+        self._frame(ws, sheet, self.project_rows, PROJECT_ROW_PREFIX)
+        projects = self.prefill.projects if self.prefill else []
+        for n in range(self.project_rows):
+            r = sheet.first_data_row + n
+            project = projects[n] if n < len(projects) else None
+            for c, column in enumerate(sheet.columns):
+                self._project_cell(ws, sheet, r, c, column, n, project)
+            if project is not None:
+                _fit_height(
+                    ws,
+                    r,
+                    sheet,
+                    {c.key: str(_project_value(project, c.key) or "") for c in sheet.columns},
+                )
+
+    def _project_cell(
+        self,
+        ws: Any,
+        sheet: SheetSpec,
+        r: int,
+        c: int,
+        column: ColumnSpec,
+        n: int,
+        project: Project | None,
+    ) -> None:
+        if column.type == "seq":
+            ws.write_number(r, c, n + 1, self.f.locked)
+        elif column.type == "total":
+            refs = [a1(r, sheet.index(k)) for k in column.sums]
+            formula = f'=IF(COUNT({",".join(refs)})=0,"",{"+".join(f"N({x})" for x in refs)})'
+            cached: float | str = ""
+            if project is not None:
+                parts = [getattr(project, k, None) or project.extra.get(k) for k in column.sums]
+                amounts = [p for p in parts if isinstance(p, Decimal)]
+                if amounts:
+                    cached = float(sum(amounts, Decimal(0)))
+            ws.write_formula(r, c, formula, self.f.locked_amount, cached)
+        elif column.type == "amount":
+            value = _project_value(project, column.key)
+            if isinstance(value, Decimal) and value:
+                ws.write_number(r, c, float(value), self.f.amount)  # doubles, as Excel stores
+            elif value not in (None, "") and not isinstance(value, Decimal):
+                ws.write_string(r, c, str(value), self.f.amount)
+            else:
+                ws.write_blank(r, c, None, self.f.amount)
+        else:
+            value = _project_value(project, column.key)
+            fmt = self.f.wrap if column.type == "longtext" else self.f.text
+            if value not in (None, ""):
+                ws.write_string(r, c, str(value), fmt)
+            else:
+                ws.write_blank(r, c, None, fmt)
+
+    def _indicators(self, ws: Any) -> None:
+        sheet = self.spec.indicators
+        self._frame(ws, sheet, self.indicator_rows, INDICATOR_ROW_PREFIX)
+        rows: list[dict[str, str]] = []
+        for seq, project in enumerate(self.prefill.projects if self.prefill else [], start=1):
+            for indicator in project.indicators:
+                rows.append(_indicator_cells(seq, project, indicator))
+        for n in range(self.indicator_rows):
+            r = sheet.first_data_row + n
+            values = rows[n] if n < len(rows) else {}
+            for c, column in enumerate(sheet.columns):
+                value = values.get(column.key, "")
+                fmt = self.f.wrap if column.type == "longtext" else self.f.text
+                if value:
+                    ws.write_string(r, c, value, fmt)
+                else:
+                    ws.write_blank(r, c, None, fmt)
+            if values:
+                _fit_height(ws, r, sheet, values)
+
+
+def _fit_height(ws: Any, r: int, sheet: SheetSpec, values: dict[str, str]) -> None:
+    """Give a prefilled row the height its wrapped text needs. Neither LibreOffice nor WPS
+    fits row heights on load, so long goals would print over the rows below."""
+    lines = 1
+    for column in sheet.columns:
+        if column.type == "longtext":
+            # A CJK character is about two width units at the template's 10-point font.
+            per_line = max(int(column.width / 2), 1)
+            text = values.get(column.key, "")
+            lines = max(lines, sum(-(-max(len(part), 1) // per_line) for part in text.split("\n")))
+    if lines > 1:
+        ws.set_row(r, min(13.5 * lines, 409))
+
+
+def _project_value(project: Project | None, key: str) -> object:
+    if project is None:
+        return None
+    if key in Project.model_fields:
+        return getattr(project, key)
+    return project.extra.get(key)
+
+
+def _level_text(code: str | None, label: str | None) -> str:
+    if code and label:
+        return f"{code}-{label}"
+    return code or label or ""
+
+
+def _indicator_cells(seq: int, project: Project, indicator: Indicator) -> dict[str, str]:
+    if indicator.raw is not None:
+        # Could not be parsed when it was imported: keep the words, in the name column.
+        return {"project": project_label(seq, project.name), "name": indicator.raw}
+    split = split_indicator(indicator)
+    return {
+        **indicator.extra,
+        "project": project_label(seq, project.name),
+        "level1": _level_text(indicator.level1, indicator.level1_label),
+        "level2": _level_text(indicator.level2, indicator.level2_label),
+        "name": indicator.name,
+        "nature": split.nature,
+        "operator": split.operator,
+        "period": split.period,
+        "annual": split.annual,
+        "unit": split.unit,
+    }
+
+
+def write_template(
+    path: Path,
+    spec: TemplateSpec,
+    codeset: CodeSet,
+    department: Department,
+    options: TemplateOptions,
+    prefill: TargetTable | None = None,
+) -> Path:
+    """Write one department's template. Raises FileError when the file cannot be written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _Writer(path, spec, codeset, department, options, prefill).write()
+    except OSError as exc:
+        raise FileError(path, f"无法写入：{exc.strerror or exc}") from exc
+    return path
+
+
+@dataclass
+class TemplateRun:
+    """What `perfxl template` wrote."""
+
+    files: list[Path] = field(default_factory=list)
+    prefilled: dict[str, str] = field(default_factory=dict)  # department code → source name
+    unmatched: list[str] = field(default_factory=list)  # prefill departments not on the roster
+
+
+def _key(name: str | None) -> str:
+    return "".join((name or "").split())
+
+
+def write_templates(
+    output: Path,
+    spec: TemplateSpec,
+    codeset: CodeSet,
+    options: TemplateOptions,
+    roster: list[RosterEntry] | None = None,
+    prefill: list[TargetTable] | None = None,
+    department: Department | None = None,
+) -> TemplateRun:
+    """One template per roster department into the folder `output`, or, without a roster,
+    one template at `output` (a .xlsx path, or a folder). Prefilled data is matched to a
+    department by code, then by name; data that matches no department is reported."""
+    run = TemplateRun()
+    tables = list(prefill or [])
+    used: set[int] = set()
+
+    def match(dept: Department) -> TargetTable | None:
+        for i, table in enumerate(tables):
+            by_code = dept.code and table.department.code == dept.code
+            by_name = dept.name and _key(table.department.name) == _key(dept.name)
+            if by_code or by_name:
+                used.add(i)
+                return table
+        return None
+
+    if roster:
+        if output.suffix.lower() == ".xlsx":
+            raise InputError("使用名单时 -o 应为目录，每个单位一个文件")
+        for entry in roster:
+            dept = Department(code=entry.code, name=entry.name)
+            table = match(dept)
+            path = write_template(
+                output / f"{entry.code}.xlsx", spec, codeset, dept, options, table
+            )
+            run.files.append(path)
+            if table is not None:
+                run.prefilled[entry.code] = table.department.name or entry.name
+    else:
+        dept = department or Department()
+        table = match(dept) if (dept.code or dept.name) else None
+        if table is None and len(tables) == 1:
+            table, used = tables[0], {0}
+            dept = Department(
+                code=dept.code or table.department.code, name=dept.name or table.department.name
+            )
+        path = (
+            output
+            if output.suffix.lower() == ".xlsx"
+            else output / f"{dept.code or 'template'}.xlsx"
+        )
+        run.files.append(write_template(path, spec, codeset, dept, options, table))
+        if table is not None:
+            run.prefilled[dept.code or ""] = table.department.name or ""
+    run.unmatched = [
+        t.department.name or t.department.code or "（未知单位）"
+        for i, t in enumerate(tables)
+        if i not in used
+    ]
+    return run
