@@ -63,3 +63,39 @@ def table_file(tmp_path: Path):
         return write_table(tmp_path / f"table{suffix}", published(rows, **kwargs), encoding)  # type: ignore[arg-type]
 
     return make
+
+
+def libreoffice_resave(files: list[Path], outdir: Path) -> list[Path]:
+    """Open and save each workbook in LibreOffice (as Excel or WPS users would), with a
+    private profile so that runs do not collide. Fails in CI, skips elsewhere, when
+    LibreOffice is not installed."""
+    import os
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        if os.environ.get("CI"):
+            pytest.fail("LibreOffice (soffice) is required in CI: .ci/run installs it")
+        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-calc-nogui)")
+    outdir.mkdir(parents=True, exist_ok=True)
+    profile = outdir / ".lo-profile"
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation={profile.resolve().as_uri()}",
+            "--headless",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(outdir),
+            *map(str, files),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    out = [outdir / f.name for f in files]
+    missing = [p for p in out if not p.is_file()]
+    assert not missing, f"LibreOffice did not write {missing}"
+    return out
