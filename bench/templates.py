@@ -35,8 +35,14 @@ def _write(args: tuple[Path, int, int, TargetTable | None]) -> None:
     options = TemplateOptions(year=2026, password="bench")
     for n in range(start, stop):
         code = f"D{n:05d}"
-        write_template(out / f"{code}.xlsx", spec, codeset,
-                       Department(code=code, name=f"测试单位{n}"), options, prefill)
+        write_template(
+            out / f"{code}.xlsx",
+            spec,
+            codeset,
+            Department(code=code, name=f"测试单位{n}"),
+            options,
+            prefill,
+        )
 
 
 def run(count: int, jobs: int, prefill: TargetTable | None) -> float:
