@@ -73,7 +73,13 @@ def _issue_table(issues: list[Issue]) -> Table:
 
 def _summary(result: ReadResult) -> None:
     table = result.table
-    kinds = {"published": "公开表", "structured": "perfxl 结构化数据", "json": "JSON"}
+    kinds = {
+        "published": "公开表",
+        "structured": "perfxl 结构化数据",
+        "json": "JSON",
+        "template": "perfxl 模板",
+        "plain": "普通工作表",
+    }
     out.print(f"[bold]{result.file}[/]（{kinds[result.kind]}）")
     out.print(
         f"部门：{table.department.name or '（未知）'}　项目 {len(table.projects)} 个　"

@@ -45,9 +45,17 @@ class Indicator(BaseModel):
     annual: str = ""
     raw: str | None = None
     extra: dict[str, str] = Field(default_factory=dict)
+    # 指标性质 (定量/定性) where the layout states it (the template does, a published table
+    # does not); a layout detail like the provenance below, so not part of content().
+    nature: Literal["定量", "定性"] | None = None
     sheet: str | None = None
     row: int | None = None
     cell: str | None = None
+    cells: dict[str, str] = Field(default_factory=dict)  # field → A1 cell it was read from
+
+    def where(self, field: str) -> str | None:
+        """The cell a field was read from, else the indicator's own cell."""
+        return self.cells.get(field, self.cell)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -76,16 +84,22 @@ class Project(BaseModel):
     sheet: str | None = None
     row: int | None = None
     cell: str | None = None
+    cells: dict[str, str] = Field(default_factory=dict)  # field → A1 cell it was read from
 
     def content(self) -> dict[str, Any]:
-        """What the project says, without where it was read from (sheet, row, cell)."""
+        """What the project says, without where it was read from (sheet, row, cells)."""
         exclude: dict[str, IncEx | bool] = {
             "sheet": True,
             "row": True,
             "cell": True,
-            "indicators": {"__all__": {"sheet", "row", "cell"}},
+            "cells": True,
+            "indicators": {"__all__": {"sheet", "row", "cell", "cells", "nature"}},
         }
         return self.model_dump(mode="json", exclude=exclude)
+
+    def where(self, field: str) -> str | None:
+        """The cell a field was read from, else the project's own cell."""
+        return self.cells.get(field, self.cell)
 
     def sources_sum(self) -> Decimal:
         return sum(
@@ -125,7 +139,7 @@ class ReadResult(BaseModel):
     """A file read: what it holds, what was wrong with it, and what kind of file it was."""
 
     file: str
-    kind: Literal["published", "structured", "json", "template"]
+    kind: Literal["template", "plain", "published", "structured", "json"]
     table: TargetTable
     issues: list[Issue] = Field(default_factory=list)
 

@@ -239,6 +239,7 @@ class _Reader:
             sheet=self.sheet.name,
             row=row.index + 1,
             cell=a1(row.index, self.columns["name"]),
+            cells={key: a1(row.index, col) for key, col in self.columns.items()},
             **amounts,
         )
         self._set_indicators(project, row.index, row.texts.get("indicators", ""))

@@ -1,24 +1,30 @@
 """Read any file perfxl understands into structured data, and say which kind it was: one
-of our templates, filled in; a published table; perfxl's own structured workbook; or the
-JSON that `import` prints.
+of our templates, filled in; a plain sheet with the template's headers; a published table;
+perfxl's own structured workbook; or the JSON that `import` prints.
 
-Nothing in a returned workbook is trusted: columns are found by their header text, totals
-are recomputed from the amounts (a formula's cached value may be missing or stale), and
-every value is re-read as text or `Decimal`.
+Nothing in a returned workbook is trusted. Columns are found by their header text; the
+template's identity (`_meta` against the document properties), headers, row ids and
+protection are checked again; totals are recomputed (a formula's cached value may be
+missing or stale); every value is re-read as text or `Decimal`, and every coercion is
+recorded as an issue rather than guessed silently.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import zipfile
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from defusedxml import ElementTree
 from pydantic import ValidationError
 
 from perfxl import catalogue as cat
-from perfxl.amounts import ZERO, AmountError, parse_amount
+from perfxl.amounts import ZERO, AmountError, fmt, parse_amount
 from perfxl.codesets import CodeSet
 from perfxl.errors import FileError
 from perfxl.grid import Cell, Sheet, a1, read_sheets
@@ -34,10 +40,35 @@ from perfxl.spec import (
     load_spec,
 )
 from perfxl.structured import is_structured, read_structured
-from perfxl.template import META_SHEET, compose_cell
+from perfxl.template import (
+    INDICATOR_ROW_PREFIX,
+    META_PREFIX,
+    META_SHEET,
+    PROJECT_ROW_PREFIX,
+    compose_cell,
+)
 
 _PROJECT_LABEL = re.compile(r"^\s*(\d+)\s*、\s*(.*)$", re.DOTALL)
 _LEVEL = re.compile(r"^\s*(\d{1,2})\s*[-－—–]\s*(.*?)\s*$")
+_ROW_ID = re.compile(r"^([A-Z])(\d{5})$")
+# Identity keys that must agree between the `_meta` sheet and the document properties.
+IDENTITY_KEYS = (
+    "template_id",
+    "spec_version",
+    "codeset",
+    "department_code",
+    "fiscal_year",
+    "structure_hash",
+)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the office expects of a file: whose it is and for which year."""
+
+    department_code: str | None = None
+    department_name: str | None = None
+    year: int | None = None
 
 
 def read_json(path: Path) -> ReadResult:
@@ -63,7 +94,7 @@ def text_of(value: Cell) -> str:
         return ""
     if isinstance(value, float):
         return format(value, ".15g")
-    return str(value).replace("_x000D_", "").strip()
+    return str(value).replace("_x000D_", "").replace("\r\n", "\n").strip()
 
 
 def read_meta(sheets: list[Sheet]) -> dict[str, str] | None:
@@ -78,26 +109,91 @@ def read_meta(sheets: list[Sheet]) -> dict[str, str] | None:
     }
 
 
-def _header_columns(sheet: Sheet, spec: SheetSpec) -> tuple[int, dict[str, int]] | None:
+# --- the package: what calamine does not show ---------------------------------------------
+
+_NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
+    "cp": "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties",
+}
+_PROTECTED = re.compile(rb"<(?:\w+:)?sheetProtection\b[^>]*\bsheet=\"(?:1|true)\"")
+
+
+@dataclass
+class Package:
+    properties: dict[str, str]
+    protected: dict[str, bool]
+
+
+def read_package(path: Path, sheet_names: list[str]) -> Package:
+    """Custom document properties and sheet protection, straight from the xlsx package
+    (defusedxml: a submitted file is untrusted input)."""
+    properties: dict[str, str] = {}
+    protected: dict[str, bool] = {}
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = set(package.namelist())
+            if "docProps/custom.xml" in names:
+                root = ElementTree.fromstring(package.read("docProps/custom.xml"))
+                for prop in root.findall("cp:property", _NS):
+                    value = next(iter(prop), None)
+                    properties[prop.get("name", "")] = (
+                        (value.text or "") if value is not None else ""
+                    )
+            workbook = ElementTree.fromstring(package.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+            targets = {
+                r.get("Id"): r.get("Target", "") for r in rels.findall("rel:Relationship", _NS)
+            }
+            for sheet in workbook.findall("m:sheets/m:sheet", _NS):
+                name = sheet.get("name", "")
+                if name not in sheet_names:
+                    continue
+                target = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
+                part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                if part in names:
+                    protected[name] = bool(_PROTECTED.search(package.read(part)))
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError):
+        pass  # not an xlsx package (xls, ods): nothing more to learn here
+    return Package(properties, protected)
+
+
+# --- templates and plain sheets ----------------------------------------------------------
+
+
+def _find_header(sheet: Sheet, spec: SheetSpec) -> tuple[int, dict[str, int]] | None:
     """The header row and each column's index, found by header text."""
     wanted = {c.header: c.key for c in spec.columns}
     for r, row in enumerate(sheet.rows[:15]):
-        found = {wanted[t]: c for c, v in enumerate(row) if (t := text_of(v)) in wanted}
+        found: dict[str, int] = {}
+        for c, value in enumerate(row):
+            key = wanted.get(text_of(value))
+            if key is not None and key not in found:
+                found[key] = c
         if len(found) * 2 >= len(wanted):
-            for c, v in enumerate(row):
-                if text_of(v) == ROW_ID_HEADER:
-                    found["_rowid"] = c
             return r, found
     return None
 
 
 class _TemplateReader:
     def __init__(
-        self, path: Path, sheets: list[Sheet], spec: TemplateSpec, codeset: CodeSet | None
+        self,
+        path: Path,
+        sheets: list[Sheet],
+        spec: TemplateSpec,
+        codeset: CodeSet | None,
+        meta: dict[str, str] | None,
+        expected: Expected | None,
     ) -> None:
         self.path, self.spec, self.codeset = path, spec, codeset
-        self.sheets = {s.name: s for s in sheets}
+        self.sheets = sheets
+        self.meta = meta
+        self.expected = expected or Expected()
+        self.is_template = meta is not None
         self.issues: list[Issue] = []
+        self.columns: dict[str, dict[str, int]] = {}
+        self.actual: dict[str, object] = {}  # the structure found, for the hash
 
     def issue(
         self,
@@ -121,35 +217,154 @@ class _TemplateReader:
             )
         )
 
-    def rows(self, spec: SheetSpec) -> list[tuple[int, dict[str, Cell]]]:
-        """The filled rows of a data sheet, as (row index, cells by key)."""
-        sheet = self.sheets.get(spec.name)
+    # --- identity ------------------------------------------------------------------------
+
+    def identity(self) -> None:
+        if self.meta is None:
+            return
+        names = [self.spec.projects.name, self.spec.indicators.name]
+        package = read_package(self.path, names)
+        for key in IDENTITY_KEYS:
+            prop = package.properties.get(META_PREFIX + key)
+            if prop is not None and prop != self.meta.get(key, ""):
+                self.issue(
+                    cat.TEMPLATE_MISMATCH, META_SHEET, key=key, meta=self.meta.get(key), props=prop
+                )
+        for name in names:
+            if package.protected.get(name) is False:
+                self.issue(cat.PROTECTION_REMOVED, name, name=name)
+        expected = self.expected
+        code = self.meta.get("department_code", "")
+        if expected.department_code and code and code != expected.department_code:
+            found = f"{self.meta.get('department_name', '')}（{code}）"
+            want = f"{expected.department_name or ''}（{expected.department_code}）"
+            self.issue(cat.WRONG_DEPARTMENT, META_SHEET, found=found, expected=want)
+        year = self.meta.get("fiscal_year", "")
+        if expected.year and year and year != str(expected.year):
+            self.issue(cat.WRONG_YEAR, META_SHEET, found=year, expected=expected.year)
+
+    def structure(self) -> None:
+        """Compare the structure found with the hash the template was written with; a
+        difference that no specific issue explains is reported as such."""
+        if self.meta is None:
+            return
+        tampered = {
+            cat.SHEET_MISSING.code,
+            cat.HEADER_CHANGED.code,
+            cat.ROWS_INSERTED.code,
+            cat.ROWS_DELETED.code,
+        }
+        if any(i.code in tampered for i in self.issues):
+            return
+        rows = [int(self.meta.get(k, "0") or 0) for k in ("project_rows", "indicator_rows")]
+        expected_hash = self.meta.get("structure_hash", "")
+        found = self.spec.structure(*rows)
+        found.update(self.actual)
+        text = json.dumps(found, ensure_ascii=False, sort_keys=True)
+        if expected_hash and hashlib.sha256(text.encode("utf-8")).hexdigest() != expected_hash:
+            self.issue(cat.STRUCTURE_CHANGED, META_SHEET)
+
+    # --- sheets --------------------------------------------------------------------------
+
+    def _sheet(self, spec: SheetSpec) -> Sheet | None:
+        by_name = {s.name: s for s in self.sheets}
+        if spec.name in by_name:
+            return by_name[spec.name]
+        if not self.is_template:  # a plain workbook: any sheet with the headers
+            return next((s for s in self.sheets if _find_header(s, spec)), None)
+        return None
+
+    def rows(self, spec: SheetSpec, prefix: str) -> list[tuple[int, dict[str, Cell]]]:
+        """The filled rows of a data sheet, as (row index, cells by key), after checking the
+        header and the row ids."""
+        sheet = self._sheet(spec)
         if sheet is None:
-            self.issue(cat.FILE_UNREADABLE, None, reason=f"缺少工作表“{spec.name}”")
+            self.issue(cat.SHEET_MISSING, spec.name, name=spec.name)
             return []
-        found = _header_columns(sheet, spec)
+        found = _find_header(sheet, spec)
         if found is None:
-            self.issue(cat.HEADER_NOT_FOUND, spec.name)
+            self.issue(cat.HEADER_NOT_FOUND, sheet.name)
             return []
         header_row, columns = found
-        self.columns = getattr(self, "columns", {})
         self.columns[spec.name] = columns
+        headers = [
+            text_of(v) for v in (sheet.rows[header_row] if header_row < len(sheet.rows) else [])
+        ]
+        if self.is_template:
+            self.actual[spec.name] = [
+                *headers[: len(spec.columns)],
+                *headers[spec.row_id_col : spec.row_id_col + 1],
+            ]
+            for c, column in enumerate(spec.columns):
+                found_text = headers[c] if c < len(headers) else ""
+                if found_text != column.header:
+                    self.issue(
+                        cat.HEADER_CHANGED,
+                        sheet.name,
+                        header_row,
+                        c,
+                        column.header,
+                        found_text,
+                        expected=column.header,
+                        found=found_text,
+                    )
         for column in spec.columns:
             if column.key not in columns:
                 self.issue(
-                    cat.COLUMN_MISSING, spec.name, header_row, None, column_name=column.header
+                    cat.COLUMN_MISSING,
+                    sheet.name,
+                    header_row,
+                    None,
+                    column.header,
+                    column_name=column.header,
                 )
+        id_col = next((c for c, h in enumerate(headers) if h == ROW_ID_HEADER), None)
         inputs = [c.key for c in spec.columns if not c.locked and c.key in columns]
         out = []
+        seen_ids: set[int] = set()
+        last_id = 0
         for r in range(header_row + 1, len(sheet.rows)):
             cells = {k: sheet.cell(r, c) for k, c in columns.items()}
-            if any(text_of(cells.get(k)) for k in inputs):
+            filled = any(text_of(cells.get(k)) for k in inputs)
+            if self.is_template and id_col is not None:
+                match = _ROW_ID.match(text_of(sheet.cell(r, id_col)))
+                if match and match.group(1) == prefix:
+                    last_id = int(match.group(2))
+                    seen_ids.add(last_id)
+                elif filled:
+                    self.issue(cat.ROWS_INSERTED, sheet.name, r, id_col, ROW_ID_HEADER)
+            if filled:
                 out.append((r, cells))
+        if self.is_template and id_col is not None and self.meta is not None:
+            key = "project_rows" if prefix == PROJECT_ROW_PREFIX else "indicator_rows"
+            total = int(self.meta.get(key, "0") or 0)
+            missing = [n for n in range(1, total + 1) if n not in seen_ids]
+            if missing:
+                shown = "、".join(f"{prefix}{n:05d}" for n in missing[:5]) + (
+                    f" 等 {len(missing)} 个" if len(missing) > 5 else ""
+                )
+                self.issue(cat.ROWS_DELETED, sheet.name, ids=shown)
+        elif self.is_template and id_col is None:
+            self.issue(
+                cat.HEADER_CHANGED,
+                sheet.name,
+                header_row,
+                spec.row_id_col,
+                ROW_ID_HEADER,
+                "",
+                expected=ROW_ID_HEADER,
+                found="（缺失）",
+            )
         return out
 
-    def read(self, meta: dict[str, str]) -> TargetTable:
+    # --- content -------------------------------------------------------------------------
+
+    def read(self) -> TargetTable:
+        self.identity()
         projects = self._projects()
         self._indicators(projects)
+        self.structure()
+        meta = self.meta or {}
         year = meta.get("fiscal_year", "")
         return TargetTable(
             department=Department(
@@ -162,11 +377,11 @@ class _TemplateReader:
 
     def _amount(self, sheet: str, r: int, key: str, value: Cell) -> Decimal | None:
         column = self.spec.projects.column(key)
+        header = column.header if column else key
+        col = self.columns[sheet].get(key)
         try:
             amount = parse_amount(value)
         except AmountError:
-            col = self.columns[sheet].get(key)
-            header = column.header if column else key
             self.issue(
                 cat.AMOUNT_INVALID,
                 sheet,
@@ -178,12 +393,27 @@ class _TemplateReader:
                 text=text_of(value),
             )
             return None
+        if isinstance(value, str) and amount is not None:
+            self.issue(
+                cat.AMOUNT_AS_TEXT,
+                sheet,
+                r,
+                col,
+                header,
+                value,
+                column_name=header,
+                text=value,
+                amount=fmt(amount),
+            )
         return ZERO if amount is None else amount
 
     def _projects(self) -> dict[int, Project]:
         spec = self.spec.projects
         projects: dict[int, Project] = {}
-        for n, (r, cells) in enumerate(self.rows(spec), start=1):
+        rows = self.rows(spec, PROJECT_ROW_PREFIX)
+        columns = self.columns.get(spec.name, {})
+        total_spec = next((c for c in spec.columns if c.type == "total"), None)
+        for n, (r, cells) in enumerate(rows, start=1):
             seq_text = text_of(cells.get("seq"))
             seq = int(seq_text) if seq_text.isdigit() else n
             amounts: dict[str, Decimal | None] = {}
@@ -195,24 +425,50 @@ class _TemplateReader:
                     )
                 elif column.key not in PROJECT_KEYS:
                     extra[column.key] = text_of(cells.get(column.key))
-            total_spec = next((c for c in spec.columns if c.type == "total"), None)
             if total_spec is not None:
                 # Recomputed, never read: the cached value may be absent or stale.
                 parts = [amounts.get(k) for k in total_spec.sums]
-                amounts[total_spec.key] = (
-                    None if None in parts else sum((p for p in parts if p is not None), ZERO)
+                total = None if None in parts else sum((p for p in parts if p is not None), ZERO)
+                amounts[total_spec.key] = total
+                shown = cells.get(total_spec.key)
+                if (
+                    total is not None
+                    and isinstance(shown, (int, float))
+                    and not isinstance(shown, bool)
+                ):
+                    shown_amount = parse_amount(shown)
+                    if shown_amount != total:
+                        self.issue(
+                            cat.TOTAL_STALE,
+                            spec.name,
+                            r,
+                            columns.get(total_spec.key),
+                            total_spec.header,
+                            text_of(shown),
+                            shown=fmt(shown_amount),
+                            summed=fmt(total),
+                        )
+            code_cell = cells.get("code")
+            if isinstance(code_cell, (int, float)) and not isinstance(code_cell, bool):
+                self.issue(
+                    cat.CODE_AS_NUMBER,
+                    spec.name,
+                    r,
+                    columns.get("code"),
+                    "项目编码",
+                    text_of(code_cell),
+                    text=text_of(code_cell),
                 )
-            name_col = self.columns[spec.name].get("name", 0)
+            goal = text_of(cells.get("goal"))
             projects[seq] = Project(
-                code=text_of(cells.get("code")) or None,
+                code=text_of(code_cell) or None,
                 name=text_of(cells.get("name")),
                 unit=text_of(cells.get("unit")) or None,
-                goal=clean_cell(text_of(cells.get("goal")))
-                if "\n" in text_of(cells.get("goal"))
-                else text_of(cells.get("goal")),
+                goal=clean_cell(goal) if "<" in goal else goal,
                 sheet=spec.name,
                 row=r + 1,
-                cell=a1(r, name_col),
+                cell=a1(r, columns.get("name", 0)),
+                cells={k: a1(r, c) for k, c in columns.items()},
                 extra=extra,
                 **{k: v for k, v in amounts.items() if k in Project.model_fields},
             )
@@ -220,26 +476,28 @@ class _TemplateReader:
 
     def _indicators(self, projects: dict[int, Project]) -> None:
         spec = self.spec.indicators
-        for r, cells in self.rows(spec):
+        rows = self.rows(spec, INDICATOR_ROW_PREFIX)
+        columns = self.columns.get(spec.name, {})
+        for r, cells in rows:
             label = text_of(cells.get("project"))
             match = _PROJECT_LABEL.match(label)
             project = projects.get(int(match.group(1))) if match else None
             if project is None:
-                col = self.columns[spec.name].get("project")
                 column = spec.column("project")
                 self.issue(
                     cat.INDICATOR_PROJECT_UNKNOWN,
                     spec.name,
                     r,
-                    col,
+                    columns.get("project"),
                     column.header if column else None,
                     label,
-                    text=label,
+                    text=label or "（空）",
                 )
                 continue
             level1 = _level(text_of(cells.get("level1")))
             level2 = _level(text_of(cells.get("level2")))
             op, unit = text_of(cells.get("operator")), text_of(cells.get("unit"))
+            nature = text_of(cells.get("nature"))
             indicator = Indicator(
                 level1=level1[0],
                 level1_label=level1[1],
@@ -248,6 +506,7 @@ class _TemplateReader:
                 name=text_of(cells.get("name")),
                 period=compose_cell(op, text_of(cells.get("period")), unit),
                 annual=compose_cell(op, text_of(cells.get("annual")), unit),
+                nature=nature if nature in ("定量", "定性") else None,
                 extra={
                     c.key: text_of(cells.get(c.key))
                     for c in spec.columns
@@ -255,7 +514,8 @@ class _TemplateReader:
                 },
                 sheet=spec.name,
                 row=r + 1,
-                cell=a1(r, self.columns[spec.name].get("name", 0)),
+                cell=a1(r, columns.get("name", 0)),
+                cells={("name" if k == "name" else k): a1(r, c) for k, c in columns.items()},
             )
             if self.codeset is not None:
                 resolve_levels(indicator, self.codeset)
@@ -276,25 +536,39 @@ def read_template(
     sheets: list[Sheet] | None = None,
     spec: TemplateSpec | None = None,
     codeset: CodeSet | None = None,
+    expected: Expected | None = None,
 ) -> ReadResult:
-    """Read a filled template back into structured data."""
+    """Read a filled template back into structured data, checking it was not tampered with."""
     sheets = sheets if sheets is not None else read_sheets(path)
-    meta = read_meta(sheets) or {}
-    reader = _TemplateReader(path, sheets, spec or load_spec(), codeset)
-    table = reader.read(meta)
-    return ReadResult(file=str(path), kind="template", table=table, issues=reader.issues)
+    meta = read_meta(sheets)
+    reader = _TemplateReader(path, sheets, spec or load_spec(), codeset, meta, expected)
+    table = reader.read()
+    kind = "template" if meta is not None else "plain"
+    return ReadResult(file=str(path), kind=kind, table=table, issues=reader.issues)
+
+
+def _is_plain(sheets: list[Sheet], spec: TemplateSpec) -> bool:
+    return any(_find_header(s, spec.projects) for s in sheets) and any(
+        _find_header(s, spec.indicators) for s in sheets
+    )
 
 
 def read_any(
-    path: Path, codeset: CodeSet | None = None, spec: TemplateSpec | None = None
+    path: Path,
+    codeset: CodeSet | None = None,
+    spec: TemplateSpec | None = None,
+    expected: Expected | None = None,
 ) -> ReadResult:
     """Read a file of any supported kind. Raises FileError only for an unreadable file."""
     if path.suffix.lower() == ".json":
         return read_json(path)
     sheets = read_sheets(path)
     meta = read_meta(sheets)
+    spec = spec or load_spec()
     if meta is not None and meta.get("template_id"):
-        return read_template(path, sheets, spec, codeset)
+        return read_template(path, sheets, spec, codeset, expected)
     if is_structured(sheets):
         return read_structured(path, sheets)
+    if _is_plain(sheets, spec):
+        return read_template(path, sheets, spec, codeset, expected)
     return read_published(path, codeset, sheets)

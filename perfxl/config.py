@@ -1,0 +1,78 @@
+"""Project configuration, `perfxl.toml`: per-rule severity or off, and the checks' settings.
+
+[rules]
+value-vague = "off"                 # or "error" / "warning"
+project-no-satisfaction = "error"
+
+[checks]
+vague_words = ["进一步提高", "明显改善"]
+goal_min_length = 10
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from perfxl.catalogue import RULES
+from perfxl.errors import InputError
+from perfxl.model import Issue
+
+CONFIG_NAME = "perfxl.toml"
+# Reviewers' list of vague values (domain.md §4).
+VAGUE_WORDS = ("进一步提高", "明显改善", "有效促进", "显著", "稳步提升", "长期")
+
+
+class Checks(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    vague_words: tuple[str, ...] = VAGUE_WORDS
+    goal_min_length: int = Field(default=10, ge=0)
+    # Written where a value should be (the national system rejects these).
+    placeholders: tuple[str, ...] = ("*", "-", "_", "/", "—", "－", "——", "…", "...")
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rules: dict[str, Literal["error", "warning", "off"]] = Field(default_factory=dict)
+    checks: Checks = Checks()
+
+    def apply(self, issues: list[Issue]) -> list[Issue]:
+        """Drop the issues of rules switched off; give the others their configured severity."""
+        out = []
+        for issue in issues:
+            setting = self.rules.get(issue.code)
+            if setting == "off":
+                continue
+            if setting is not None and setting != issue.severity:
+                issue = issue.model_copy(update={"severity": setting})
+            out.append(issue)
+        return out
+
+
+def load_config(path: Path | None = None) -> Config:
+    """The given file, else ./perfxl.toml if there is one, else the defaults."""
+    if path is None:
+        found = Path.cwd() / CONFIG_NAME
+        if not found.is_file():
+            return Config()
+        path = found
+    try:
+        config = Config.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"配置文件 {path} 无法读取：{exc}") from exc
+    except ValidationError as exc:
+        problems = "；".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise InputError(f"配置文件 {path} 格式不对：{problems}") from exc
+    unknown = sorted(set(config.rules) - set(RULES))
+    if unknown:
+        raise InputError(
+            f"配置文件 {path} 中有未知的规则代码：{', '.join(unknown)}（全部规则见 docs/rules.md）"
+        )
+    return config

@@ -1,0 +1,268 @@
+"""Check structured data against the rules of the catalogue, collecting every problem in
+one pass: required fields, amounts, duplicates, the indicator hierarchy, and the value
+rules of the national system and of reviewers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from perfxl import catalogue as cat
+from perfxl.amounts import fmt, places
+from perfxl.codesets import CodeSet
+from perfxl.config import Config
+from perfxl.model import Indicator, Issue, Project, TargetTable
+
+FIELD_NAMES = {
+    "code": "项目编码",
+    "name": "项目名称",
+    "unit": "资金使用单位",
+    "total": "总计",
+    "fiscal": "财政拨款",
+    "special": "财政专户拨款",
+    "other": "其他资金",
+    "goal": "绩效目标",
+    "project": "所属项目",
+    "level1": "一级指标",
+    "level2": "二级指标",
+    "indicator": "三级指标",
+    "period": "实施周期指标值",
+    "annual": "年度指标值",
+}
+AMOUNTS = ("total", "fiscal", "special", "other")
+# Suffixes that make a name a fund's name rather than a measure (城市基层党建相关工作经费).
+_FUND_SUFFIX = re.compile(r"(专项)?(工作)?(经费|资金|项目|补助|补贴)$")
+_PERCENT_UNITS = frozenset({"%", "％"})
+OUTPUT, EFFECT, SATISFACTION = "1", "2", "3"
+
+
+class _Checker:
+    def __init__(
+        self,
+        table: TargetTable,
+        codeset: CodeSet,
+        config: Config,
+        file: str | None,
+        required: Iterable[str],
+    ) -> None:
+        self.table, self.codeset, self.config, self.file = table, codeset, config, file
+        self.required = tuple(required)
+        self.issues: list[Issue] = []
+
+    def add(
+        self,
+        rule: cat.Rule,
+        sheet: str | None,
+        cell: str | None,
+        row: int | None,
+        field: str | None = None,
+        value: object = None,
+        **params: Any,
+    ) -> None:
+        self.issues.append(
+            rule.issue(
+                file=self.file,
+                sheet=sheet,
+                cell=cell,
+                row=row,
+                column=FIELD_NAMES.get(field or "", field),
+                value=value,
+                **params,
+            )
+        )
+
+    def at(
+        self, rule: cat.Rule, project: Project, field: str, value: object = None, **params: Any
+    ) -> None:
+        self.add(rule, project.sheet, project.where(field), project.row, field, value, **params)
+
+    def at_indicator(
+        self, rule: cat.Rule, indicator: Indicator, field: str, value: object = None, **params: Any
+    ) -> None:
+        self.add(
+            rule,
+            indicator.sheet,
+            indicator.where(field),
+            indicator.row,
+            "indicator" if field == "name" else field,
+            value,
+            **params,
+        )
+
+    def run(self) -> list[Issue]:
+        codes: dict[str, str] = {}
+        names: dict[str, str] = {}
+        for project in self.table.projects:
+            self.project(project)
+            where = project.cell or f"第{project.row}行"
+            if project.code:
+                if project.code in codes:
+                    self.at(
+                        cat.PROJECT_CODE_DUPLICATE,
+                        project,
+                        "code",
+                        project.code,
+                        code=project.code,
+                        other=codes[project.code],
+                    )
+                codes.setdefault(project.code, where)
+            if project.name:
+                if project.name in names:
+                    self.at(
+                        cat.PROJECT_NAME_DUPLICATE,
+                        project,
+                        "name",
+                        project.name,
+                        name=project.name,
+                        other=names[project.name],
+                    )
+                names.setdefault(project.name, where)
+        return self.issues
+
+    def project(self, project: Project) -> None:
+        for field in self.required:
+            value = getattr(project, field, None)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                self.at(cat.REQUIRED_MISSING, project, field, column_name=FIELD_NAMES[field])
+        for field in AMOUNTS:
+            amount: Decimal | None = getattr(project, field)
+            if amount is None:
+                continue
+            if amount < 0:
+                self.at(
+                    cat.AMOUNT_NEGATIVE,
+                    project,
+                    field,
+                    amount,
+                    column_name=FIELD_NAMES[field],
+                    amount=fmt(amount),
+                )
+            elif places(amount) > 2:
+                self.at(
+                    cat.AMOUNT_PLACES,
+                    project,
+                    field,
+                    amount,
+                    column_name=FIELD_NAMES[field],
+                    amount=amount,
+                )
+        goal = project.goal.strip()
+        minimum = self.config.checks.goal_min_length
+        if goal and len(goal) < minimum:
+            self.at(cat.GOAL_TOO_SHORT, project, "goal", goal, length=len(goal), minimum=minimum)
+        level1s = {i.level1 for i in project.indicators if i.raw is None}
+        output = self.codeset.l1(OUTPUT)
+        if output is not None and OUTPUT not in level1s:
+            self.at(cat.PROJECT_NO_OUTPUT, project, "name", project.name)
+        if self.codeset.l1(EFFECT) is not None and EFFECT not in level1s:
+            self.at(cat.PROJECT_NO_EFFECT, project, "name", project.name)
+        if self.codeset.l1(SATISFACTION) is not None and SATISFACTION not in level1s:
+            self.at(cat.PROJECT_NO_SATISFACTION, project, "name", project.name)
+        for indicator in project.indicators:
+            if indicator.raw is None:  # an unparsed one was reported when it was read
+                self.indicator(project, indicator)
+
+    def indicator(self, project: Project, ind: Indicator) -> None:
+        codeset = self.codeset.name
+        level1 = self.codeset.l1(ind.level1) if ind.level1 else None
+        level2 = self.codeset.l2(ind.level2) if ind.level2 else None
+        l1_text = "-".join(x for x in (ind.level1, ind.level1_label) if x)
+        l2_text = "-".join(x for x in (ind.level2, ind.level2_label) if x)
+        if not l1_text:
+            self.at_indicator(cat.REQUIRED_MISSING, ind, "level1", column_name="一级指标")
+        elif level1 is None:
+            self.at_indicator(
+                cat.LEVEL1_UNKNOWN, ind, "level1", l1_text, text=l1_text, codeset=codeset
+            )
+        if not l2_text:
+            self.at_indicator(cat.REQUIRED_MISSING, ind, "level2", column_name="二级指标")
+        elif level2 is None:
+            self.at_indicator(
+                cat.LEVEL2_UNKNOWN, ind, "level2", l2_text, text=l2_text, codeset=codeset
+            )
+        elif level1 is not None and level2.parent != level1.code:
+            self.at_indicator(
+                cat.LEVEL2_MISMATCH, ind, "level2", l2_text, level2=l2_text, level1=l1_text
+            )
+        if not ind.name.strip():
+            self.at_indicator(cat.REQUIRED_MISSING, ind, "name", column_name="三级指标")
+        elif _repeats(ind.name, project.name):
+            self.at_indicator(cat.INDICATOR_REPEATS_PROJECT, ind, "name", ind.name, name=ind.name)
+        self.values(ind)
+
+    def values(self, ind: Indicator) -> None:
+        checks = self.config.checks
+        placeholders = set(checks.placeholders)
+        annual = ind.annual.strip()
+        if not annual or annual == "无":
+            self.at_indicator(cat.ANNUAL_BLANK, ind, "annual", ind.annual)
+        quantitative = (ind.nature == "定量") if ind.nature else ind.annual_value.kind == "定量"
+        seen: set[str] = set()
+        for field, value in (("annual", ind.annual_value), ("period", ind.period_value)):
+            text = value.text.strip()
+            name = FIELD_NAMES[field]
+            if not text or text == "无":
+                continue
+            if text in placeholders:
+                self.at_indicator(
+                    cat.VALUE_PLACEHOLDER, ind, field, text, column_name=name, text=text
+                )
+                continue
+            if quantitative and value.number is None:
+                self.at_indicator(
+                    cat.QUANTITATIVE_NOT_NUMBER, ind, field, text, column_name=name, text=text
+                )
+            elif quantitative and not value.unit and "unit" not in seen:
+                seen.add("unit")
+                self.at_indicator(
+                    cat.QUANTITATIVE_NO_UNIT,
+                    ind,
+                    field,
+                    text,
+                    column_name=name,
+                    text=text,
+                    name=ind.name,
+                )
+            if (
+                value.number is not None
+                and value.unit in _PERCENT_UNITS
+                and not (0 <= value.number <= 100)
+            ):
+                self.at_indicator(
+                    cat.PERCENT_OUT_OF_RANGE, ind, field, text, column_name=name, text=text
+                )
+            word = next((w for w in checks.vague_words if w in text), None)
+            if word and text not in seen:
+                seen.add(text)
+                self.at_indicator(
+                    cat.VALUE_VAGUE, ind, field, text, column_name=name, text=text, word=word
+                )
+
+
+def _core(name: str) -> str:
+    return _FUND_SUFFIX.sub("", "".join(name.split()))
+
+
+def _repeats(indicator: str, project: str) -> bool:
+    """Does the indicator name only repeat the project or fund name?"""
+    if not indicator or not project:
+        return False
+    a, b = "".join(indicator.split()), "".join(project.split())
+    if a == b or (_core(a) and _core(a) == _core(b)):
+        return True
+    # A fund's name (…经费) that is part of the project's name, or contains it.
+    return bool(_FUND_SUFFIX.search(a)) and (a in b or b in a)
+
+
+def check_table(
+    table: TargetTable,
+    codeset: CodeSet,
+    config: Config,
+    file: str | None = None,
+    required: Iterable[str] = ("name", "goal"),
+) -> list[Issue]:
+    """Every rule over a table's projects and indicators. `required` names the project
+    fields that must be filled in (the template's spec says which)."""
+    return _Checker(table, codeset, config, file, required).run()
