@@ -4,6 +4,7 @@ argument could not be used at all."""
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from datetime import date
@@ -15,15 +16,18 @@ from rich.console import Console
 from rich.table import Table
 
 from perfxl import __version__
+from perfxl.annotate import ANNOTATABLE, annotate
 from perfxl.codesets import DEFAULT_CODESET, load_codeset
-from perfxl.errors import PerfxlError
+from perfxl.config import load_config
+from perfxl.errors import InputError, PerfxlError
 from perfxl.model import Department, Issue, ReadResult
 from perfxl.published import read_published, write_published
-from perfxl.reader import read_any
+from perfxl.reader import Expected, read_any
 from perfxl.roster import read_roster
 from perfxl.spec import DEFAULT_SPEC, load_spec
 from perfxl.structured import write_structured
 from perfxl.template import TemplateOptions, write_templates
+from perfxl.validate import FileReport, expand, validate_file
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -244,6 +248,141 @@ def template(
         out.print(f"  {code or '模板'} 已用上年数据预填（{source}）")
     for name in run.unmatched:
         err.print(f"[yellow]提示：[/]预填数据“{name}”与名单中的单位都对不上，未使用")
+
+
+ISSUE_FIELDS = (
+    "file",
+    "sheet",
+    "cell",
+    "row",
+    "column",
+    "code",
+    "severity",
+    "message",
+    "value",
+    "hint",
+)
+
+
+def _csv_safe(value: object) -> str:
+    """A text that a spreadsheet opening the CSV will never take for a formula."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _write_reports(reports: list[FileReport], fmt: str) -> None:
+    issues = [i for r in reports for i in r.issues]
+    if fmt == "json":
+        data = {
+            "files": [
+                {
+                    "file": r.file,
+                    "kind": r.kind,
+                    "readable": r.readable,
+                    "projects": len(r.table.projects) if r.table else 0,
+                    "indicators": r.table.indicator_count if r.table else 0,
+                    "errors": r.errors,
+                    "warnings": r.warnings,
+                }
+                for r in reports
+            ],
+            "issues": [{k: getattr(i, k) for k in ISSUE_FIELDS} for i in issues],
+        }
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(ISSUE_FIELDS)
+        for issue in issues:
+            writer.writerow([_csv_safe(getattr(issue, k)) for k in ISSUE_FIELDS])
+    else:
+        kinds = {
+            "template": "模板",
+            "plain": "普通工作表",
+            "published": "公开表",
+            "structured": "结构化数据",
+            "json": "JSON",
+            None: "无法读取",
+        }
+        summary = Table(title=f"校验了 {len(reports)} 个文件")
+        for column in ("文件", "类型", "项目", "指标", "错误", "提示"):
+            summary.add_column(column, overflow="fold")
+        for r in reports:
+            summary.add_row(
+                r.file,
+                kinds.get(r.kind, r.kind or ""),
+                str(len(r.table.projects)) if r.table else "-",
+                str(r.table.indicator_count) if r.table else "-",
+                f"[red]{r.errors}[/]" if r.errors else "0",
+                str(r.warnings),
+            )
+        out.print(summary)
+        for r in reports:
+            if r.issues:
+                out.print(f"\n[bold]{r.file}[/]")
+                out.print(_issue_table(r.issues))
+
+
+@app.command("validate")
+def validate(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="要校验的文件或目录（目录中的 .xlsx/.xls/.csv 等全部校验）。"),
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", help="输出格式：table（默认）、json 或 csv。")
+    ] = "table",
+    annotate_dir: Annotated[
+        Path | None,
+        typer.Option("--annotate", help="把标注了问题的副本写到此目录（原文件不会被修改）。"),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="配置文件（默认当前目录的 perfxl.toml）。")
+    ] = None,
+    spec: Annotated[
+        str, typer.Option("--spec", help="模板定义：department，或 TOML 文件路径。")
+    ] = DEFAULT_SPEC,
+    codeset: Annotated[
+        str | None, typer.Option("--codeset", help="指标体系（默认取模板定义中的设置）。")
+    ] = None,
+    year: Annotated[int | None, typer.Option("--year", help="应为哪一年度的模板。")] = None,
+    department: Annotated[
+        str | None, typer.Option("--department", help="应为哪个单位（编码）的模板。")
+    ] = None,
+) -> None:
+    """校验填报的工作簿：一次找出所有问题，逐一指明单元格并说明如何修改。
+
+    Validate filled workbooks. Exit code 0: no errors; 1: errors found; 2: a file could
+    not be read (the others are still checked).
+    """
+    if fmt not in ("table", "json", "csv"):
+        raise _fail(InputError(f"未知的输出格式“{fmt}”：可用 table、json、csv"))
+    try:
+        the_spec = load_spec(spec)
+        the_codeset = load_codeset(codeset or the_spec.codeset)
+        the_config = load_config(config)
+        paths = expand(files)
+        if not paths:
+            raise InputError("没有找到要校验的文件")
+        expected = Expected(department_code=department, year=year)
+        reports = [validate_file(p, the_codeset, the_config, the_spec, expected) for p in paths]
+    except PerfxlError as exc:
+        raise _fail(exc) from exc
+    _write_reports(reports, fmt)
+    if annotate_dir is not None:
+        for report in reports:
+            path = Path(report.file)
+            if not report.readable or path.suffix.lower() not in ANNOTATABLE:
+                continue
+            try:
+                written = annotate(path, report.issues, annotate_dir)
+            except PerfxlError as exc:
+                err.print(f"[yellow]未生成标注副本：[/]{exc}")
+                continue
+            if fmt == "table":
+                out.print(f"标注副本：{written}")
+    if any(not r.readable for r in reports):
+        raise typer.Exit(EXIT_UNUSABLE)
+    raise typer.Exit(EXIT_ERRORS if any(r.errors for r in reports) else EXIT_OK)
 
 
 @app.command("codes")

@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from perfxl import catalogue as cat
 from perfxl.amounts import fmt, places
-from perfxl.codesets import CodeSet
+from perfxl.codesets import CodeSet, bundled_names, load_codeset
 from perfxl.config import Config
+from perfxl.errors import FileError
 from perfxl.model import Indicator, Issue, Project, TargetTable
+from perfxl.reader import Expected, read_any
+from perfxl.spec import TemplateSpec
 
 FIELD_NAMES = {
     "code": "项目编码",
@@ -153,13 +158,14 @@ class _Checker:
         if goal and len(goal) < minimum:
             self.at(cat.GOAL_TOO_SHORT, project, "goal", goal, length=len(goal), minimum=minimum)
         level1s = {i.level1 for i in project.indicators if i.raw is None}
-        output = self.codeset.l1(OUTPUT)
-        if output is not None and OUTPUT not in level1s:
-            self.at(cat.PROJECT_NO_OUTPUT, project, "name", project.name)
-        if self.codeset.l1(EFFECT) is not None and EFFECT not in level1s:
-            self.at(cat.PROJECT_NO_EFFECT, project, "name", project.name)
-        if self.codeset.l1(SATISFACTION) is not None and SATISFACTION not in level1s:
-            self.at(cat.PROJECT_NO_SATISFACTION, project, "name", project.name)
+        for code, rule in (
+            (OUTPUT, cat.PROJECT_NO_OUTPUT),
+            (EFFECT, cat.PROJECT_NO_EFFECT),
+            (SATISFACTION, cat.PROJECT_NO_SATISFACTION),
+        ):
+            # When the indicators could not be read at all, that one issue says it.
+            if self.indicators_read and self.codeset.l1(code) and code not in level1s:
+                self.at(rule, project, "name", project.name)
         for indicator in project.indicators:
             if indicator.raw is None:  # an unparsed one was reported when it was read
                 self.indicator(project, indicator)
@@ -266,3 +272,124 @@ def check_table(
     """Every rule over a table's projects and indicators. `required` names the project
     fields that must be filled in (the template's spec says which)."""
     return _Checker(table, codeset, config, file, required).run()
+
+
+# --- files -------------------------------------------------------------------------------
+
+READABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".tsv", ".txt", ".json")
+
+
+@dataclass
+class FileReport:
+    """One file validated: what kind it was, what it holds, every issue found."""
+
+    file: str
+    kind: str | None
+    table: TargetTable | None
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def readable(self) -> bool:
+        return self.table is not None
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for i in self.issues if i.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for i in self.issues if i.severity == "warning")
+
+
+def expand(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; folders as the workbooks and tables inside them, sorted. Lock files
+    (`~$…`) and hidden files are skipped."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out += sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in READABLE_SUFFIXES
+                and not p.name.startswith(("~$", "."))
+            )
+        else:
+            out.append(path)
+    return out
+
+
+def _codeset_for(table: TargetTable, default: CodeSet) -> CodeSet:
+    """The code set a template was written with, where perfxl knows it."""
+    if table.codeset and table.codeset != default.name and table.codeset in bundled_names():
+        return load_codeset(table.codeset)
+    return default
+
+
+def validate_file(
+    path: Path,
+    codeset: CodeSet,
+    config: Config,
+    spec: TemplateSpec,
+    expected: Expected | None = None,
+) -> FileReport:
+    """Read and check one file. A file that cannot be read at all gives one issue."""
+    try:
+        result = read_any(path, codeset, spec, expected)
+    except FileError as exc:
+        return FileReport(
+            str(path), None, None, [cat.FILE_UNREADABLE.issue(file=str(path), reason=exc.reason)]
+        )
+    except Exception as exc:
+        reason = f"读取时出现意外错误（{type(exc).__name__}: {exc}）"
+        return FileReport(
+            str(path), None, None, [cat.FILE_UNREADABLE.issue(file=str(path), reason=reason)]
+        )
+    issues = list(result.issues)
+    if result.kind in ("published", "plain"):
+        kind = "公开表" if result.kind == "published" else "表头匹配的普通工作表"
+        issues.insert(0, cat.NOT_OUR_TEMPLATE.issue(file=str(path), kind=kind))
+    if result.kind in ("template", "plain"):
+        required = [
+            c.key for c in spec.projects.columns if c.required and c.key in Project.model_fields
+        ]
+    else:
+        required = ["name", "goal"]
+    table_codeset = _codeset_for(result.table, codeset)
+    unread = {cat.SHEET_MISSING.code, cat.HEADER_NOT_FOUND.code}
+    indicators_read = result.kind not in ("template", "plain") or not any(
+        i.code in unread and i.sheet == spec.indicators.name for i in issues
+    )
+    issues += check_table(result.table, table_codeset, config, str(path), required, indicators_read)
+    return FileReport(
+        str(path), result.kind, result.table, sorted(config.apply(issues), key=_reading_order(spec))
+    )
+
+
+def _reading_order(spec: TemplateSpec) -> Any:
+    """File-level issues first, then sheet by sheet in the template's order, row by row,
+    column by column."""
+    sheets = {spec.instructions.name: 1, spec.projects.name: 2, spec.indicators.name: 3}
+
+    def key(issue: Issue) -> tuple[int, str, int, int]:
+        col = 0
+        for ch in re.match(r"[A-Z]*", issue.cell or "").group():  # type: ignore[union-attr]
+            col = col * 26 + ord(ch) - 64
+        return (
+            0 if issue.sheet is None else sheets.get(issue.sheet, 4),
+            issue.sheet or "",
+            issue.row or 0,
+            col,
+        )
+
+    return key
+
+
+def validate_paths(
+    paths: Iterable[Path],
+    codeset: CodeSet,
+    config: Config,
+    spec: TemplateSpec,
+    expected: Expected | None = None,
+) -> list[FileReport]:
+    return [validate_file(p, codeset, config, spec, expected) for p in expand(paths)]
