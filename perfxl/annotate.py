@@ -41,7 +41,7 @@ def annotate(source: Path, issues: list[Issue], out_dir: Path) -> Path:
     }
     by_cell: dict[tuple[str, str], list[Issue]] = defaultdict(list)
     for issue in issues:
-        if issue.sheet in wb.sheetnames and issue.cell:
+        if issue.sheet is not None and issue.sheet in wb.sheetnames and issue.cell:
             by_cell[(issue.sheet, issue.cell)].append(issue)
     for (sheet, ref), found in by_cell.items():
         cell = wb[sheet][ref]

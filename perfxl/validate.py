@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -51,9 +52,11 @@ class _Checker:
         config: Config,
         file: str | None,
         required: Iterable[str],
+        indicators_read: bool,
     ) -> None:
         self.table, self.codeset, self.config, self.file = table, codeset, config, file
         self.required = tuple(required)
+        self.indicators_read = indicators_read
         self.issues: list[Issue] = []
 
     def add(
@@ -268,10 +271,12 @@ def check_table(
     config: Config,
     file: str | None = None,
     required: Iterable[str] = ("name", "goal"),
+    indicators_read: bool = True,
 ) -> list[Issue]:
     """Every rule over a table's projects and indicators. `required` names the project
-    fields that must be filled in (the template's spec says which)."""
-    return _Checker(table, codeset, config, file, required).run()
+    fields that must be filled in (the template's spec says which); `indicators_read`
+    False skips the per-project indicator checks when no indicator could be read."""
+    return _Checker(table, codeset, config, file, required, indicators_read).run()
 
 
 # --- files -------------------------------------------------------------------------------
@@ -286,7 +291,7 @@ class FileReport:
     file: str
     kind: str | None
     table: TargetTable | None
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[Issue] = dataclasses.field(default_factory=list)
 
     @property
     def readable(self) -> bool:
