@@ -22,6 +22,7 @@ def annotate(source: Path, issues: list[Issue], out_dir: Path) -> Path:
     from openpyxl import load_workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.hyperlink import Hyperlink
 
     if source.suffix.lower() not in ANNOTATABLE:
         raise FileError(source, "只有 .xlsx/.xlsm 工作簿可以生成标注副本")
@@ -80,7 +81,10 @@ def annotate(source: Path, issues: list[Issue], out_dir: Path) -> Path:
             ws.cell(row, c).data_type = "s"  # text, whatever it looks like
         if issue.sheet in wb.sheetnames and issue.cell:
             link = ws.cell(row, 4)
-            link.hyperlink = f"#'{issue.sheet}'!{issue.cell}"
+            # `location` is a link inside the workbook; a `#…` target would be external.
+            link.hyperlink = Hyperlink(
+                ref=link.coordinate, location=f"'{issue.sheet}'!{issue.cell}"
+            )
             link.font = Font(color="0563C1", underline="single")
     for letter, width in zip("ABCDEFGH", (6, 6, 10, 9, 24, 70, 24, 50), strict=True):
         ws.column_dimensions[letter].width = width

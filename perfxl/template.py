@@ -20,6 +20,7 @@ What makes the workbook hard to fill wrongly, and what survives LibreOffice, Exc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,7 +35,7 @@ from perfxl.grid import a1, column_letter
 from perfxl.model import Department, Indicator, Project, TargetTable
 from perfxl.roster import RosterEntry
 from perfxl.spec import ROW_ID_HEADER, ColumnSpec, SheetSpec, TemplateSpec
-from perfxl.values import OPERATORS, QUALITATIVE
+from perfxl.values import OPERATORS, QUALITATIVE, fold
 
 LISTS_SHEET, META_SHEET = "_lists", "_meta"
 NATURES = ("定量", "定性")
@@ -42,6 +43,7 @@ OPERATOR_CHOICES = (*OPERATORS, QUALITATIVE)
 META_PREFIX = "perfxl_"
 PROJECT_ROW_PREFIX, INDICATOR_ROW_PREFIX = "P", "I"
 SPARE_ROWS = 20  # free rows left below prefilled data when it outgrows the spec's count
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 
 
 @dataclass(frozen=True)
@@ -98,11 +100,16 @@ def split_indicator(indicator: Indicator) -> IndicatorRow:
 
 
 def compose_cell(operator: str, value: str, unit: str) -> str:
-    """The value text from the template's columns; split_indicator's inverse. A value with
-    neither operator nor unit (a statement, or a value written whole) stands as it is."""
-    if not value:
-        return ""
+    """The value text from the template's columns; split_indicator's inverse. Operator and
+    unit go around a plain number only; anything else (a statement, a placeholder, a value
+    written whole like `95%以上`) stands as it was written."""
+    if not is_plain_number(value):
+        return value
     return f"{'' if operator == QUALITATIVE else operator}{value}{unit}"
+
+
+def is_plain_number(text: str) -> bool:
+    return bool(_PLAIN_NUMBER.fullmatch(fold(text).replace(" ", "")))
 
 
 def project_label(seq: int, name: str) -> str:

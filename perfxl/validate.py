@@ -4,9 +4,9 @@ rules of the national system and of reviewers."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
-import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +36,7 @@ FIELD_NAMES = {
     "indicator": "三级指标",
     "period": "实施周期指标值",
     "annual": "年度指标值",
+    "unit_of_measure": "计量单位",
 }
 AMOUNTS = ("total", "fiscal", "special", "other")
 # Suffixes that make a name a fund's name rather than a measure (城市基层党建相关工作经费).
@@ -89,14 +90,9 @@ class _Checker:
     def at_indicator(
         self, rule: cat.Rule, indicator: Indicator, field: str, value: object = None, **params: Any
     ) -> None:
+        column = {"name": "indicator", "unit": "unit_of_measure"}.get(field, field)
         self.add(
-            rule,
-            indicator.sheet,
-            indicator.where(field),
-            indicator.row,
-            "indicator" if field == "name" else field,
-            value,
-            **params,
+            rule, indicator.sheet, indicator.where(field), indicator.row, column, value, **params
         )
 
     def run(self) -> list[Issue]:
@@ -134,28 +130,23 @@ class _Checker:
             value = getattr(project, field, None)
             if value is None or (isinstance(value, str) and not value.strip()):
                 self.at(cat.REQUIRED_MISSING, project, field, column_name=FIELD_NAMES[field])
-        for field in AMOUNTS:
+        flagged: set[str] = set()
+        # Sources first: a 总计 that is wrong only because a source is wrong is not
+        # reported again.
+        for field in (*AMOUNTS[1:], AMOUNTS[0]):
             amount: Decimal | None = getattr(project, field)
             if amount is None:
                 continue
             if amount < 0:
-                self.at(
-                    cat.AMOUNT_NEGATIVE,
-                    project,
-                    field,
-                    amount,
-                    column_name=FIELD_NAMES[field],
-                    amount=fmt(amount),
-                )
+                rule, shown = cat.AMOUNT_NEGATIVE, fmt(amount)
             elif places(amount) > 2:
-                self.at(
-                    cat.AMOUNT_PLACES,
-                    project,
-                    field,
-                    amount,
-                    column_name=FIELD_NAMES[field],
-                    amount=amount,
-                )
+                rule, shown = cat.AMOUNT_PLACES, str(amount)
+            else:
+                continue
+            if field == "total" and rule.code in flagged:
+                continue
+            flagged.add(rule.code)
+            self.at(rule, project, field, amount, column_name=FIELD_NAMES[field], amount=shown)
         goal = project.goal.strip()
         minimum = self.config.checks.goal_min_length
         if goal and len(goal) < minimum:
@@ -225,10 +216,11 @@ class _Checker:
                 )
             elif quantitative and not value.unit and "unit" not in seen:
                 seen.add("unit")
+                # At the 计量单位 cell where the layout has one (the template), else the value.
                 self.at_indicator(
                     cat.QUANTITATIVE_NO_UNIT,
                     ind,
-                    field,
+                    "unit" if "unit" in ind.cells else field,
                     text,
                     column_name=name,
                     text=text,
