@@ -27,7 +27,7 @@ from perfxl import catalogue as cat
 from perfxl.amounts import ZERO, AmountError, fmt, parse_amount
 from perfxl.codesets import CodeSet
 from perfxl.errors import FileError
-from perfxl.grid import Cell, Sheet, a1, read_sheets
+from perfxl.grid import Cell, Sheet, a1, column_letter, read_sheets
 from perfxl.model import Department, Indicator, Issue, Project, ReadResult, TargetTable
 from perfxl.packed import clean_cell
 from perfxl.published import read_published, resolve_levels
@@ -90,11 +90,16 @@ def read_json(path: Path) -> ReadResult:
 
 def text_of(value: Cell) -> str:
     """A cell as text: numbers as Excel shows them, `_x000D_` and stray spaces gone."""
+    if value.__class__ is str:  # the common case first: this runs for every cell read
+        text = value.strip()
+        if "_x000D_" in text or "\r" in text:
+            text = text.replace("_x000D_", "").replace("\r\n", "\n").strip()
+        return text
     if value is None:
         return ""
     if isinstance(value, float):
         return format(value, ".15g")
-    return str(value).replace("_x000D_", "").replace("\r\n", "\n").strip()
+    return str(value).strip()
 
 
 def read_meta(sheets: list[Sheet]) -> dict[str, str] | None:
@@ -319,22 +324,22 @@ class _TemplateReader:
                     column_name=column.header,
                 )
         id_col = next((c for c, h in enumerate(headers) if h == ROW_ID_HEADER), None)
-        inputs = [c.key for c in spec.columns if not c.locked and c.key in columns]
+        inputs = [columns[c.key] for c in spec.columns if not c.locked and c.key in columns]
         out = []
         seen_ids: set[int] = set()
-        last_id = 0
         for r in range(header_row + 1, len(sheet.rows)):
-            cells = {k: sheet.cell(r, c) for k, c in columns.items()}
-            filled = any(text_of(cells.get(k)) for k in inputs)
+            row = sheet.rows[r]
+            width = len(row)
+            # Most rows of a template are empty: test the raw values before anything else.
+            filled = any(c < width and _filled(row[c]) for c in inputs)
             if self.is_template and id_col is not None:
-                match = _ROW_ID.match(text_of(sheet.cell(r, id_col)))
+                match = _ROW_ID.match(text_of(row[id_col] if id_col < width else None))
                 if match and match.group(1) == prefix:
-                    last_id = int(match.group(2))
-                    seen_ids.add(last_id)
+                    seen_ids.add(int(match.group(2)))
                 elif filled:
                     self.issue(cat.ROWS_INSERTED, sheet.name, r, id_col, ROW_ID_HEADER)
             if filled:
-                out.append((r, cells))
+                out.append((r, {k: row[c] if c < width else None for k, c in columns.items()}))
         if self.is_template and id_col is not None and self.meta is not None:
             key = "project_rows" if prefix == PROJECT_ROW_PREFIX else "indicator_rows"
             total = int(self.meta.get(key, "0") or 0)
@@ -412,6 +417,7 @@ class _TemplateReader:
         projects: dict[int, Project] = {}
         rows = self.rows(spec, PROJECT_ROW_PREFIX)
         columns = self.columns.get(spec.name, {})
+        letters = {k: column_letter(c) for k, c in columns.items()}
         total_spec = next((c for c in spec.columns if c.type == "total"), None)
         for n, (r, cells) in enumerate(rows, start=1):
             seq_text = text_of(cells.get("seq"))
@@ -468,7 +474,7 @@ class _TemplateReader:
                 sheet=spec.name,
                 row=r + 1,
                 cell=a1(r, columns.get("name", 0)),
-                cells={k: a1(r, c) for k, c in columns.items()},
+                cells={k: f"{letter}{r + 1}" for k, letter in letters.items()},
                 extra=extra,
                 **{k: v for k, v in amounts.items() if k in Project.model_fields},
             )
@@ -478,6 +484,7 @@ class _TemplateReader:
         spec = self.spec.indicators
         rows = self.rows(spec, INDICATOR_ROW_PREFIX)
         columns = self.columns.get(spec.name, {})
+        letters = {k: column_letter(c) for k, c in columns.items()}
         for r, cells in rows:
             label = text_of(cells.get("project"))
             match = _PROJECT_LABEL.match(label)
@@ -515,11 +522,15 @@ class _TemplateReader:
                 sheet=spec.name,
                 row=r + 1,
                 cell=a1(r, columns.get("name", 0)),
-                cells={("name" if k == "name" else k): a1(r, c) for k, c in columns.items()},
+                cells={k: f"{letter}{r + 1}" for k, letter in letters.items()},
             )
             if self.codeset is not None:
                 resolve_levels(indicator, self.codeset)
             project.indicators.append(indicator)
+
+
+def _filled(value: Cell) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 def _level(text: str) -> tuple[str | None, str | None]:

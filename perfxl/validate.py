@@ -58,6 +58,9 @@ class _Checker:
         self.table, self.codeset, self.config, self.file = table, codeset, config, file
         self.required = tuple(required)
         self.indicators_read = indicators_read
+        # Plain dicts: looked up for every indicator.
+        self.level1 = {item.code: item for item in codeset.level1}
+        self.level2 = {item.code: item for item in codeset.level2}
         self.issues: list[Issue] = []
 
     def add(
@@ -158,7 +161,7 @@ class _Checker:
             (SATISFACTION, cat.PROJECT_NO_SATISFACTION),
         ):
             # When the indicators could not be read at all, that one issue says it.
-            if self.indicators_read and self.codeset.l1(code) and code not in level1s:
+            if self.indicators_read and code in self.level1 and code not in level1s:
                 self.at(rule, project, "name", project.name)
         for indicator in project.indicators:
             if indicator.raw is None:  # an unparsed one was reported when it was read
@@ -166,8 +169,8 @@ class _Checker:
 
     def indicator(self, project: Project, ind: Indicator) -> None:
         codeset = self.codeset.name
-        level1 = self.codeset.l1(ind.level1) if ind.level1 else None
-        level2 = self.codeset.l2(ind.level2) if ind.level2 else None
+        level1 = self.level1.get(ind.level1) if ind.level1 else None
+        level2 = self.level2.get(ind.level2) if ind.level2 else None
         l1_text = "-".join(x for x in (ind.level1, ind.level1_label) if x)
         l2_text = "-".join(x for x in (ind.level2, ind.level2_label) if x)
         if not l1_text:
