@@ -451,5 +451,16 @@ INDICATOR_REPEATS_PROJECT = _rule(
 )
 
 
+# --- collecting --------------------------------------------------------------------------
+DEPARTMENT_UNKNOWN = _rule(
+    "department-unknown",
+    "error",
+    "提交",
+    "文件所属单位“{found}”不在单位名单中",
+    "The file's department {found!r} is not on the roster",
+    "请核对文件中的单位名称或编码；确属新单位请先加入名单。",
+)
+
+
 def rule(code: str) -> Rule:
     return RULES[code]

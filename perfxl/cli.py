@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -18,13 +19,22 @@ from rich.table import Table
 from perfxl import __version__
 from perfxl.annotate import ANNOTATABLE, annotate
 from perfxl.codesets import DEFAULT_CODESET, load_codeset
+from perfxl.collect import Event, collect
 from perfxl.config import load_config
 from perfxl.errors import InputError, PerfxlError
+from perfxl.ledger import (
+    STATUS_TEXT,
+    department_status,
+    write_details,
+    write_ledger,
+    write_published_ledger,
+)
 from perfxl.model import Department, Issue, ReadResult
 from perfxl.published import read_published, write_published
 from perfxl.reader import Expected, read_any
 from perfxl.roster import read_roster
 from perfxl.spec import DEFAULT_SPEC, load_spec
+from perfxl.store import Store
 from perfxl.structured import write_structured
 from perfxl.template import TemplateOptions, write_templates
 from perfxl.validate import FileReport, expand, validate_file
@@ -383,6 +393,244 @@ def validate(
     if any(not r.readable for r in reports):
         raise typer.Exit(EXIT_UNUSABLE)
     raise typer.Exit(EXIT_ERRORS if any(r.errors for r in reports) else EXIT_OK)
+
+
+LedgerOption = Annotated[Path, typer.Option("--ledger", help="台账数据库（SQLite）。")]
+RosterOption = Annotated[Path | None, typer.Option("--roster", help="单位名单（CSV 或 xlsx）。")]
+
+
+@app.command("collect")
+def collect_command(
+    inbox: Annotated[
+        list[Path], typer.Argument(help="收到的文件：目录、文件或通配符（如 inbox/*.xlsx）。")
+    ],
+    roster: RosterOption = None,
+    ledger: LedgerOption = Path("ledger.db"),
+    year: Annotated[
+        int | None, typer.Option("--year", help="收集哪一年度（核对模板年度）。")
+    ] = None,
+    accept_with_errors: Annotated[
+        bool, typer.Option("--accept-with-errors", help="有错误的文件也计入汇总。")
+    ] = False,
+    jobs: Annotated[int, typer.Option("--jobs", help="并行读取的进程数（默认全部核心）。")] = 0,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="配置文件（默认当前目录的 perfxl.toml）。")
+    ] = None,
+    spec: Annotated[
+        str, typer.Option("--spec", help="模板定义：department，或 TOML 文件路径。")
+    ] = DEFAULT_SPEC,
+    codeset: Annotated[
+        str | None, typer.Option("--codeset", help="指标体系（默认取模板定义中的设置）。")
+    ] = None,
+) -> None:
+    """收集各单位报回的文件：逐一校验、对应到名单中的单位，记入台账。
+
+    Read, validate and record every workbook of the inbox in the ledger. The same file twice
+    changes nothing; a newer accepted file supersedes the older one; a file with errors is
+    rejected. Exit code 0 when every new file was accepted, 1 when some were rejected.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    try:
+        the_spec = load_spec(spec)
+        the_codeset = load_codeset(codeset or the_spec.codeset)
+        the_config = load_config(config)
+        entries = read_roster(roster) if roster else None
+        store = Store(ledger)
+    except PerfxlError as exc:
+        raise _fail(exc) from exc
+    counts = {"errors": 0}
+    columns = (
+        TextColumn("收集"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("错误 {task.fields[errors]}"),
+        TimeElapsedColumn(),
+    )
+    with (
+        store,
+        Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress,
+    ):
+        task = progress.add_task("collect", total=None, rate="", errors=0)
+        started = time.perf_counter()
+
+        def tick(event: Event) -> None:
+            counts["errors"] += event.errors
+            done = progress.tasks[0].completed + 1
+            rate = f"{done / max(time.perf_counter() - started, 1e-9):.1f} 个/秒"
+            progress.update(task, advance=1, rate=rate, errors=counts["errors"])
+
+        try:
+            report = collect(
+                inbox,
+                store,
+                the_codeset,
+                the_config,
+                the_spec,
+                entries,
+                year,
+                accept_with_errors,
+                jobs or None,
+                tick,
+                lambda n: progress.update(task, total=n),
+            )
+        except PerfxlError as exc:
+            raise _fail(exc) from exc
+    table = Table(title=f"收集了 {len(report.events)} 个文件")
+    for column in ("文件", "单位", "结果", "错误", "提示"):
+        table.add_column(column, overflow="fold")
+    outcome = {
+        "accepted": "[green]已接收[/]",
+        "rejected": "[red]已退回[/]",
+        "superseded": "已被替代",
+        "duplicate": "重复（已有）",
+    }
+    for event in report.events:
+        table.add_row(
+            Path(event.file).name,
+            event.department or "",
+            outcome[event.outcome],
+            str(event.errors),
+            str(event.warnings),
+        )
+    out.print(table)
+    for event in report.events:
+        if event.changes:
+            out.print(f"[bold]{Path(event.file).name}[/] 相对上次提交的变化：")
+            for change in event.changes:
+                kind = {"added": "新增", "removed": "删除", "changed": "修改"}[
+                    str(change["change"])
+                ]
+                fields = change["fields"]
+                assert isinstance(fields, dict)
+                detail = "；".join(f"{k}: {v[0]} → {v[1]}" for k, v in fields.items())
+                out.print(f"  {kind} {change['project']}" + (f"（{detail}）" if detail else ""))
+    out.print(
+        f"台账：{ledger}（已接收 {report.count('accepted')}，已退回 {report.count('rejected')}，"
+        f"重复 {report.count('duplicate')}）"
+    )
+    raise typer.Exit(EXIT_ERRORS if report.count("rejected") else EXIT_OK)
+
+
+@app.command("status")
+def status_command(
+    roster: RosterOption = None,
+    ledger: LedgerOption = Path("ledger.db"),
+    year: Annotated[int | None, typer.Option("--year", help="只看这一年度。")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出。")] = False,
+) -> None:
+    """对照单位名单：哪些单位已接收、已退回、未提交，哪些文件来自名单之外的单位。
+
+    Roster completeness. Exit code 0 when every roster department has an accepted submission,
+    1 otherwise.
+    """
+    try:
+        entries = read_roster(roster) if roster else None
+        if not ledger.is_file():
+            raise InputError(f"台账 {ledger} 不存在：请先运行 perfxl collect")
+        with Store(ledger) as store:
+            report = department_status(store, entries, year)
+    except PerfxlError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        data = {
+            "departments": [
+                {
+                    "code": d.code,
+                    "name": d.name,
+                    "status": d.status,
+                    "file": d.submission.file_name if d.submission else None,
+                    "projects": d.projects,
+                    "indicators": d.indicators,
+                    "errors": d.errors,
+                    "warnings": d.warnings,
+                    "amounts": {k: str(v) for k, v in d.amounts.items()},
+                }
+                for d in report.departments
+            ],
+            "unknown": [
+                {
+                    "file": s.file_name,
+                    "department": s.file_department_name or s.file_department_code,
+                }
+                for s in report.unknown
+            ],
+        }
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        table = Table(title="提交情况")
+        for column in ("单位编码", "单位名称", "状态", "项目", "总计（万元）", "错误", "文件"):
+            table.add_column(column, overflow="fold")
+        colours = {"accepted": "green", "rejected": "red", "missing": "yellow"}
+        for d in report.departments:
+            table.add_row(
+                d.code,
+                d.name,
+                f"[{colours[d.status]}]{STATUS_TEXT[d.status]}[/]",
+                str(d.projects),
+                f"{d.amounts['total']:,.2f}",
+                str(d.errors),
+                d.submission.file_name if d.submission else "",
+            )
+        out.print(table)
+        for s in report.unknown:
+            out.print(
+                f"[yellow]不在名单的单位[/]：{s.file_name}（文件中的单位："
+                f"{s.file_department_name or s.file_department_code or '未写明'}）"
+            )
+        out.print(
+            f"已接收 {report.count('accepted')}，已退回 {report.count('rejected')}，"
+            f"未提交 {report.count('missing')}，名单外 {len(report.unknown)}"
+        )
+    complete = all(d.status == "accepted" for d in report.departments)
+    raise typer.Exit(EXIT_OK if complete else EXIT_ERRORS)
+
+
+@app.command("ledger")
+def ledger_command(
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出文件（.xlsx）或目录。")],
+    ledger: LedgerOption = Path("ledger.db"),
+    roster: RosterOption = None,
+    year: Annotated[int | None, typer.Option("--year", help="只汇总这一年度。")] = None,
+    published: Annotated[
+        bool, typer.Option("--published", help="按官方公开表格式写出，每个单位一张表。")
+    ] = False,
+    bureau: Annotated[
+        str | None,
+        typer.Option("--bureau", help="与 --published 同用：写成一张全局表，此为表头的部门名称。"),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="xlsx（默认）；csv 或 parquet 写出明细表到目录。")
+    ] = "xlsx",
+    codeset: CodesetOption = DEFAULT_CODESET,
+) -> None:
+    """写出汇总台账：汇总、部门汇总、项目明细、指标明细、校验问题、提交情况。
+
+    Write the consolidated ledger workbook, the official published layout (--published), or
+    the detail tables as CSV or Parquet (--format).
+    """
+    try:
+        if not ledger.is_file():
+            raise InputError(f"台账 {ledger} 不存在：请先运行 perfxl collect")
+        entries = read_roster(roster) if roster else None
+        with Store(ledger) as store:
+            if fmt in ("csv", "parquet"):
+                written = write_details(store, output, fmt, year)
+                out.print("已写出：" + "、".join(str(p) for p in written))
+            elif fmt != "xlsx":
+                raise InputError(f"未知的格式“{fmt}”：可用 xlsx、csv、parquet")
+            elif published:
+                write_published_ledger(store, output, year, bureau)
+                out.print(f"已写出公开表：{output}")
+            else:
+                totals = write_ledger(store, output, load_codeset(codeset), entries, year)
+                out.print(
+                    f"已写出台账：{output}（项目 {totals.projects} 个，指标 "
+                    f"{totals.indicators} 条，总计 {totals.amounts['total']:,.2f} 万元）"
+                )
+    except PerfxlError as exc:
+        raise _fail(exc) from exc
 
 
 @app.command("codes")

@@ -431,61 +431,86 @@ def published_rows(table: TargetTable) -> list[list[str | Decimal | None]]:
     return rows
 
 
-def write_published(table: TargetTable, path: Path) -> Path:
-    """Write the official layout to an .xlsx workbook."""
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+def sheet_names(tables: list[TargetTable]) -> list[str]:
+    """A valid, unique sheet name per table: the department's name, cut to 31 characters."""
+    names: list[str] = []
+    for n, table in enumerate(tables, start=1):
+        base = _SHEET_FORBIDDEN.sub("_", table.department.name or table.department.code or "")
+        base = base.strip("'")[:28] or f"单位{n}"
+        name, k = base, 2
+        while name in names:
+            name, k = f"{base[:26]}({k})", k + 1
+        names.append(name)
+    return names
+
+
+def write_published(tables: TargetTable | list[TargetTable], path: Path) -> Path:
+    """Write the official layout to an .xlsx workbook: one sheet per table."""
     import xlsxwriter
 
     if path.suffix.lower() != ".xlsx":
         raise FileError(path, "公开表格式只能写成 .xlsx 工作簿")
+    many = tables if isinstance(tables, list) else [tables]
+    names = sheet_names(many) if len(many) > 1 else [TITLE[:31]]
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = published_rows(table)
-    header = rows[0]
-    workbook = xlsxwriter.Workbook(str(path))
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False})
     try:
-        ws = workbook.add_worksheet(TITLE[:31])
-        title = workbook.add_format({"bold": True, "font_size": 16, "align": "center"})
-        head = workbook.add_format(
-            {
-                "bold": True,
-                "border": 1,
-                "align": "center",
-                "valign": "vcenter",
-                "text_wrap": True,
-                "bg_color": "#DDEBF7",
-            }
-        )
-        text = workbook.add_format({"border": 1, "valign": "top", "text_wrap": True})
-        money = workbook.add_format({"border": 1, "valign": "top", "num_format": "#,##0.00"})
-        bold_text = workbook.add_format({"border": 1, "valign": "top", "bold": True})
-        bold_money = workbook.add_format(
-            {"border": 1, "valign": "top", "bold": True, "num_format": "#,##0.00"}
-        )
-        last = len(header) - 1
-        ws.merge_range(0, 0, 0, last, TITLE, title)
-        year = f"{table.fiscal_year}年" if table.fiscal_year else ""
-        if year:
-            ws.write_string(1, 0, f"年度：{year}")
-        ws.write_string(2, 0, f"部门名称：{table.department.name or ''}")
-        ws.write_string(3, 0, "单位：万元")
-        widths = {"项目编码": 16, "项目名称": 28, "绩效目标": 50, "绩效指标": 80}
-        for c, label in enumerate(header):
-            ws.write_string(4, c, str(label), head)
-            ws.set_column(c, c, widths.get(str(label), 13))
-        for r, row in enumerate(rows[1:], start=5):
-            is_sum = row[header.index("绩效指标")] is None and r >= 5
-            for c, value in enumerate(row):
-                if isinstance(value, Decimal):
-                    # The one place a float meets money: Excel stores numbers as doubles.
-                    ws.write_number(r, c, float(value), bold_money if is_sum else money)
-                elif value:
-                    ws.write_string(r, c, value, bold_text if is_sum else text)
-                else:
-                    ws.write_blank(r, c, None, bold_text if is_sum else text)
-        ws.freeze_panes(5, 0)
-        ws.repeat_rows(4)
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
+        formats = {
+            "title": workbook.add_format({"bold": True, "font_size": 16, "align": "center"}),
+            "head": workbook.add_format(
+                {
+                    "bold": True,
+                    "border": 1,
+                    "align": "center",
+                    "valign": "vcenter",
+                    "text_wrap": True,
+                    "bg_color": "#DDEBF7",
+                }
+            ),
+            "text": workbook.add_format({"border": 1, "valign": "top", "text_wrap": True}),
+            "money": workbook.add_format({"border": 1, "valign": "top", "num_format": "#,##0.00"}),
+            "bold_text": workbook.add_format({"border": 1, "valign": "top", "bold": True}),
+            "bold_money": workbook.add_format(
+                {"border": 1, "valign": "top", "bold": True, "num_format": "#,##0.00"}
+            ),
+        }
+        for name, table in zip(names, many, strict=True):
+            _write_published_sheet(workbook.add_worksheet(name), table, formats)
     finally:
         workbook.close()
     return path
+
+
+def _write_published_sheet(ws: Any, table: TargetTable, f: dict[str, Any]) -> None:
+    rows = published_rows(table)
+    header = rows[0]
+    last = len(header) - 1
+    ws.merge_range(0, 0, 0, last, TITLE, f["title"])
+    if table.fiscal_year:
+        ws.write_string(1, 0, f"年度：{table.fiscal_year}年")
+    ws.write_string(2, 0, f"部门名称：{table.department.name or ''}")
+    ws.write_string(3, 0, "单位：万元")
+    widths = {"项目编码": 16, "项目名称": 28, "绩效目标": 50, "绩效指标": 80}
+    for c, label in enumerate(header):
+        ws.write_string(4, c, str(label), f["head"])
+        ws.set_column(c, c, widths.get(str(label), 13))
+    indicators_col = header.index("绩效指标")
+    for r, row in enumerate(rows[1:], start=5):
+        is_sum = row[indicators_col] is None  # 合计 and 资金使用单位 rows
+        text, money = (f["bold_text"], f["bold_money"]) if is_sum else (f["text"], f["money"])
+        for c, value in enumerate(row):
+            if isinstance(value, Decimal):
+                # The one place a float meets money: Excel stores numbers as doubles.
+                ws.write_number(r, c, float(value), money)
+            elif value:
+                ws.write_string(r, c, value, text)  # user text: a leading `=` stays text
+            else:
+                ws.write_blank(r, c, None, text)
+    ws.freeze_panes(5, 0)
+    ws.repeat_rows(4)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)

@@ -1,0 +1,367 @@
+"""The submission store: an embedded SQLite database (ledger.db).
+
+Every submission is recorded with its department, year, file, sha256, received time,
+template identity and status (accepted / rejected / superseded), with its projects,
+indicators and issues, each row carrying its provenance (file, sheet, cell). perfxl
+creates and migrates the schema itself. Each submission is written in one transaction, so
+a run killed midway leaves whole submissions only, and the next run goes on from there.
+
+Amounts are stored as decimal text, exactly as read, and summed as `Decimal`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from perfxl.errors import FileError
+from perfxl.model import Indicator, Issue, Project
+
+SCHEMA_VERSION = 1
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE submissions (
+        id INTEGER PRIMARY KEY,
+        department_code TEXT,          -- the roster department it was matched to, if any
+        department_name TEXT,
+        file_department_code TEXT,     -- what the file itself says
+        file_department_name TEXT,
+        fiscal_year INTEGER,
+        file_name TEXT NOT NULL,
+        file_path TEXT NOT NULL,
+        sha256 TEXT NOT NULL UNIQUE,
+        received_at TEXT NOT NULL,     -- the file's modification time, ISO 8601
+        recorded_at TEXT NOT NULL,
+        kind TEXT,                     -- template / plain / published / structured / json
+        template_id TEXT,
+        template_version TEXT,
+        status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'superseded')),
+        errors INTEGER NOT NULL,
+        warnings INTEGER NOT NULL,
+        superseded_by INTEGER REFERENCES submissions(id)
+    );
+    CREATE INDEX submissions_department ON submissions (department_code, fiscal_year);
+    CREATE TABLE projects (
+        id INTEGER PRIMARY KEY,
+        submission_id INTEGER NOT NULL REFERENCES submissions(id),
+        position INTEGER NOT NULL,
+        code TEXT, name TEXT NOT NULL, unit TEXT,
+        total TEXT, fiscal TEXT, special TEXT, other TEXT,
+        goal TEXT NOT NULL,
+        extra TEXT NOT NULL,           -- JSON: values of columns added to the spec
+        sheet TEXT, cell TEXT, row INTEGER
+    );
+    CREATE INDEX projects_submission ON projects (submission_id);
+    CREATE TABLE indicators (
+        id INTEGER PRIMARY KEY,
+        submission_id INTEGER NOT NULL REFERENCES submissions(id),
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        position INTEGER NOT NULL,
+        level1 TEXT, level1_label TEXT, level2 TEXT, level2_label TEXT,
+        name TEXT NOT NULL, nature TEXT,
+        period TEXT NOT NULL, annual TEXT NOT NULL,
+        period_operator TEXT, period_number TEXT, period_unit TEXT,
+        annual_operator TEXT, annual_number TEXT, annual_unit TEXT,
+        raw TEXT, extra TEXT NOT NULL,
+        sheet TEXT, cell TEXT, row INTEGER
+    );
+    CREATE INDEX indicators_submission ON indicators (submission_id);
+    CREATE TABLE issues (
+        id INTEGER PRIMARY KEY,
+        submission_id INTEGER NOT NULL REFERENCES submissions(id),
+        code TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL, hint TEXT,
+        sheet TEXT, cell TEXT, row INTEGER, column_name TEXT, value TEXT
+    );
+    CREATE INDEX issues_submission ON issues (submission_id);
+    CREATE TABLE changes (
+        id INTEGER PRIMARY KEY,
+        submission_id INTEGER NOT NULL REFERENCES submissions(id),
+        previous_id INTEGER NOT NULL REFERENCES submissions(id),
+        change TEXT NOT NULL CHECK (change IN ('added', 'removed', 'changed')),
+        project_key TEXT NOT NULL,
+        project_name TEXT,
+        fields TEXT NOT NULL           -- JSON: {field: [old, new]}
+    );
+    """,
+}
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
+
+
+def to_decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+@dataclass
+class Submission:
+    id: int
+    department_code: str | None
+    department_name: str | None
+    file_department_code: str | None
+    file_department_name: str | None
+    fiscal_year: int | None
+    file_name: str
+    file_path: str
+    sha256: str
+    received_at: str
+    kind: str | None
+    status: str
+    errors: int
+    warnings: int
+    superseded_by: int | None
+
+
+class Store:
+    """The ledger database."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None)  # transactions by hand
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise FileError(path, f"不是 perfxl 的台账数据库，或已损坏（{exc}）") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise FileError(
+                self.path, f"台账由更新版本的 perfxl 创建（结构版本 {version}），请升级 perfxl"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                for statement in MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {target}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    # --- writing -------------------------------------------------------------------------
+
+    def has_sha256(self, sha256: str) -> bool:
+        return (
+            self.db.execute("SELECT 1 FROM submissions WHERE sha256 = ?", (sha256,)).fetchone()
+            is not None
+        )
+
+    def insert_submission(self, db: sqlite3.Connection, values: dict[str, object]) -> int:
+        columns = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        cursor = db.execute(
+            f"INSERT INTO submissions ({columns}) VALUES ({marks})", tuple(values.values())
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def insert_content(
+        self,
+        db: sqlite3.Connection,
+        submission_id: int,
+        projects: list[Project],
+        issues: list[Issue],
+    ) -> None:
+        for position, project in enumerate(projects, start=1):
+            cursor = db.execute(
+                "INSERT INTO projects (submission_id, position, code, name, unit, total, fiscal,"
+                " special, other, goal, extra, sheet, cell, row)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    submission_id,
+                    position,
+                    project.code,
+                    project.name,
+                    project.unit,
+                    _text(project.total),
+                    _text(project.fiscal),
+                    _text(project.special),
+                    _text(project.other),
+                    project.goal,
+                    json.dumps(project.extra, ensure_ascii=False),
+                    project.sheet,
+                    project.cell,
+                    project.row,
+                ),
+            )
+            project_id = cursor.lastrowid
+            db.executemany(
+                "INSERT INTO indicators (submission_id, project_id, position, level1,"
+                " level1_label, level2, level2_label, name, nature, period, annual,"
+                " period_operator, period_number, period_unit, annual_operator, annual_number,"
+                " annual_unit, raw, extra, sheet, cell, row)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    _indicator_row(submission_id, project_id, n, i)
+                    for n, i in enumerate(project.indicators, start=1)
+                ],
+            )
+        db.executemany(
+            "INSERT INTO issues (submission_id, code, severity, message, hint, sheet, cell, row,"
+            " column_name, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    submission_id,
+                    i.code,
+                    i.severity,
+                    i.message,
+                    i.hint,
+                    i.sheet,
+                    i.cell,
+                    i.row,
+                    i.column,
+                    i.value,
+                )
+                for i in issues
+            ],
+        )
+
+    # --- reading -------------------------------------------------------------------------
+
+    def submissions(self, where: str = "1", params: tuple[object, ...] = ()) -> list[Submission]:
+        rows = self.db.execute(
+            "SELECT id, department_code, department_name, file_department_code,"
+            " file_department_name, fiscal_year, file_name, file_path, sha256, received_at,"
+            " kind, status, errors, warnings, superseded_by FROM submissions"
+            f" WHERE {where} ORDER BY received_at, id",
+            params,
+        ).fetchall()
+        return [Submission(**dict(row)) for row in rows]
+
+    def projects(self, submission_id: int) -> list[Project]:
+        projects: dict[int, Project] = {}
+        for row in self.db.execute(
+            "SELECT * FROM projects WHERE submission_id = ? ORDER BY position", (submission_id,)
+        ):
+            projects[row["id"]] = Project(
+                code=row["code"],
+                name=row["name"],
+                unit=row["unit"],
+                total=to_decimal(row["total"]),
+                fiscal=to_decimal(row["fiscal"]),
+                special=to_decimal(row["special"]),
+                other=to_decimal(row["other"]),
+                goal=row["goal"],
+                extra=json.loads(row["extra"]),
+                sheet=row["sheet"],
+                cell=row["cell"],
+                row=row["row"],
+            )
+        for row in self.db.execute(
+            "SELECT * FROM indicators WHERE submission_id = ? ORDER BY project_id, position",
+            (submission_id,),
+        ):
+            projects[row["project_id"]].indicators.append(
+                Indicator(
+                    level1=row["level1"],
+                    level1_label=row["level1_label"],
+                    level2=row["level2"],
+                    level2_label=row["level2_label"],
+                    name=row["name"],
+                    nature=row["nature"],
+                    period=row["period"],
+                    annual=row["annual"],
+                    raw=row["raw"],
+                    extra=json.loads(row["extra"]),
+                    sheet=row["sheet"],
+                    cell=row["cell"],
+                    row=row["row"],
+                )
+            )
+        return list(projects.values())
+
+    def issues(self, submission_id: int) -> list[Issue]:
+        return [
+            Issue(
+                code=r["code"],
+                severity=r["severity"],
+                message=r["message"],
+                hint=r["hint"],
+                sheet=r["sheet"],
+                cell=r["cell"],
+                row=r["row"],
+                column=r["column_name"],
+                value=r["value"],
+            )
+            for r in self.db.execute(
+                "SELECT * FROM issues WHERE submission_id = ? ORDER BY id", (submission_id,)
+            )
+        ]
+
+    def changes(self, submission_id: int) -> list[dict[str, object]]:
+        return [
+            {
+                "change": r["change"],
+                "project": r["project_key"],
+                "name": r["project_name"],
+                "fields": json.loads(r["fields"]),
+            }
+            for r in self.db.execute(
+                "SELECT * FROM changes WHERE submission_id = ? ORDER BY id", (submission_id,)
+            )
+        ]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("submissions", "projects", "indicators", "issues", "changes")
+        }
+
+
+def _indicator_row(
+    submission_id: int, project_id: int | None, position: int, i: Indicator
+) -> tuple[object, ...]:
+    p, a = i.period_value, i.annual_value
+    return (
+        submission_id,
+        project_id,
+        position,
+        i.level1,
+        i.level1_label,
+        i.level2,
+        i.level2_label,
+        i.name,
+        i.nature,
+        i.period,
+        i.annual,
+        p.operator,
+        _text(p.number),
+        p.unit,
+        a.operator,
+        _text(a.number),
+        a.unit,
+        i.raw,
+        json.dumps(i.extra, ensure_ascii=False),
+        i.sheet,
+        i.cell,
+        i.row,
+    )
