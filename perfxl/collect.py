@@ -294,7 +294,8 @@ def _record(
             status, changes = _supersede(
                 store, db, submission_id, code, fiscal_year, received, accepted, projects
             )
-    return Event(str(path), status, name or code, errors, warnings, submission_id, changes)
+    shown = name or code or (table.department.name or table.department.code if table else None)
+    return Event(str(path), status, shown, errors, warnings, submission_id, changes)
 
 
 def _supersede(
