@@ -586,9 +586,9 @@ def _write_summary(
 
 
 def accepted_tables(store: Store, year: int | None = None) -> Iterator[TargetTable]:
-    """Each accepted submission as a table, one department at a time."""
+    """Each accepted submission as a table, one department at a time, by department code."""
     where, params = _accepted_where(year)
-    for s in store.submissions(where, params):
+    for s in sorted(store.submissions(where, params), key=lambda s: s.department_code or ""):
         yield TargetTable(
             department=Department(code=s.department_code, name=s.department_name),
             fiscal_year=s.fiscal_year,

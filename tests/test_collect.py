@@ -1,0 +1,443 @@
+"""Collecting the samples into the ledger, and the ledger's figures read back from the
+written workbook, to the cent."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from python_calamine import CalamineWorkbook
+from typer.testing import CliRunner
+
+from perfxl.amounts import from_float
+from perfxl.cli import app
+from perfxl.codesets import load_codeset
+from perfxl.collect import collect
+from perfxl.config import Config
+from perfxl.model import Department, Project, TargetTable
+from perfxl.reader import read_any
+from perfxl.roster import read_roster
+from perfxl.spec import load_spec
+from perfxl.store import Store
+from perfxl.template import TemplateOptions, write_template
+
+ROOT = Path(__file__).resolve().parent.parent
+INBOX, ROSTER = ROOT / "samples" / "inbox", ROOT / "samples" / "roster.csv"
+ACCEPTED = [
+    "440100002-广州市社会福利院.xlsx",
+    "440100003-广州市老人院-第2次.xlsx",
+    "440100004-广州市救助管理站.xlsx",
+]
+runner = CliRunner()
+SPEC, CODESET = load_spec(), load_codeset()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("ledger")
+    inbox = work / "inbox"
+    shutil.copytree(INBOX, inbox)
+    # As a fresh clone gives them: one time for every file, so names give the order.
+    for path in inbox.iterdir():
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    ledger = work / "ledger.db"
+    code, output = run(
+        "collect", str(inbox), "--roster", str(ROSTER), "--ledger", str(ledger), "--year", "2026"
+    )
+    assert code == 1, output  # some files were rejected
+    return ledger
+
+
+def submissions(ledger: Path) -> dict[str, tuple[str, int | None, int]]:
+    with sqlite3.connect(ledger) as db:
+        rows = db.execute("SELECT file_name, status, superseded_by, id FROM submissions")
+        return {name: (status, by, id_) for name, status, by, id_ in rows}
+
+
+def test_statuses_supersession_and_rejections(collected: Path) -> None:
+    subs = submissions(collected)
+    assert {k: v[0] for k, v in subs.items()} == {
+        "440100001-广州市民政局-项目支出绩效目标表.xlsx": "rejected",
+        "440100002-广州市社会福利院.xlsx": "accepted",
+        "440100003-广州市老人院-第1次.xlsx": "superseded",
+        "440100003-广州市老人院-第2次.xlsx": "accepted",
+        "440100004-广州市救助管理站.xlsx": "accepted",
+        "440199001-越秀区民政局.xlsx": "rejected",
+    }
+    assert (
+        subs["440100003-广州市老人院-第1次.xlsx"][1] == subs["440100003-广州市老人院-第2次.xlsx"][2]
+    )
+    with Store(collected) as store:
+        second = subs["440100003-广州市老人院-第2次.xlsx"][2]
+        changes = {(c["change"], c["project"]): c["fields"] for c in store.changes(second)}
+        assert changes[("changed", "编码 4401000032026001")]["fiscal"] == ["187.38", "40.00"]
+        assert changes[("changed", "编码 4401000032026002")]["special"] == ["-20.00", "0.00"]
+        assert ("added", "编码 4401000032026007") in changes
+        first = subs["440100003-广州市老人院-第1次.xlsx"][2]
+        assert sorted(i.code for i in store.issues(first)) == [
+            "amount-negative",
+            "annual-blank",
+            "required-missing",
+        ]
+        unknown = subs["440199001-越秀区民政局.xlsx"][2]
+        assert [i.code for i in store.issues(unknown)][0] == "department-unknown"
+
+
+def test_status_lists_missing_and_unknown(collected: Path) -> None:
+    code, output = run("status", "--roster", str(ROSTER), "--ledger", str(collected), "--json")
+    assert code == 1
+    import json
+
+    data = json.loads(output)
+    assert {d["code"]: d["status"] for d in data["departments"]} == {
+        "440100001": "rejected",
+        "440100002": "accepted",
+        "440100003": "accepted",
+        "440100004": "accepted",
+        "440100005": "missing",
+    }
+    assert data["unknown"] == [
+        {"file": "440199001-越秀区民政局.xlsx", "department": "越秀区民政局"}
+    ]
+
+
+def test_collecting_the_same_files_again_changes_nothing(collected: Path) -> None:
+    with Store(collected) as store:
+        before = store.counts()
+    code, output = run("collect", str(INBOX), "--roster", str(ROSTER), "--ledger", str(collected))
+    assert code == 0 and "重复 6" in output.replace("\n", "")
+    with Store(collected) as store:
+        assert store.counts() == before
+
+
+def expected_sums() -> tuple[dict[str, dict[str, Decimal]], int, int]:
+    """The accepted inputs, read straight from the files: sums per department."""
+    sums: dict[str, dict[str, Decimal]] = {}
+    projects = indicators = 0
+    for name in ACCEPTED:
+        table = read_any(INBOX / name, CODESET).table
+        code = table.department.code or ""
+        mine = sums.setdefault(
+            code, dict.fromkeys(("total", "fiscal", "special", "other"), Decimal("0.00"))
+        )
+        for project in table.projects:
+            for key in mine:
+                mine[key] += getattr(project, key)
+        projects += len(table.projects)
+        indicators += table.indicator_count
+    return sums, projects, indicators
+
+
+def money(value: object) -> Decimal:
+    assert isinstance(value, (int, float)), value
+    return from_float(float(value)).quantize(Decimal("0.01"))
+
+
+def test_ledger_totals_equal_the_accepted_inputs_to_the_cent(
+    collected: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "ledger.xlsx"
+    code, output = run(
+        "ledger", "--ledger", str(collected), "--roster", str(ROSTER), "-o", str(out)
+    )
+    assert code == 0, output
+    sums, projects, indicators = expected_sums()
+    bureau = {
+        k: sum((d[k] for d in sums.values()), Decimal("0.00"))
+        for k in ("total", "fiscal", "special", "other")
+    }
+    assert bureau["total"] == Decimal("4684.03")
+    wb = CalamineWorkbook.from_path(str(out))
+    assert wb.sheet_names == ["汇总", "部门汇总", "项目明细", "指标明细", "校验问题", "提交情况"]
+    summary = wb.get_sheet_by_name("汇总").to_python(skip_empty_area=False)
+    shown = {row[0]: row[1] for row in summary[3:7]}
+    assert {k: money(v) for k, v in shown.items()} == {
+        "总计": bureau["total"],
+        "财政拨款": bureau["fiscal"],
+        "财政专户拨款": bureau["special"],
+        "其他资金": bureau["other"],
+    }
+    counts = {row[0]: row[1] for row in summary[9:16]}
+    assert counts["项目"] == projects == 19 and counts["指标"] == indicators == 103
+    assert (counts["已接收"], counts["已退回"], counts["未提交"], counts["不在名单的提交"]) == (
+        3,
+        1,
+        1,
+        1,
+    )
+    depts = wb.get_sheet_by_name("部门汇总").to_python()
+    by_code = {row[0]: row for row in depts[1:] if row[0]}
+    for code_, mine in sums.items():
+        assert money(by_code[code_][4]) == mine["total"]
+        assert money(by_code[code_][5]) == mine["fiscal"]
+    assert by_code["440100005"][2] == "未提交" and by_code["440100001"][2] == "已退回"
+    total_row = next(row for row in depts if row[1] == "合计")
+    assert money(total_row[4]) == bureau["total"]
+    details = wb.get_sheet_by_name("项目明细").to_python()
+    rows = [r for r in details[1:] if r[0]]
+    assert len(rows) == projects
+    assert sum((money(r[5]) for r in rows), Decimal(0)) == bureau["total"]
+    assert all(r[12] and r[13] for r in rows), "every row names its source sheet and cell"
+    assert money(next(r for r in details if r[3] == "合计")[5]) == bureau["total"]
+    assert len([r for r in wb.get_sheet_by_name("指标明细").to_python()[1:] if r[0]]) == 103
+    # The totals are formulas; the cached values above are their results.
+    formulas = openpyxl.load_workbook(out)["汇总"]
+    assert str(formulas["B4"].value).startswith("=SUM('项目明细'!F2:F20)")
+
+
+def test_ledger_published_and_detail_formats(collected: Path, tmp_path: Path) -> None:
+    out = tmp_path / "published.xlsx"
+    assert run("ledger", "--ledger", str(collected), "--published", "-o", str(out))[0] == 0
+    assert CalamineWorkbook.from_path(str(out)).sheet_names == [
+        "广州市社会福利院",
+        "广州市老人院",
+        "广州市救助管理站",
+    ]
+    bureau = tmp_path / "bureau.xlsx"
+    assert (
+        run(
+            "ledger",
+            "--ledger",
+            str(collected),
+            "--published",
+            "--bureau",
+            "广州市民政局",
+            "-o",
+            str(bureau),
+        )[0]
+        == 0
+    )
+    table = read_any(bureau, CODESET)
+    assert len(table.table.projects) == 19 and table.issues == []
+    assert {p.unit for p in table.table.projects} == {
+        "广州市社会福利院",
+        "广州市救助管理站",
+        "广州市老人院",
+    }
+    for fmt in ("csv", "parquet"):
+        folder = tmp_path / fmt
+        assert run("ledger", "--ledger", str(collected), "--format", fmt, "-o", str(folder))[0] == 0
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            f"{n}.{fmt}" for n in ("projects", "indicators", "issues", "submissions")
+        )
+    import pandas as pd
+
+    projects = pd.read_parquet(tmp_path / "parquet" / "projects.parquet")
+    assert len(projects) == 19
+    assert sum(Decimal(v) for v in projects["总计"]) == Decimal("4684.03")
+
+
+def filled_rows(path: Path) -> set[tuple[str, int]]:
+    """Every (sheet, row) of a template that has something typed in an input column."""
+    wb = CalamineWorkbook.from_path(str(path))
+    out = set()
+    for spec in (SPEC.projects, SPEC.indicators):
+        inputs = [n for n, c in enumerate(spec.columns) if not c.locked]
+        rows = wb.get_sheet_by_name(spec.name).to_python(skip_empty_area=False)
+        for r, row in enumerate(rows[spec.first_data_row :], start=spec.first_data_row + 1):
+            if any(str(row[c]).strip() for c in inputs if c < len(row)):
+                out.add((spec.name, r))
+    return out
+
+
+def test_every_input_row_is_in_the_ledger_or_the_issues(collected: Path) -> None:
+    with sqlite3.connect(collected) as db:
+        for (name,) in db.execute("SELECT file_name FROM submissions WHERE kind = 'template'"):
+            sid = db.execute("SELECT id FROM submissions WHERE file_name = ?", (name,)).fetchone()[
+                0
+            ]
+            recorded = set()
+            for table in ("projects", "indicators", "issues"):
+                recorded |= set(
+                    db.execute(
+                        f"SELECT sheet, row FROM {table} WHERE submission_id"
+                        " = ? AND row IS NOT NULL",
+                        (sid,),
+                    )
+                )
+            assert filled_rows(INBOX / name) <= recorded, name
+
+
+def test_a_dropped_row_is_an_issue_with_its_reason(tmp_path: Path) -> None:
+    table = TargetTable(
+        department=Department(code="440100002", name="广州市社会福利院"),
+        projects=[
+            Project(
+                code="X1",
+                name="甲",
+                fiscal=Decimal("1"),
+                total=Decimal("1"),
+                goal="完成甲项目的全部工作内容。",
+            )
+        ],
+    )
+    path = write_template(
+        tmp_path / "in" / "a.xlsx",
+        SPEC,
+        CODESET,
+        table.department,
+        TemplateOptions(year=2026),
+        table,
+    )
+    wb = openpyxl.load_workbook(path)
+    wb["指标"]["A4"], wb["指标"]["D4"] = "5、乙", "人数"
+    wb.save(path)
+    with Store(tmp_path / "l.db") as store:
+        collect([tmp_path / "in"], store, CODESET, Config(), SPEC, jobs=1)
+        [issue] = [i for i in store.issues(1) if i.code == "indicator-project-unknown"]
+        assert (issue.sheet, issue.row, issue.cell, issue.value) == ("指标", 4, "A4", "5、乙")
+
+
+def test_formula_like_text_never_becomes_a_formula(tmp_path: Path) -> None:
+    names = ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)"]
+    table = TargetTable(
+        department=Department(code="440100002", name="广州市社会福利院"),
+        projects=[
+            Project(
+                code=f"C{n}", name=name, fiscal=Decimal("1.00"), total=Decimal("1.00"), goal=name
+            )
+            for n, name in enumerate(names)
+        ],
+    )
+    inbox = tmp_path / "in"
+    write_template(
+        inbox / "a.xlsx", SPEC, CODESET, table.department, TemplateOptions(year=2026), table
+    )
+    ledger = tmp_path / "l.db"
+    with Store(ledger) as store:
+        collect([inbox], store, CODESET, Config(), SPEC, accept_with_errors=True, jobs=1)
+    out = tmp_path / "l.xlsx"
+    assert run("ledger", "--ledger", str(ledger), "-o", str(out))[0] == 0
+    ws = openpyxl.load_workbook(out)["项目明细"]
+    cells = [ws.cell(r, 4) for r in range(2, 6)]
+    assert [c.value for c in cells] == names and all(c.data_type == "s" for c in cells)
+    published = tmp_path / "p.xlsx"
+    assert run("ledger", "--ledger", str(ledger), "--published", "-o", str(published))[0] == 0
+    ws = openpyxl.load_workbook(published).worksheets[0]
+    texts = [c for row in ws.iter_rows() for c in row if c.value in names]
+    assert len(texts) >= 4 and all(c.data_type == "s" for c in texts)
+    assert (
+        run("ledger", "--ledger", str(ledger), "--format", "csv", "-o", str(tmp_path / "c"))[0] == 0
+    )
+    content = (tmp_path / "c" / "projects.csv").read_text(encoding="utf-8-sig")
+    for name in names:
+        assert f"'{name}" in content or f"\"'{name}" in content.replace('""', '"')
+
+
+def test_older_file_arriving_late_and_rejected_resubmission(tmp_path: Path) -> None:
+    dept = Department(code="440100002", name="广州市社会福利院")
+
+    def make(name: str, goal: str, mtime: int, fiscal: str = "5.00") -> Path:
+        table = TargetTable(
+            department=dept,
+            projects=[
+                Project(
+                    code="P1", name="项目", fiscal=Decimal(fiscal), total=Decimal(fiscal), goal=goal
+                )
+            ],
+        )
+        path = write_template(
+            tmp_path / name / f"{name}.xlsx", SPEC, CODESET, dept, TemplateOptions(year=2026), table
+        )
+        os.utime(path, (mtime, mtime))
+        return path
+
+    newer = make("newer", "第二版绩效目标，写明做什么和达到的效果。", 2_000)
+    older = make("older", "第一版绩效目标，写明做什么和达到的效果。", 1_000)
+    config = Config(
+        rules={
+            "project-no-output": "off",
+            "project-no-effect": "off",
+            "project-no-satisfaction": "off",
+        }
+    )
+    with Store(tmp_path / "l.db") as store:
+        collect([newer.parent], store, CODESET, config, SPEC, jobs=1)
+        report = collect([older.parent], store, CODESET, config, SPEC, jobs=1)
+        assert report.events[0].outcome == "superseded"
+        bad = make("bad", "坏", 3_000, fiscal="-1")
+        report = collect([bad.parent], store, CODESET, config, SPEC, jobs=1)
+        assert report.events[0].outcome == "rejected"
+        statuses = {s.file_name: s.status for s in store.submissions()}
+        assert statuses == {
+            "newer.xlsx": "accepted",
+            "older.xlsx": "superseded",
+            "bad.xlsx": "rejected",
+        }
+
+
+def test_killed_midway_a_second_run_completes_without_duplicates(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    seed_files = [INBOX / n for n in ACCEPTED]
+    count = 60
+    for n in range(count):  # distinct files: same content, another department code each
+        source = read_any(seed_files[n % 3], CODESET).table
+        dept = Department(code=f"D{n:03d}", name=f"单位{n}")
+        write_template(
+            inbox / f"D{n:03d}.xlsx", SPEC, CODESET, dept, TemplateOptions(year=2026), source
+        )
+    ledger = tmp_path / "ledger.db"
+    command = [
+        sys.executable,
+        "-m",
+        "perfxl",
+        "collect",
+        str(inbox),
+        "--ledger",
+        str(ledger),
+        "--jobs",
+        "1",
+    ]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    recorded = 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with sqlite3.connect(ledger, timeout=0.05) as db:
+                recorded = db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+        except sqlite3.Error:
+            recorded = 0
+        if recorded >= 5:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "collect was killed"
+    assert 5 <= recorded < count, "killed midway"
+    code, output = run("collect", str(inbox), "--ledger", str(ledger), "--jobs", "2")
+    assert code == 0, output
+    with sqlite3.connect(ledger) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT sha256) FROM submissions"
+        ).fetchone() == (count, count)
+        expected_projects = sum(len(read_any(f, CODESET).table.projects) for f in seed_files)
+        assert (
+            db.execute("SELECT COUNT(*) FROM projects").fetchone()[0]
+            == expected_projects * count // 3
+        )
+        orphans = db.execute(
+            "SELECT COUNT(*) FROM projects WHERE submission_id NOT IN (SELECT id FROM submissions)"
+        ).fetchone()[0]
+        assert orphans == 0
+
+
+def test_roster_matches_a_published_table_by_its_department_name(collected: Path) -> None:
+    with Store(collected) as store:
+        [sub] = [s for s in store.submissions() if s.kind == "published"]
+        assert (sub.department_code, sub.file_department_name) == ("440100001", "广州市民政局")
+    assert [e.code for e in read_roster(ROSTER)][0] == "440100001"
