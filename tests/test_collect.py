@@ -94,7 +94,7 @@ def test_statuses_supersession_and_rejections(collected: Path) -> None:
             "required-missing",
         ]
         unknown = subs["440199001-越秀区民政局.xlsx"][2]
-        assert [i.code for i in store.issues(unknown)][0] == "department-unknown"
+        assert next(i.code for i in store.issues(unknown)) == "department-unknown"
 
 
 def test_status_lists_missing_and_unknown(collected: Path) -> None:
@@ -440,4 +440,4 @@ def test_roster_matches_a_published_table_by_its_department_name(collected: Path
     with Store(collected) as store:
         [sub] = [s for s in store.submissions() if s.kind == "published"]
         assert (sub.department_code, sub.file_department_name) == ("440100001", "广州市民政局")
-    assert [e.code for e in read_roster(ROSTER)][0] == "440100001"
+    assert next(e.code for e in read_roster(ROSTER)) == "440100001"
