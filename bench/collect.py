@@ -1,0 +1,149 @@
+"""Benchmark: collect N filled department workbooks (40 projects, 240 indicators each) and
+write the ledger, for N = 100 and 1,000, with in the same run:
+
+- python-calamine alone reading the same files (the floor for collect);
+- xlsxwriter alone writing the same cells as the ledger workbook (the floor for ledger);
+- the peak memory of each phase, each in a process of its own (memory must not grow with N).
+
+    python bench/collect.py [--sizes 100 1000] [--corpus /tmp/perfxl-bench-corpus]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def _peak_mib() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def phase_calamine(files: list[Path], work: Path) -> None:
+    from python_calamine import CalamineWorkbook
+
+    for path in files:
+        workbook = CalamineWorkbook.from_path(str(path))
+        for name in workbook.sheet_names:
+            workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+
+
+def phase_collect(files: list[Path], work: Path) -> None:
+    from perfxl.codesets import load_codeset
+    from perfxl.collect import collect
+    from perfxl.config import Config
+    from perfxl.spec import load_spec
+    from perfxl.store import Store
+
+    with Store(work / "ledger.db") as store:
+        report = collect(files, store, load_codeset(), Config(), load_spec(),
+                         accept_with_errors=True)
+        assert report.count("accepted") == len(files), report.count("accepted")
+
+
+def phase_ledger(files: list[Path], work: Path) -> None:
+    from perfxl.codesets import load_codeset
+    from perfxl.ledger import write_ledger
+    from perfxl.store import Store
+
+    with Store(work / "ledger.db") as store:
+        write_ledger(store, work / "ledger.xlsx", load_codeset())
+
+
+def phase_xlsxwriter(files: list[Path], work: Path) -> None:
+    """The same cells as the ledger's sheets, written by xlsxwriter with no logic."""
+    import sqlite3
+
+    import xlsxwriter
+
+    db = sqlite3.connect(work / "ledger.db")
+    wb = xlsxwriter.Workbook(str(work / "plain.xlsx"), {"constant_memory": True})
+    queries = {
+        "projects": "SELECT s.department_code, s.department_name, p.code, p.name, p.unit,"
+                    " CAST(p.total AS REAL), CAST(p.fiscal AS REAL), CAST(p.special AS REAL),"
+                    " CAST(p.other AS REAL), p.goal, 6, s.file_name, p.sheet, p.cell"
+                    " FROM projects p JOIN submissions s ON s.id = p.submission_id",
+        "indicators": "SELECT s.department_code, s.department_name, p.code, p.name, i.level1,"
+                      " i.level1_label, i.level2, i.level2_label, i.name, i.nature, i.period,"
+                      " i.annual, i.annual_operator, CAST(i.annual_number AS REAL),"
+                      " i.annual_unit, s.file_name, i.sheet, i.cell FROM indicators i"
+                      " JOIN projects p ON p.id = i.project_id"
+                      " JOIN submissions s ON s.id = i.submission_id",
+        "issues": "SELECT * FROM issues",
+        "submissions": "SELECT * FROM submissions",
+    }
+    for name, query in queries.items():
+        ws = wb.add_worksheet(name)
+        for r, row in enumerate(db.execute(query)):
+            for c, value in enumerate(row):
+                if isinstance(value, (int, float)):
+                    ws.write_number(r, c, value)
+                elif value is not None:
+                    ws.write_string(r, c, str(value))
+    wb.close()
+
+
+PHASES = {"calamine": phase_calamine, "collect": phase_collect, "ledger": phase_ledger,
+          "xlsxwriter": phase_xlsxwriter}
+
+
+def child(phase: str, count: int, corpus: Path, work: Path) -> None:
+    files = sorted(corpus.glob("*.xlsx"))[:count]
+    began = time.perf_counter()
+    PHASES[phase](files, work)
+    elapsed = time.perf_counter() - began
+    print(json.dumps({"seconds": elapsed, "peak_mib": _peak_mib()}))
+
+
+def measure(phase: str, count: int, corpus: Path, work: Path) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--child", phase, str(count), str(corpus),
+                          str(work)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--corpus", type=Path, default=Path("/tmp/perfxl-bench-corpus"))
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        phase, count, corpus, work = args.child
+        child(phase, int(count), Path(corpus), Path(work))
+        return
+    from corpus import make_corpus
+
+    make_corpus(args.corpus, max(args.sizes))
+    print(f"{os.cpu_count()} cores; workbooks of 40 projects and 240 indicators")
+    print(f"{'N':>6} {'phase':<28}{'seconds':>9}{'ratio':>8}{'peak MiB':>10}")
+    for count in args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            base = measure("calamine", count, args.corpus, work)
+            ours = measure("collect", count, args.corpus, work)
+            ledger = measure("ledger", count, args.corpus, work)
+            plain = measure("xlsxwriter", count, args.corpus, work)
+            rows = (("python-calamine read", base, None),
+                    ("perfxl collect (all cores)", ours, ours["seconds"] / base["seconds"]),
+                    ("xlsxwriter, same cells", plain, None),
+                    ("perfxl ledger xlsx", ledger, ledger["seconds"] / plain["seconds"]))
+            for label, figures, ratio in rows:
+                shown = f"{ratio:.2f}x" if ratio else ""
+                print(f"{count:>6} {label:<28}{figures['seconds']:>9.2f}{shown:>8}"
+                      f"{figures['peak_mib']:>10.0f}")
+
+
+if __name__ == "__main__":
+    main()
