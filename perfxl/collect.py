@@ -30,7 +30,7 @@ from perfxl.model import Issue, Project
 from perfxl.reader import Expected
 from perfxl.roster import RosterEntry
 from perfxl.spec import TemplateSpec
-from perfxl.store import Store
+from perfxl.store import ContentRows, Store, content_rows
 from perfxl.validate import FileReport, expand, validate_file
 
 COMPARED = ("name", "unit", "total", "fiscal", "special", "other", "goal")
@@ -102,14 +102,42 @@ def _init_worker(codeset: CodeSet, config: Config, spec: TemplateSpec, expected:
     _WORKER[:] = [_Context(codeset, config, spec, expected)]
 
 
-def _read(path: Path) -> FileReport:
+@dataclass
+class Received:
+    """One file read and checked in a worker process, as plain data for the recording."""
+
+    file: str
+    kind: str | None
+    readable: bool
+    department_code: str | None
+    department_name: str | None
+    fiscal_year: int | None
+    issues: list[Issue]
+    content: ContentRows
+
+
+def received(report: FileReport) -> Received:
+    table = report.table
+    return Received(
+        file=report.file,
+        kind=report.kind,
+        readable=report.readable,
+        department_code=table.department.code if table else None,
+        department_name=table.department.name if table else None,
+        fiscal_year=table.fiscal_year if table else None,
+        issues=report.issues,
+        content=content_rows(table.projects if table else [], []),
+    )
+
+
+def _read(path: Path) -> Received:
     c = _WORKER[0]
-    return validate_file(path, c.codeset, c.config, c.spec, c.expected)
+    return received(validate_file(path, c.codeset, c.config, c.spec, c.expected))
 
 
 def _reports(
     paths: list[Path], jobs: int, init: tuple[CodeSet, Config, TemplateSpec, Expected]
-) -> Iterator[FileReport]:
+) -> Iterator[Received]:
     if jobs <= 1 or len(paths) <= 1:
         _init_worker(*init)
         yield from (_read(p) for p in paths)
@@ -131,11 +159,9 @@ class _Roster:
         self.by_code = {e.code: e for e in entries or []}
         self.by_name = {_key(e.name): e for e in entries or []}
 
-    def match(self, report: FileReport) -> tuple[str | None, str | None, Issue | None]:
+    def match(self, report: Received) -> tuple[str | None, str | None, Issue | None]:
         """(department code, name, an issue when the file matches no roster department)."""
-        table = report.table
-        code = table.department.code if table else None
-        name = table.department.name if table else None
+        code, name = report.department_code, report.department_name
         if self.entries is None:
             return code or name, name, None
         # Our template carries the code; a table that is not ours carries the name.
@@ -247,10 +273,10 @@ def collect(
 def _record(
     store: Store,
     directory: _Roster,
-    report: FileReport,
+    report: Received,
     path: Path,
     digest: str,
-    received: str,
+    received_at: str,
     year: int | None,
     accept_with_errors: bool,
 ) -> Event:
@@ -260,11 +286,10 @@ def _record(
         issues.insert(0, problem)
     errors = sum(1 for i in issues if i.severity == "error")
     warnings = len(issues) - errors
-    table = report.table
     accepted = report.readable and (errors == 0 or accept_with_errors) and problem is None
-    fiscal_year = (table.fiscal_year if table else None) or year
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    projects = table.projects if table else []
+    fiscal_year = report.fiscal_year or year
+    content = report.content
+    content.issues = content_rows([], issues).issues
     changes: list[dict[str, object]] = []
     with store.transaction() as db:
         submission_id = store.insert_submission(
@@ -272,14 +297,14 @@ def _record(
             {
                 "department_code": code,
                 "department_name": name,
-                "file_department_code": table.department.code if table else None,
-                "file_department_name": table.department.name if table else None,
+                "file_department_code": report.department_code,
+                "file_department_name": report.department_name,
                 "fiscal_year": fiscal_year,
                 "file_name": path.name,
                 "file_path": str(path),
                 "sha256": digest,
-                "received_at": received,
-                "recorded_at": now,
+                "received_at": received_at,
+                "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "kind": report.kind,
                 "template_id": None,
                 "template_version": None,
@@ -288,25 +313,23 @@ def _record(
                 "warnings": warnings,
             },
         )
-        store.insert_content(db, submission_id, projects, issues)
+        store.insert_content(db, submission_id, content)
         status = "accepted" if accepted else "rejected"
         if code is not None:
             status, changes = _supersede(
-                store, db, submission_id, code, fiscal_year, received, accepted, projects
+                store, submission_id, code, fiscal_year, received_at, accepted
             )
-    shown = name or code or (table.department.name or table.department.code if table else None)
+    shown = name or code or report.department_name or report.department_code
     return Event(str(path), status, shown, errors, warnings, submission_id, changes)
 
 
 def _supersede(
     store: Store,
-    db: object,
     new_id: int,
     code: str,
     fiscal_year: int | None,
     received: str,
     accepted: bool,
-    projects: list[Project],
 ) -> tuple[str, list[dict[str, object]]]:
     """Apply the newer-supersedes-older rule for one department and year; return the new
     submission's status and its changes against the submission it replaces."""
@@ -336,7 +359,8 @@ def _supersede(
     )
     changes: list[dict[str, object]] = []
     if base is not None:
-        changes = diff(store.projects(base.id), projects)
+        # Both sides as stored: the diff compares what the ledger holds.
+        changes = diff(store.projects(base.id), store.projects(new_id))
         store.db.executemany(
             "INSERT INTO changes (submission_id, previous_id, change, project_key, project_name,"
             " fields) VALUES (?, ?, ?, ?, ?, ?)",

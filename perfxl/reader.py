@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from defusedxml import ElementTree
 from pydantic import ValidationError
@@ -466,7 +466,7 @@ class _TemplateReader:
                     text=text_of(code_cell),
                 )
             goal = text_of(cells.get("goal"))
-            projects[seq] = Project(
+            projects[seq] = Project.model_construct(
                 code=text_of(code_cell) or None,
                 name=text_of(cells.get("name")),
                 unit=text_of(cells.get("unit")) or None,
@@ -476,7 +476,7 @@ class _TemplateReader:
                 cell=a1(r, columns.get("name", 0)),
                 cells={k: f"{letter}{r + 1}" for k, letter in letters.items()},
                 extra=extra,
-                **{k: v for k, v in amounts.items() if k in Project.model_fields},
+                **{k: v for k, v in amounts.items() if k in Project.model_fields},  # type: ignore[arg-type]  # amounts only
             )
         return projects
 
@@ -505,7 +505,11 @@ class _TemplateReader:
             level2 = _level(text_of(cells.get("level2")))
             op, unit = text_of(cells.get("operator")), text_of(cells.get("unit"))
             nature = text_of(cells.get("nature"))
-            indicator = Indicator(
+            declared: Literal["定量", "定性"] | None = (
+                "定量" if nature == "定量" else "定性" if nature == "定性" else None
+            )
+            # model_construct: the values are typed already; validation would only cost.
+            indicator = Indicator.model_construct(
                 level1=level1[0],
                 level1_label=level1[1],
                 level2=level2[0],
@@ -513,7 +517,7 @@ class _TemplateReader:
                 name=text_of(cells.get("name")),
                 period=compose_cell(op, text_of(cells.get("period")), unit),
                 annual=compose_cell(op, text_of(cells.get("annual")), unit),
-                nature=nature if nature in ("定量", "定性") else None,
+                nature=declared,
                 extra={
                     c.key: text_of(cells.get(c.key))
                     for c in spec.columns

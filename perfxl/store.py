@@ -22,7 +22,7 @@ from pathlib import Path
 from perfxl.errors import FileError
 from perfxl.model import Indicator, Issue, Project
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE submissions (
@@ -88,6 +88,8 @@ MIGRATIONS: dict[int, str] = {
         fields TEXT NOT NULL           -- JSON: {field: [old, new]}
     );
     """,
+    # A project's indicators are looked up by project (counts in the ledger's 项目明细).
+    2: "CREATE INDEX indicators_project ON indicators (project_id)",
 }
 
 
@@ -185,33 +187,17 @@ class Store:
         return cursor.lastrowid
 
     def insert_content(
-        self,
-        db: sqlite3.Connection,
-        submission_id: int,
-        projects: list[Project],
-        issues: list[Issue],
+        self, db: sqlite3.Connection, submission_id: int, content: ContentRows
     ) -> None:
-        for position, project in enumerate(projects, start=1):
+        """A submission's projects, indicators and issues, as prepared by content_rows."""
+        for position, (project, indicators) in enumerate(
+            zip(content.projects, content.indicators, strict=True), start=1
+        ):
             cursor = db.execute(
                 "INSERT INTO projects (submission_id, position, code, name, unit, total, fiscal,"
                 " special, other, goal, extra, sheet, cell, row)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    submission_id,
-                    position,
-                    project.code,
-                    project.name,
-                    project.unit,
-                    _text(project.total),
-                    _text(project.fiscal),
-                    _text(project.special),
-                    _text(project.other),
-                    project.goal,
-                    json.dumps(project.extra, ensure_ascii=False),
-                    project.sheet,
-                    project.cell,
-                    project.row,
-                ),
+                (submission_id, position, *project),
             )
             project_id = cursor.lastrowid
             db.executemany(
@@ -220,29 +206,12 @@ class Store:
                 " period_operator, period_number, period_unit, annual_operator, annual_number,"
                 " annual_unit, raw, extra, sheet, cell, row)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    _indicator_row(submission_id, project_id, n, i)
-                    for n, i in enumerate(project.indicators, start=1)
-                ],
+                [(submission_id, project_id, n, *row) for n, row in enumerate(indicators, 1)],
             )
         db.executemany(
             "INSERT INTO issues (submission_id, code, severity, message, hint, sheet, cell, row,"
             " column_name, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    submission_id,
-                    i.code,
-                    i.severity,
-                    i.message,
-                    i.hint,
-                    i.sheet,
-                    i.cell,
-                    i.row,
-                    i.column,
-                    i.value,
-                )
-                for i in issues
-            ],
+            [(submission_id, *row) for row in content.issues],
         )
 
     # --- reading -------------------------------------------------------------------------
@@ -337,14 +306,50 @@ class Store:
         }
 
 
-def _indicator_row(
-    submission_id: int, project_id: int | None, position: int, i: Indicator
-) -> tuple[object, ...]:
+@dataclass
+class ContentRows:
+    """A submission's content as plain rows, ready for SQLite: cheap to send from a worker
+    process, unlike the models."""
+
+    projects: list[tuple[object, ...]]
+    indicators: list[list[tuple[object, ...]]]  # per project
+    issues: list[tuple[object, ...]]
+
+
+def _extra(values: dict[str, str]) -> str:
+    return json.dumps(values, ensure_ascii=False) if values else "{}"
+
+
+def content_rows(projects: list[Project], issues: list[Issue]) -> ContentRows:
+    return ContentRows(
+        projects=[
+            (
+                p.code,
+                p.name,
+                p.unit,
+                _text(p.total),
+                _text(p.fiscal),
+                _text(p.special),
+                _text(p.other),
+                p.goal,
+                _extra(p.extra),
+                p.sheet,
+                p.cell,
+                p.row,
+            )
+            for p in projects
+        ],
+        indicators=[[_indicator_row(i) for i in p.indicators] for p in projects],
+        issues=[
+            (i.code, i.severity, i.message, i.hint, i.sheet, i.cell, i.row, i.column, i.value)
+            for i in issues
+        ],
+    )
+
+
+def _indicator_row(i: Indicator) -> tuple[object, ...]:
     p, a = i.period_value, i.annual_value
     return (
-        submission_id,
-        project_id,
-        position,
         i.level1,
         i.level1_label,
         i.level2,
@@ -360,7 +365,7 @@ def _indicator_row(
         _text(a.number),
         a.unit,
         i.raw,
-        json.dumps(i.extra, ensure_ascii=False),
+        _extra(i.extra),
         i.sheet,
         i.cell,
         i.row,

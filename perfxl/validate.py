@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -245,10 +246,12 @@ class _Checker:
                 )
 
 
+@lru_cache(maxsize=65536)
 def _core(name: str) -> str:
     return _FUND_SUFFIX.sub("", "".join(name.split()))
 
 
+@lru_cache(maxsize=65536)
 def _repeats(indicator: str, project: str) -> bool:
     """Does the indicator name only repeat the project or fund name?"""
     if not indicator or not project:
