@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from perfxl.errors import FileError
 
@@ -24,10 +24,25 @@ TEXT_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 ENCODINGS = ("utf-8-sig", "gb18030")
 
 
-@dataclass
 class Sheet:
-    name: str
-    rows: list[list[Cell]]
+    """A sheet's rows from A1. A workbook's sheets load when first used, so that reading a
+    template never parses the sheets nobody looks at (填报说明, _lists)."""
+
+    def __init__(
+        self,
+        name: str,
+        rows: list[list[Cell]] | None = None,
+        loader: Callable[[], list[list[Cell]]] | None = None,
+    ) -> None:
+        self.name = name
+        self._rows = rows
+        self._loader = loader
+
+    @property
+    def rows(self) -> list[list[Cell]]:
+        if self._rows is None:
+            self._rows = self._loader() if self._loader is not None else []
+        return self._rows
 
     def cell(self, row: int, col: int) -> Cell:
         """The value at 0-based (row, col), None beyond the data."""
@@ -75,15 +90,20 @@ def _read_workbook(path: Path) -> list[Sheet]:
         raise FileError(path, "文件不是有效的 Excel 工作簿（可能已损坏或只是改了扩展名）")
     try:
         workbook = CalamineWorkbook.from_path(str(path))
-        sheets = []
-        for name in workbook.sheet_names:
-            sheet = workbook.get_sheet_by_name(name)
-            sheets.append(
-                Sheet(name, cast(list[list[Cell]], sheet.to_python(skip_empty_area=False)))
-            )
-        return sheets
+        return [Sheet(name, loader=_loader(path, workbook, name)) for name in workbook.sheet_names]
     except Exception as exc:  # calamine raises its own error types for every bad file
         raise FileError(path, f"工作簿无法读取（{type(exc).__name__}: {exc}）") from exc
+
+
+def _loader(path: Path, workbook: Any, name: str) -> Callable[[], list[list[Cell]]]:
+    def load() -> list[list[Cell]]:
+        try:
+            rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as exc:  # calamine's own error types, for a damaged sheet
+            raise FileError(path, f"工作表“{name}”无法读取（{type(exc).__name__}: {exc}）") from exc
+        return cast(list[list[Cell]], rows)
+
+    return load
 
 
 def decode(data: bytes, path: Path) -> str:
