@@ -51,11 +51,13 @@ class Indicator(BaseModel):
     sheet: str | None = None
     row: int | None = None
     cell: str | None = None
-    cells: dict[str, str] = Field(default_factory=dict)  # field → A1 cell it was read from
+    # field → the column letter it was read from; with `row`, the field's cell
+    columns: dict[str, str] = Field(default_factory=dict)
 
     def where(self, field: str) -> str | None:
         """The cell a field was read from, else the indicator's own cell."""
-        return self.cells.get(field, self.cell)
+        letter = self.columns.get(field)
+        return f"{letter}{self.row}" if letter and self.row else self.cell
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -84,22 +86,24 @@ class Project(BaseModel):
     sheet: str | None = None
     row: int | None = None
     cell: str | None = None
-    cells: dict[str, str] = Field(default_factory=dict)  # field → A1 cell it was read from
+    # field → the column letter it was read from; with `row`, the field's cell
+    columns: dict[str, str] = Field(default_factory=dict)
 
     def content(self) -> dict[str, Any]:
-        """What the project says, without where it was read from (sheet, row, cells)."""
+        """What the project says, without where it was read from (sheet, row, columns)."""
         exclude: dict[str, IncEx | bool] = {
             "sheet": True,
             "row": True,
             "cell": True,
-            "cells": True,
-            "indicators": {"__all__": {"sheet", "row", "cell", "cells", "nature"}},
+            "columns": True,
+            "indicators": {"__all__": {"sheet", "row", "cell", "columns", "nature"}},
         }
         return self.model_dump(mode="json", exclude=exclude)
 
     def where(self, field: str) -> str | None:
         """The cell a field was read from, else the project's own cell."""
-        return self.cells.get(field, self.cell)
+        letter = self.columns.get(field)
+        return f"{letter}{self.row}" if letter and self.row else self.cell
 
     def sources_sum(self) -> Decimal:
         return sum(

@@ -21,7 +21,7 @@ from perfxl import packed
 from perfxl.amounts import ZERO, AmountError, fmt, parse_amount, rounding_tolerance
 from perfxl.codesets import CodeSet, load_codeset
 from perfxl.errors import FileError
-from perfxl.grid import Cell, Sheet, a1, read_sheets
+from perfxl.grid import Cell, Sheet, a1, column_letter, read_sheets
 from perfxl.model import Department, Indicator, Issue, Project, ReadResult, TargetTable
 
 TITLE = "项目支出绩效目标表"
@@ -126,6 +126,7 @@ class _Reader:
         self.codeset = codeset
         self.issues: list[Issue] = []
         self.columns: dict[str, int] = {}
+        self.letters: dict[str, str] = {}
         # The 绩效指标 text of each project as read, so a continuation row joins the text.
         self._indicator_text: dict[int, str] = {}
 
@@ -239,7 +240,7 @@ class _Reader:
             sheet=self.sheet.name,
             row=row.index + 1,
             cell=a1(row.index, self.columns["name"]),
-            cells={key: a1(row.index, col) for key, col in self.columns.items()},
+            columns=self.letters,
             **amounts,
         )
         self._set_indicators(project, row.index, row.texts.get("indicators", ""))
@@ -375,6 +376,7 @@ def read_published(
         header_row, columns = found
         reader = _Reader(path, sheet, codeset)
         reader.columns = columns
+        reader.letters = {key: column_letter(col) for key, col in columns.items()}
         table = reader.read(header_row)
         return ReadResult(file=str(path), kind="published", table=table, issues=reader.issues)
     issue = cat.HEADER_NOT_FOUND.issue(file=str(path), sheet=sheets[0].name if sheets else None)

@@ -330,12 +330,23 @@ class _TemplateReader:
         for r in range(header_row + 1, len(sheet.rows)):
             row = sheet.rows[r]
             width = len(row)
-            # Most rows of a template are empty: test the raw values before anything else.
-            filled = any(c < width and _filled(row[c]) for c in inputs)
+            # Most rows of a template are empty: test the raw values, without calls.
+            filled = any(
+                c < width
+                and (v := row[c]) is not None
+                and v != ""
+                and not (isinstance(v, str) and not v.strip())
+                for c in inputs
+            )
             if self.is_template and id_col is not None:
-                match = _ROW_ID.match(text_of(row[id_col] if id_col < width else None))
-                if match and match.group(1) == prefix:
-                    seen_ids.add(int(match.group(2)))
+                row_id = row[id_col] if id_col < width else None
+                if (
+                    isinstance(row_id, str)
+                    and len(row_id) == 6
+                    and row_id[0] == prefix
+                    and row_id[1:].isdigit()
+                ):
+                    seen_ids.add(int(row_id[1:]))
                 elif filled:
                     self.issue(cat.ROWS_INSERTED, sheet.name, r, id_col, ROW_ID_HEADER)
             if filled:
@@ -466,7 +477,7 @@ class _TemplateReader:
                     text=text_of(code_cell),
                 )
             goal = text_of(cells.get("goal"))
-            projects[seq] = Project.model_construct(
+            projects[seq] = Project(
                 code=text_of(code_cell) or None,
                 name=text_of(cells.get("name")),
                 unit=text_of(cells.get("unit")) or None,
@@ -474,9 +485,9 @@ class _TemplateReader:
                 sheet=spec.name,
                 row=r + 1,
                 cell=a1(r, columns.get("name", 0)),
-                cells={k: f"{letter}{r + 1}" for k, letter in letters.items()},
+                columns=letters,
                 extra=extra,
-                **{k: v for k, v in amounts.items() if k in Project.model_fields},  # type: ignore[arg-type]  # amounts only
+                **{k: v for k, v in amounts.items() if k in Project.model_fields},
             )
         return projects
 
@@ -508,8 +519,7 @@ class _TemplateReader:
             declared: Literal["定量", "定性"] | None = (
                 "定量" if nature == "定量" else "定性" if nature == "定性" else None
             )
-            # model_construct: the values are typed already; validation would only cost.
-            indicator = Indicator.model_construct(
+            indicator = Indicator(
                 level1=level1[0],
                 level1_label=level1[1],
                 level2=level2[0],
@@ -526,15 +536,11 @@ class _TemplateReader:
                 sheet=spec.name,
                 row=r + 1,
                 cell=a1(r, columns.get("name", 0)),
-                cells={k: f"{letter}{r + 1}" for k, letter in letters.items()},
+                columns=letters,
             )
             if self.codeset is not None:
                 resolve_levels(indicator, self.codeset)
             project.indicators.append(indicator)
-
-
-def _filled(value: Cell) -> bool:
-    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 def _level(text: str) -> tuple[str | None, str | None]:

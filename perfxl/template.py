@@ -109,7 +109,9 @@ def compose_cell(operator: str, value: str, unit: str) -> str:
 
 
 def is_plain_number(text: str) -> bool:
-    return bool(_PLAIN_NUMBER.fullmatch(fold(text).replace(" ", "")))
+    if not text.isascii():  # full-width digits: fold them first
+        text = fold(text)
+    return bool(_PLAIN_NUMBER.fullmatch(text.replace(" ", "")))
 
 
 def project_label(seq: int, name: str) -> str:

@@ -224,7 +224,7 @@ class _Checker:
                 self.at_indicator(
                     cat.QUANTITATIVE_NO_UNIT,
                     ind,
-                    "unit" if "unit" in ind.cells else field,
+                    "unit" if "unit" in ind.columns else field,
                     text,
                     column_name=name,
                     text=text,
