@@ -125,6 +125,17 @@ _NS = {
 _PROTECTED = re.compile(rb"<(?:\w+:)?sheetProtection\b[^>]*\bsheet=\"(?:1|true)\"")
 
 
+def _is_protected(xml: bytes) -> bool:
+    """Does a worksheet part carry an active sheetProtection element? It stands after the
+    sheet data, so look from the end, and let the regex see only that element."""
+    at = xml.rfind(b"sheetProtection")
+    if at < 0:
+        return False
+    start = xml.rfind(b"<", 0, at)
+    end = xml.find(b">", at)
+    return bool(_PROTECTED.match(xml, start, end + 1))
+
+
 @dataclass
 class Package:
     properties: dict[str, str]
@@ -158,7 +169,7 @@ def read_package(path: Path, sheet_names: list[str]) -> Package:
                 target = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
                 part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
                 if part in names:
-                    protected[name] = bool(_PROTECTED.search(package.read(part)))
+                    protected[name] = _is_protected(package.read(part))
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError):
         pass  # not an xlsx package (xls, ods): nothing more to learn here
     return Package(properties, protected)

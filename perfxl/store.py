@@ -189,25 +189,30 @@ class Store:
     def insert_content(
         self, db: sqlite3.Connection, submission_id: int, content: ContentRows
     ) -> None:
-        """A submission's projects, indicators and issues, as prepared by content_rows."""
-        for position, (project, indicators) in enumerate(
-            zip(content.projects, content.indicators, strict=True), start=1
-        ):
-            cursor = db.execute(
-                "INSERT INTO projects (submission_id, position, code, name, unit, total, fiscal,"
-                " special, other, goal, extra, sheet, cell, row)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (submission_id, position, *project),
-            )
-            project_id = cursor.lastrowid
-            db.executemany(
-                "INSERT INTO indicators (submission_id, project_id, position, level1,"
-                " level1_label, level2, level2_label, name, nature, period, annual,"
-                " period_operator, period_number, period_unit, annual_operator, annual_number,"
-                " annual_unit, raw, extra, sheet, cell, row)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(submission_id, project_id, n, *row) for n, row in enumerate(indicators, 1)],
-            )
+        """A submission's projects, indicators and issues, as prepared by content_rows: one
+        statement per table (the project ids are assigned here, inside the transaction)."""
+        first = db.execute("SELECT COALESCE(MAX(id), 0) FROM projects").fetchone()[0] + 1
+        db.executemany(
+            "INSERT INTO projects (id, submission_id, position, code, name, unit, total, fiscal,"
+            " special, other, goal, extra, sheet, cell, row)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (first + n, submission_id, n + 1, *project)
+                for n, project in enumerate(content.projects)
+            ],
+        )
+        db.executemany(
+            "INSERT INTO indicators (submission_id, project_id, position, level1,"
+            " level1_label, level2, level2_label, name, nature, period, annual,"
+            " period_operator, period_number, period_unit, annual_operator, annual_number,"
+            " annual_unit, raw, extra, sheet, cell, row)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (submission_id, first + n, k, *row)
+                for n, rows in enumerate(content.indicators)
+                for k, row in enumerate(rows, 1)
+            ],
+        )
         db.executemany(
             "INSERT INTO issues (submission_id, code, severity, message, hint, sheet, cell, row,"
             " column_name, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
