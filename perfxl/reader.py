@@ -17,6 +17,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -341,14 +342,10 @@ class _TemplateReader:
         for r in range(header_row + 1, len(sheet.rows)):
             row = sheet.rows[r]
             width = len(row)
-            # Most rows of a template are empty: test the raw values, without calls.
-            filled = any(
-                c < width
-                and (v := row[c]) is not None
-                and v != ""
-                and not (isinstance(v, str) and not v.strip())
-                for c in inputs
-            )
+            # Most rows of a template are empty: test the raw values with C-level any();
+            # a 0 typed alone is falsy, so it is looked for apart.
+            values = [row[c] for c in inputs if c < width]
+            filled = any(values) or 0 in values
             if self.is_template and id_col is not None:
                 row_id = row[id_col] if id_col < width else None
                 if (
@@ -507,8 +504,11 @@ class _TemplateReader:
         rows = self.rows(spec, INDICATOR_ROW_PREFIX)
         columns = self.columns.get(spec.name, {})
         letters = {k: column_letter(c) for k, c in columns.items()}
+        extra_keys = [c.key for c in spec.columns if c.key not in INDICATOR_KEYS]
+        name_letter = letters.get("name", "A")
         for r, cells in rows:
-            label = text_of(cells.get("project"))
+            get = cells.get
+            label = text_of(get("project"))
             match = _PROJECT_LABEL.match(label)
             project = projects.get(int(match.group(1))) if match else None
             if project is None:
@@ -523,37 +523,34 @@ class _TemplateReader:
                     text=label or "（空）",
                 )
                 continue
-            level1 = _level(text_of(cells.get("level1")))
-            level2 = _level(text_of(cells.get("level2")))
-            op, unit = text_of(cells.get("operator")), text_of(cells.get("unit"))
-            nature = text_of(cells.get("nature"))
-            declared: Literal["定量", "定性"] | None = (
-                "定量" if nature == "定量" else "定性" if nature == "定性" else None
-            )
+            level1 = _level(text_of(get("level1")))
+            level2 = _level(text_of(get("level2")))
+            op, unit = text_of(get("operator")), text_of(get("unit"))
+            nature = text_of(get("nature"))
             indicator = Indicator(
                 level1=level1[0],
                 level1_label=level1[1],
                 level2=level2[0],
                 level2_label=level2[1],
-                name=text_of(cells.get("name")),
-                period=compose_cell(op, text_of(cells.get("period")), unit),
-                annual=compose_cell(op, text_of(cells.get("annual")), unit),
-                nature=declared,
-                extra={
-                    c.key: text_of(cells.get(c.key))
-                    for c in spec.columns
-                    if c.key not in INDICATOR_KEYS
-                },
+                name=text_of(get("name")),
+                period=compose_cell(op, text_of(get("period")), unit),
+                annual=compose_cell(op, text_of(get("annual")), unit),
+                nature=_NATURES.get(nature),
+                extra={k: text_of(get(k)) for k in extra_keys} if extra_keys else {},
                 sheet=spec.name,
                 row=r + 1,
-                cell=a1(r, columns.get("name", 0)),
+                cell=f"{name_letter}{r + 1}",
                 columns=letters,
             )
-            if self.codeset is not None:
+            if self.codeset is not None and (indicator.level1 is None or indicator.level2 is None):
                 resolve_levels(indicator, self.codeset)
             project.indicators.append(indicator)
 
 
+_NATURES: dict[str, Literal["定量", "定性"]] = {"定量": "定量", "定性": "定性"}
+
+
+@lru_cache(maxsize=4096)
 def _level(text: str) -> tuple[str | None, str | None]:
     if not text:
         return None, None

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,7 @@ def split_indicator(indicator: Indicator) -> IndicatorRow:
     )
 
 
+@lru_cache(maxsize=65536)
 def compose_cell(operator: str, value: str, unit: str) -> str:
     """The value text from the template's columns; split_indicator's inverse. Operator and
     unit go around a plain number only; anything else (a statement, a placeholder, a value

@@ -16,11 +16,12 @@ from typing import Any
 from perfxl import catalogue as cat
 from perfxl.amounts import fmt, places
 from perfxl.codesets import CodeSet, bundled_names, load_codeset
-from perfxl.config import Config
+from perfxl.config import Checks, Config
 from perfxl.errors import FileError
 from perfxl.model import Indicator, Issue, Project, TargetTable
 from perfxl.reader import Expected, read_any
 from perfxl.spec import TemplateSpec
+from perfxl.values import parse_value
 
 FIELD_NAMES = {
     "code": "项目编码",
@@ -198,52 +199,68 @@ class _Checker:
 
     def values(self, ind: Indicator) -> None:
         checks = self.config.checks
-        placeholders = set(checks.placeholders)
         annual = ind.annual.strip()
         if not annual or annual == "无":
             self.at_indicator(cat.ANNUAL_BLANK, ind, "annual", ind.annual)
         quantitative = (ind.nature == "定量") if ind.nature else ind.annual_value.kind == "定量"
         seen: set[str] = set()
-        for field, value in (("annual", ind.annual_value), ("period", ind.period_value)):
-            text = value.text.strip()
+        for field, text in (("annual", ind.annual), ("period", ind.period)):
             name = FIELD_NAMES[field]
-            if not text or text == "无":
-                continue
-            if text in placeholders:
-                self.at_indicator(
-                    cat.VALUE_PLACEHOLDER, ind, field, text, column_name=name, text=text
-                )
-                continue
-            if quantitative and value.number is None:
-                self.at_indicator(
-                    cat.QUANTITATIVE_NOT_NUMBER, ind, field, text, column_name=name, text=text
-                )
-            elif quantitative and not value.unit and "unit" not in seen:
-                seen.add("unit")
-                # At the 计量单位 cell where the layout has one (the template), else the value.
-                self.at_indicator(
-                    cat.QUANTITATIVE_NO_UNIT,
-                    ind,
-                    "unit" if "unit" in ind.columns else field,
-                    text,
-                    column_name=name,
-                    text=text,
-                    name=ind.name,
-                )
-            if (
-                value.number is not None
-                and value.unit in _PERCENT_UNITS
-                and not (0 <= value.number <= 100)
-            ):
-                self.at_indicator(
-                    cat.PERCENT_OUT_OF_RANGE, ind, field, text, column_name=name, text=text
-                )
-            word = next((w for w in checks.vague_words if w in text), None)
-            if word and text not in seen:
-                seen.add(text)
-                self.at_indicator(
-                    cat.VALUE_VAGUE, ind, field, text, column_name=name, text=text, word=word
-                )
+            for finding, detail in _value_findings(text, quantitative, checks):
+                text = text.strip()
+                if finding == "placeholder":
+                    self.at_indicator(
+                        cat.VALUE_PLACEHOLDER, ind, field, text, column_name=name, text=text
+                    )
+                elif finding == "not-number":
+                    self.at_indicator(
+                        cat.QUANTITATIVE_NOT_NUMBER, ind, field, text, column_name=name, text=text
+                    )
+                elif finding == "no-unit" and "unit" not in seen:
+                    seen.add("unit")
+                    # At the 计量单位 cell where the layout has one (the template), else the value.
+                    at = "unit" if "unit" in ind.columns else field
+                    self.at_indicator(
+                        cat.QUANTITATIVE_NO_UNIT,
+                        ind,
+                        at,
+                        text,
+                        column_name=name,
+                        text=text,
+                        name=ind.name,
+                    )
+                elif finding == "percent":
+                    self.at_indicator(
+                        cat.PERCENT_OUT_OF_RANGE, ind, field, text, column_name=name, text=text
+                    )
+                elif finding == "vague" and text not in seen:
+                    seen.add(text)
+                    self.at_indicator(
+                        cat.VALUE_VAGUE, ind, field, text, column_name=name, text=text, word=detail
+                    )
+
+
+@lru_cache(maxsize=65536)
+def _value_findings(text: str, quantitative: bool, checks: Checks) -> tuple[tuple[str, str], ...]:
+    """What is wrong with one value, whoever wrote it: values repeat (100%, ≥90%), so this
+    is worked out once per value and settings."""
+    text = text.strip()
+    if not text or text == "无":
+        return ()
+    if text in checks.placeholders:
+        return (("placeholder", ""),)
+    value = parse_value(text)
+    found: list[tuple[str, str]] = []
+    if quantitative and value.number is None:
+        found.append(("not-number", ""))
+    elif quantitative and not value.unit:
+        found.append(("no-unit", ""))
+    if value.number is not None and value.unit in _PERCENT_UNITS and not 0 <= value.number <= 100:
+        found.append(("percent", ""))
+    word = next((w for w in checks.vague_words if w in text), None)
+    if word:
+        found.append(("vague", word))
+    return tuple(found)
 
 
 @lru_cache(maxsize=65536)
