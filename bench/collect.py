@@ -48,8 +48,9 @@ def phase_collect(files: list[Path], work: Path) -> None:
     from perfxl.store import Store
 
     with Store(work / "ledger.db") as store:
-        report = collect(files, store, load_codeset(), Config(), load_spec(),
-                         accept_with_errors=True)
+        report = collect(
+            files, store, load_codeset(), Config(), load_spec(), accept_with_errors=True
+        )
         assert report.count("accepted") == len(files), report.count("accepted")
 
 
@@ -72,15 +73,15 @@ def phase_xlsxwriter(files: list[Path], work: Path) -> None:
     wb = xlsxwriter.Workbook(str(work / "plain.xlsx"), {"constant_memory": True})
     queries = {
         "projects": "SELECT s.department_code, s.department_name, p.code, p.name, p.unit,"
-                    " CAST(p.total AS REAL), CAST(p.fiscal AS REAL), CAST(p.special AS REAL),"
-                    " CAST(p.other AS REAL), p.goal, 6, s.file_name, p.sheet, p.cell"
-                    " FROM projects p JOIN submissions s ON s.id = p.submission_id",
+        " CAST(p.total AS REAL), CAST(p.fiscal AS REAL), CAST(p.special AS REAL),"
+        " CAST(p.other AS REAL), p.goal, 6, s.file_name, p.sheet, p.cell"
+        " FROM projects p JOIN submissions s ON s.id = p.submission_id",
         "indicators": "SELECT s.department_code, s.department_name, p.code, p.name, i.level1,"
-                      " i.level1_label, i.level2, i.level2_label, i.name, i.nature, i.period,"
-                      " i.annual, i.annual_operator, CAST(i.annual_number AS REAL),"
-                      " i.annual_unit, s.file_name, i.sheet, i.cell FROM indicators i"
-                      " JOIN projects p ON p.id = i.project_id"
-                      " JOIN submissions s ON s.id = i.submission_id",
+        " i.level1_label, i.level2, i.level2_label, i.name, i.nature, i.period,"
+        " i.annual, i.annual_operator, CAST(i.annual_number AS REAL),"
+        " i.annual_unit, s.file_name, i.sheet, i.cell FROM indicators i"
+        " JOIN projects p ON p.id = i.project_id"
+        " JOIN submissions s ON s.id = i.submission_id",
         "issues": "SELECT * FROM issues",
         "submissions": "SELECT * FROM submissions",
     }
@@ -95,8 +96,12 @@ def phase_xlsxwriter(files: list[Path], work: Path) -> None:
     wb.close()
 
 
-PHASES = {"calamine": phase_calamine, "collect": phase_collect, "ledger": phase_ledger,
-          "xlsxwriter": phase_xlsxwriter}
+PHASES = {
+    "calamine": phase_calamine,
+    "collect": phase_collect,
+    "ledger": phase_ledger,
+    "xlsxwriter": phase_xlsxwriter,
+}
 
 
 def child(phase: str, count: int, corpus: Path, work: Path) -> None:
@@ -108,8 +113,12 @@ def child(phase: str, count: int, corpus: Path, work: Path) -> None:
 
 
 def measure(phase: str, count: int, corpus: Path, work: Path) -> dict[str, float]:
-    out = subprocess.run([sys.executable, __file__, "--child", phase, str(count), str(corpus),
-                          str(work)], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", phase, str(count), str(corpus), str(work)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -135,14 +144,18 @@ def main() -> None:
             ours = measure("collect", count, args.corpus, work)
             ledger = measure("ledger", count, args.corpus, work)
             plain = measure("xlsxwriter", count, args.corpus, work)
-            rows = (("python-calamine read", base, None),
-                    ("perfxl collect (all cores)", ours, ours["seconds"] / base["seconds"]),
-                    ("xlsxwriter, same cells", plain, None),
-                    ("perfxl ledger xlsx", ledger, ledger["seconds"] / plain["seconds"]))
+            rows = (
+                ("python-calamine read", base, None),
+                ("perfxl collect (all cores)", ours, ours["seconds"] / base["seconds"]),
+                ("xlsxwriter, same cells", plain, None),
+                ("perfxl ledger xlsx", ledger, ledger["seconds"] / plain["seconds"]),
+            )
             for label, figures, ratio in rows:
                 shown = f"{ratio:.2f}x" if ratio else ""
-                print(f"{count:>6} {label:<28}{figures['seconds']:>9.2f}{shown:>8}"
-                      f"{figures['peak_mib']:>10.0f}")
+                print(
+                    f"{count:>6} {label:<28}{figures['seconds']:>9.2f}{shown:>8}"
+                    f"{figures['peak_mib']:>10.0f}"
+                )
 
 
 if __name__ == "__main__":

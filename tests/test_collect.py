@@ -441,3 +441,29 @@ def test_roster_matches_a_published_table_by_its_department_name(collected: Path
         [sub] = [s for s in store.submissions() if s.kind == "published"]
         assert (sub.department_code, sub.file_department_name) == ("440100001", "广州市民政局")
     assert next(e.code for e in read_roster(ROSTER)) == "440100001"
+
+
+def test_a_ledger_of_an_older_schema_is_migrated(tmp_path: Path) -> None:
+    from perfxl.store import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    for statement in MIGRATIONS[1].split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        indexes = {
+            r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+        assert "indicators_project" in indexes
+
+
+def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    path.write_text("not a database", encoding="utf-8")
+    code, output = run("collect", str(INBOX), "--ledger", str(path))
+    assert code == 2 and "台账" in output
