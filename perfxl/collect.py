@@ -112,8 +112,7 @@ class Received:
     department_code: str | None
     department_name: str | None
     fiscal_year: int | None
-    issues: list[Issue]
-    content: ContentRows
+    content: ContentRows  # the issues too, as rows: models cost more to send between processes
 
 
 def received(report: FileReport) -> Received:
@@ -125,8 +124,7 @@ def received(report: FileReport) -> Received:
         department_code=table.department.code if table else None,
         department_name=table.department.name if table else None,
         fiscal_year=table.fiscal_year if table else None,
-        issues=report.issues,
-        content=content_rows(table.projects if table else [], []),
+        content=content_rows(table.projects if table else [], report.issues),
     )
 
 
@@ -281,15 +279,13 @@ def _record(
     accept_with_errors: bool,
 ) -> Event:
     code, name, problem = directory.match(report)
-    issues = list(report.issues)
+    content = report.content
     if problem is not None:
-        issues.insert(0, problem)
-    errors = sum(1 for i in issues if i.severity == "error")
-    warnings = len(issues) - errors
+        content.issues.insert(0, content_rows([], [problem]).issues[0])
+    errors = sum(1 for row in content.issues if row[1] == "error")
+    warnings = len(content.issues) - errors
     accepted = report.readable and (errors == 0 or accept_with_errors) and problem is None
     fiscal_year = report.fiscal_year or year
-    content = report.content
-    content.issues = content_rows([], issues).issues
     changes: list[dict[str, object]] = []
     with store.transaction() as db:
         submission_id = store.insert_submission(

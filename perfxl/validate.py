@@ -16,7 +16,7 @@ from typing import Any
 from perfxl import catalogue as cat
 from perfxl.amounts import fmt, places
 from perfxl.codesets import CodeSet, bundled_names, load_codeset
-from perfxl.config import Checks, Config
+from perfxl.config import Config
 from perfxl.errors import FileError
 from perfxl.model import Indicator, Issue, Project, TargetTable
 from perfxl.reader import Expected, read_any
@@ -206,7 +206,9 @@ class _Checker:
         seen: set[str] = set()
         for field, text in (("annual", ind.annual), ("period", ind.period)):
             name = FIELD_NAMES[field]
-            for finding, detail in _value_findings(text, quantitative, checks):
+            for finding, detail in _value_findings(
+                text, quantitative, checks.placeholders, checks.vague_words
+            ):
                 text = text.strip()
                 if finding == "placeholder":
                     self.at_indicator(
@@ -241,13 +243,15 @@ class _Checker:
 
 
 @lru_cache(maxsize=65536)
-def _value_findings(text: str, quantitative: bool, checks: Checks) -> tuple[tuple[str, str], ...]:
+def _value_findings(
+    text: str, quantitative: bool, placeholders: tuple[str, ...], vague_words: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
     """What is wrong with one value, whoever wrote it: values repeat (100%, ≥90%), so this
-    is worked out once per value and settings."""
+    is worked out once per value and settings (passed as tuples: cheap to hash)."""
     text = text.strip()
     if not text or text == "无":
         return ()
-    if text in checks.placeholders:
+    if text in placeholders:
         return (("placeholder", ""),)
     value = parse_value(text)
     found: list[tuple[str, str]] = []
@@ -257,7 +261,7 @@ def _value_findings(text: str, quantitative: bool, checks: Checks) -> tuple[tupl
         found.append(("no-unit", ""))
     if value.number is not None and value.unit in _PERCENT_UNITS and not 0 <= value.number <= 100:
         found.append(("percent", ""))
-    word = next((w for w in checks.vague_words if w in text), None)
+    word = next((w for w in vague_words if w in text), None)
     if word:
         found.append(("vague", word))
     return tuple(found)
