@@ -24,6 +24,7 @@ from perfxl.config import load_config
 from perfxl.errors import InputError, PerfxlError
 from perfxl.ledger import (
     STATUS_TEXT,
+    csv_safe,
     department_status,
     write_details,
     write_ledger,
@@ -54,6 +55,15 @@ err = Console(stderr=True)
 CodesetOption = Annotated[
     str,
     typer.Option("--codeset", help="指标体系：2021、legacy，或 TOML 文件路径。Indicator code set."),
+]
+
+
+SpecOption = Annotated[str, typer.Option("--spec", help="模板定义：department，或 TOML 文件路径。")]
+SpecCodesetOption = Annotated[
+    str | None, typer.Option("--codeset", help="指标体系（默认取模板定义中的设置）。")
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="配置文件（默认当前目录的 perfxl.toml）。")
 ]
 
 
@@ -205,12 +215,8 @@ def template(
         list[Path] | None,
         typer.Option("--prefill", help="用上年数据预填：公开表、import 写出的文件等，可多次给出。"),
     ] = None,
-    spec: Annotated[
-        str, typer.Option("--spec", help="模板定义：department，或 TOML 文件路径。")
-    ] = DEFAULT_SPEC,
-    codeset: Annotated[
-        str | None, typer.Option("--codeset", help="指标体系（默认取模板定义中的设置）。")
-    ] = None,
+    spec: SpecOption = DEFAULT_SPEC,
+    codeset: SpecCodesetOption = None,
     password: Annotated[
         str | None,
         typer.Option(
@@ -274,12 +280,6 @@ ISSUE_FIELDS = (
 )
 
 
-def _csv_safe(value: object) -> str:
-    """A text that a spreadsheet opening the CSV will never take for a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _write_reports(reports: list[FileReport], fmt: str) -> None:
     issues = [i for r in reports for i in r.issues]
     if fmt == "json":
@@ -303,7 +303,7 @@ def _write_reports(reports: list[FileReport], fmt: str) -> None:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(ISSUE_FIELDS)
         for issue in issues:
-            writer.writerow([_csv_safe(getattr(issue, k)) for k in ISSUE_FIELDS])
+            writer.writerow([csv_safe(getattr(issue, k)) for k in ISSUE_FIELDS])
     else:
         kinds = {
             "template": "模板",
@@ -345,15 +345,9 @@ def validate(
         Path | None,
         typer.Option("--annotate", help="把标注了问题的副本写到此目录（原文件不会被修改）。"),
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="配置文件（默认当前目录的 perfxl.toml）。")
-    ] = None,
-    spec: Annotated[
-        str, typer.Option("--spec", help="模板定义：department，或 TOML 文件路径。")
-    ] = DEFAULT_SPEC,
-    codeset: Annotated[
-        str | None, typer.Option("--codeset", help="指标体系（默认取模板定义中的设置）。")
-    ] = None,
+    config: ConfigOption = None,
+    spec: SpecOption = DEFAULT_SPEC,
+    codeset: SpecCodesetOption = None,
     year: Annotated[int | None, typer.Option("--year", help="应为哪一年度的模板。")] = None,
     department: Annotated[
         str | None, typer.Option("--department", help="应为哪个单位（编码）的模板。")
@@ -413,15 +407,9 @@ def collect_command(
         bool, typer.Option("--accept-with-errors", help="有错误的文件也计入汇总。")
     ] = False,
     jobs: Annotated[int, typer.Option("--jobs", help="并行读取的进程数（默认全部核心）。")] = 0,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="配置文件（默认当前目录的 perfxl.toml）。")
-    ] = None,
-    spec: Annotated[
-        str, typer.Option("--spec", help="模板定义：department，或 TOML 文件路径。")
-    ] = DEFAULT_SPEC,
-    codeset: Annotated[
-        str | None, typer.Option("--codeset", help="指标体系（默认取模板定义中的设置）。")
-    ] = None,
+    config: ConfigOption = None,
+    spec: SpecOption = DEFAULT_SPEC,
+    codeset: SpecCodesetOption = None,
 ) -> None:
     """收集各单位报回的文件：逐一校验、对应到名单中的单位，记入台账。
 

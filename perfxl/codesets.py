@@ -7,14 +7,13 @@ the same shape. Match by code; keep the label as written.
 
 from __future__ import annotations
 
-import tomllib
 from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from perfxl.errors import InputError
-from perfxl.resources import templates_dir
+from perfxl.resources import load_toml, templates_dir
 
 DEFAULT_CODESET = "2021"
 
@@ -124,14 +123,4 @@ def _load_bundled(name: str) -> CodeSet:
 
 
 def _load_file(path: Path) -> CodeSet:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return CodeSet.model_validate(data)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"指标体系文件 {path} 无法读取：{exc}") from exc
-    except ValidationError as exc:
-        problems = "；".join(
-            f"{'.'.join(str(part) for part in err['loc']) or '文件'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise InputError(f"指标体系文件 {path} 格式不对：{problems}") from exc
+    return load_toml(path, CodeSet, "指标体系文件")

@@ -11,15 +11,15 @@ goal_min_length = 10
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from perfxl.catalogue import RULES
 from perfxl.errors import InputError
 from perfxl.model import Issue
+from perfxl.resources import load_toml
 
 CONFIG_NAME = "perfxl.toml"
 # Reviewers' list of vague values (domain.md §4).
@@ -61,15 +61,7 @@ def load_config(path: Path | None = None) -> Config:
         if not found.is_file():
             return Config()
         path = found
-    try:
-        config = Config.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"配置文件 {path} 无法读取：{exc}") from exc
-    except ValidationError as exc:
-        problems = "；".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise InputError(f"配置文件 {path} 格式不对：{problems}") from exc
+    config = load_toml(path, Config, "配置文件")
     unknown = sorted(set(config.rules) - set(RULES))
     if unknown:
         raise InputError(

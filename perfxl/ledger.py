@@ -224,6 +224,93 @@ def _issue_rows(store: Store, year: int | None) -> Iterator[Any]:
     )
 
 
+def project_values(row: Any) -> list[object]:
+    """A 项目明细 row (PROJECT_COLUMNS), amounts as Decimal."""
+    return [
+        row["department_code"],
+        row["department_name"],
+        row["code"],
+        row["name"],
+        row["unit"],
+        *(to_decimal(row[k]) for k in AMOUNT_KEYS),
+        row["goal"],
+        row["indicator_count"],
+        row["file_name"],
+        row["sheet"],
+        row["cell"],
+    ]
+
+
+def indicator_values(row: Any) -> list[object]:
+    """An 指标明细 row (INDICATOR_COLUMNS); an unparsed indicator shows its text as written."""
+    return [
+        row["department_code"],
+        row["department_name"],
+        row["project_code"],
+        row["project_name"],
+        row["level1"],
+        row["level1_label"],
+        row["level2"],
+        row["level2_label"],
+        row["name"] if row["raw"] is None else row["raw"],
+        row["nature"],
+        row["period"],
+        row["annual"],
+        row["annual_operator"],
+        to_decimal(row["annual_number"]),
+        row["annual_unit"],
+        row["file_name"],
+        row["sheet"],
+        row["cell"],
+    ]
+
+
+def issue_values(row: Any, for_people: bool = True) -> list[object]:
+    """A 校验问题 row (ISSUE_COLUMNS): status and severity in Chinese for people, as codes
+    for tools."""
+    status, severity = row["status"], row["severity"]
+    if for_people:
+        status = STATUS_TEXT.get(status, status)
+        severity = "错误" if severity == "error" else "提示"
+    return [
+        row["department_code"],
+        row["department_name"],
+        row["file_name"],
+        status,
+        row["sheet"],
+        row["cell"],
+        row["code"],
+        severity,
+        row["message"],
+        row["value"],
+        row["hint"],
+    ]
+
+
+def submission_values(s: Submission, for_people: bool = True) -> list[object]:
+    """A 提交情况 row (SUBMISSION_COLUMNS)."""
+    return [
+        s.id,
+        s.department_code or ("（不在名单）" if for_people else None),
+        s.department_name,
+        s.file_department_name or s.file_department_code,
+        s.fiscal_year,
+        s.file_name,
+        s.received_at,
+        s.kind,
+        STATUS_TEXT.get(s.status, s.status) if for_people else s.status,
+        s.errors,
+        s.warnings,
+        s.superseded_by,
+        s.sha256,
+    ]
+
+
+def _submissions(store: Store, year: int | None) -> list[Submission]:
+    where, params = ("1", ()) if year is None else ("fiscal_year = ?", (year,))
+    return store.submissions(where, params)
+
+
 @dataclass
 class LedgerTotals:
     """What the 汇总 sheet shows, summed as Decimal while the detail rows stream past."""
@@ -387,23 +474,10 @@ def _write_projects(
     )
     r = 0
     for r, row in enumerate(_project_rows(store, year), start=1):
-        amounts = [to_decimal(row[k]) for k in AMOUNT_KEYS]
-        for key, amount in zip(AMOUNT_KEYS, amounts, strict=True):
-            totals.amounts[key] += amount or ZERO
+        values = project_values(row)
+        for key, amount in zip(AMOUNT_KEYS, values[5:9], strict=True):
+            totals.amounts[key] += amount or ZERO  # type: ignore[operator]
         totals.projects += 1
-        values: list[object] = [
-            row["department_code"],
-            row["department_name"],
-            row["code"],
-            row["name"],
-            row["unit"],
-            *amounts,
-            row["goal"],
-            row["indicator_count"],
-            row["file_name"],
-            row["sheet"],
-            row["cell"],
-        ]
         for c, value in enumerate(values):
             _put(ws, r, c, value, f["money"] if 5 <= c < 9 else None)
     _total_row(ws, r + 1, 5, 3, [totals.amounts[k] for k in AMOUNT_KEYS], 1, f)
@@ -419,27 +493,7 @@ def _write_indicators(
         totals.indicators += 1
         totals.by_level1[row["level1"] or "?"] += 1
         totals.by_level2[row["level2"] or "?"] += 1
-        values = [
-            row["department_code"],
-            row["department_name"],
-            row["project_code"],
-            row["project_name"],
-            row["level1"],
-            row["level1_label"],
-            row["level2"],
-            row["level2_label"],
-            row["name"] if row["raw"] is None else row["raw"],
-            row["nature"],
-            row["period"],
-            row["annual"],
-            row["annual_operator"],
-            to_decimal(row["annual_number"]),
-            row["annual_unit"],
-            row["file_name"],
-            row["sheet"],
-            row["cell"],
-        ]
-        for c, value in enumerate(values):
+        for c, value in enumerate(indicator_values(row)):
             _put(ws, r, c, value)
 
 
@@ -448,20 +502,7 @@ def _write_issues(ws: Any, store: Store, year: int | None, f: dict[str, Any]) ->
         ws, ISSUE_COLUMNS, f, {"单位名称": 20, "文件": 24, "代码": 22, "说明": 60, "修改建议": 40}
     )
     for r, row in enumerate(_issue_rows(store, year), start=1):
-        values = [
-            row["department_code"],
-            row["department_name"],
-            row["file_name"],
-            STATUS_TEXT.get(row["status"], row["status"]),
-            row["sheet"],
-            row["cell"],
-            row["code"],
-            "错误" if row["severity"] == "error" else "提示",
-            row["message"],
-            row["value"],
-            row["hint"],
-        ]
-        for c, value in enumerate(values):
+        for c, value in enumerate(issue_values(row)):
             _put(ws, r, c, value, f["error"] if row["severity"] == "error" and c == 7 else None)
 
 
@@ -472,24 +513,8 @@ def _write_submissions(ws: Any, store: Store, year: int | None, f: dict[str, Any
         f,
         {"单位名称": 20, "文件中的单位": 20, "文件": 28, "接收时间": 22, "sha256": 20},
     )
-    where, params = ("1", ()) if year is None else ("fiscal_year = ?", (year,))
-    for r, s in enumerate(store.submissions(where, params), start=1):
-        values = [
-            s.id,
-            s.department_code or "（不在名单）",
-            s.department_name,
-            s.file_department_name or s.file_department_code,
-            s.fiscal_year,
-            s.file_name,
-            s.received_at,
-            s.kind,
-            STATUS_TEXT.get(s.status, s.status),
-            s.errors,
-            s.warnings,
-            s.superseded_by,
-            s.sha256,
-        ]
-        for c, value in enumerate(values):
+    for r, submission in enumerate(_submissions(store, year), start=1):
+        for c, value in enumerate(submission_values(submission)):
             _put(ws, r, c, value)
 
 
@@ -626,79 +651,15 @@ DETAIL_QUERIES = {
 
 
 def _detail_rows(store: Store, name: str, year: int | None) -> Iterator[list[object]]:
+    """The rows of a detail table, for tools: codes rather than Chinese labels."""
     if name == "projects":
-        for row in _project_rows(store, year):
-            yield [
-                row["department_code"],
-                row["department_name"],
-                row["code"],
-                row["name"],
-                row["unit"],
-                row["total"],
-                row["fiscal"],
-                row["special"],
-                row["other"],
-                row["goal"],
-                row["indicator_count"],
-                row["file_name"],
-                row["sheet"],
-                row["cell"],
-            ]
+        yield from (project_values(row) for row in _project_rows(store, year))
     elif name == "indicators":
-        for row in _indicator_rows(store, year):
-            yield [
-                row["department_code"],
-                row["department_name"],
-                row["project_code"],
-                row["project_name"],
-                row["level1"],
-                row["level1_label"],
-                row["level2"],
-                row["level2_label"],
-                row["name"] if row["raw"] is None else row["raw"],
-                row["nature"],
-                row["period"],
-                row["annual"],
-                row["annual_operator"],
-                row["annual_number"],
-                row["annual_unit"],
-                row["file_name"],
-                row["sheet"],
-                row["cell"],
-            ]
+        yield from (indicator_values(row) for row in _indicator_rows(store, year))
     elif name == "issues":
-        for row in _issue_rows(store, year):
-            yield [
-                row["department_code"],
-                row["department_name"],
-                row["file_name"],
-                row["status"],
-                row["sheet"],
-                row["cell"],
-                row["code"],
-                row["severity"],
-                row["message"],
-                row["value"],
-                row["hint"],
-            ]
+        yield from (issue_values(row, for_people=False) for row in _issue_rows(store, year))
     else:
-        where, params = ("1", ()) if year is None else ("fiscal_year = ?", (year,))
-        for s in store.submissions(where, params):
-            yield [
-                s.id,
-                s.department_code,
-                s.department_name,
-                s.file_department_name or s.file_department_code,
-                s.fiscal_year,
-                s.file_name,
-                s.received_at,
-                s.kind,
-                s.status,
-                s.errors,
-                s.warnings,
-                s.superseded_by,
-                s.sha256,
-            ]
+        yield from (submission_values(s, for_people=False) for s in _submissions(store, year))
 
 
 def csv_safe(value: object) -> str:

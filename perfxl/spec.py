@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from perfxl.errors import InputError
-from perfxl.resources import templates_dir
+from perfxl.resources import load_toml, templates_dir
 
 DEFAULT_SPEC = "department"
 ColumnType = Literal["seq", "text", "longtext", "amount", "total", "list"]
@@ -167,14 +166,4 @@ def _load_bundled(name: str) -> TemplateSpec:
 
 
 def _load(path: Path) -> TemplateSpec:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return TemplateSpec.model_validate(data)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"模板定义文件 {path} 无法读取：{exc}") from exc
-    except ValidationError as exc:
-        problems = "；".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '文件'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise InputError(f"模板定义文件 {path} 格式不对：{problems}") from exc
+    return load_toml(path, TemplateSpec, "模板定义文件")
