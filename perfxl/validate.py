@@ -101,33 +101,22 @@ class _Checker:
         )
 
     def run(self) -> list[Issue]:
-        codes: dict[str, str] = {}
-        names: dict[str, str] = {}
+        # A repeated code is an error (the code is a project's identity); a repeated name
+        # only a warning (names legitimately repeat).
+        first_seen: dict[str, dict[str, str]] = {"code": {}, "name": {}}
+        rules = {"code": cat.PROJECT_CODE_DUPLICATE, "name": cat.PROJECT_NAME_DUPLICATE}
         for project in self.table.projects:
             self.project(project)
             where = project.cell or f"第{project.row}行"
-            if project.code:
-                if project.code in codes:
+            for field, seen in first_seen.items():
+                value = getattr(project, field)
+                if not value:
+                    continue
+                if value in seen:
                     self.at(
-                        cat.PROJECT_CODE_DUPLICATE,
-                        project,
-                        "code",
-                        project.code,
-                        code=project.code,
-                        other=codes[project.code],
+                        rules[field], project, field, value, other=seen[value], **{field: value}
                     )
-                codes.setdefault(project.code, where)
-            if project.name:
-                if project.name in names:
-                    self.at(
-                        cat.PROJECT_NAME_DUPLICATE,
-                        project,
-                        "name",
-                        project.name,
-                        name=project.name,
-                        other=names[project.name],
-                    )
-                names.setdefault(project.name, where)
+                seen.setdefault(value, where)
         return self.issues
 
     def project(self, project: Project) -> None:
