@@ -112,6 +112,8 @@ class Received:
     department_code: str | None
     department_name: str | None
     fiscal_year: int | None
+    template_id: str | None
+    template_version: str | None
     content: ContentRows  # the issues too, as rows: models cost more to send between processes
 
 
@@ -124,6 +126,8 @@ def received(report: FileReport) -> Received:
         department_code=table.department.code if table else None,
         department_name=table.department.name if table else None,
         fiscal_year=table.fiscal_year if table else None,
+        template_id=table.template_id if table else None,
+        template_version=table.template_version if table else None,
         content=content_rows(table.projects if table else [], report.issues),
     )
 
@@ -302,8 +306,8 @@ def _record(
                 "received_at": received_at,
                 "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "kind": report.kind,
-                "template_id": None,
-                "template_version": None,
+                "template_id": report.template_id,
+                "template_version": report.template_version,
                 "status": "accepted" if accepted else "rejected",
                 "errors": errors,
                 "warnings": warnings,

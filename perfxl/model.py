@@ -132,6 +132,9 @@ class TargetTable(BaseModel):
     department: Department = Field(default_factory=Department)
     fiscal_year: int | None = None
     codeset: str | None = None
+    # Which template (id, spec version) the data was filled into, when it came from ours.
+    template_id: str | None = None
+    template_version: str | None = None
     projects: list[Project] = Field(default_factory=list)
 
     @property

@@ -396,6 +396,8 @@ class _TemplateReader:
             ),
             fiscal_year=int(year) if year.isdigit() else None,
             codeset=meta.get("codeset") or None,
+            template_id=meta.get("template_id") or None,
+            template_version=meta.get("spec_version") or None,
             projects=list(projects.values()),
         )
 

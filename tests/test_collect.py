@@ -81,6 +81,13 @@ def test_statuses_supersession_and_rejections(collected: Path) -> None:
     assert (
         subs["440100003-广州市老人院-第1次.xlsx"][1] == subs["440100003-广州市老人院-第2次.xlsx"][2]
     )
+    with sqlite3.connect(collected) as db:
+        identity = db.execute(
+            "SELECT DISTINCT template_id, template_version FROM submissions WHERE kind = 'template'"
+        ).fetchall()
+        assert identity == [("perfxl-department-targets", "1")]
+        published = db.execute("SELECT template_id FROM submissions WHERE kind = 'published'")
+        assert published.fetchone() == (None,)
     with Store(collected) as store:
         second = subs["440100003-广州市老人院-第2次.xlsx"][2]
         changes = {(c["change"], c["project"]): c["fields"] for c in store.changes(second)}
