@@ -40,7 +40,15 @@ def parse_amount(value: object) -> Decimal | None:
     elif isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, float):
-        number = from_float(value)
+        text = format(value, ".15g")
+        if text[-1].isdigit() and "e" not in text:
+            # The common case: already as Excel shows it; to the cent by padding the text.
+            dot = text.find(".")
+            if dot < 0:
+                return Decimal(text + ".00")
+            if len(text) - dot <= 3:
+                return Decimal(text.ljust(dot + 3, "0"))
+        number = Decimal(text)
     else:
         text = unicodedata.normalize("NFKC", str(value)).strip()
         if not text:
@@ -60,7 +68,10 @@ def parse_amount(value: object) -> Decimal | None:
         raise AmountError(str(value))
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and exponent >= -2:
-        number = number.quantize(CENT)
+        try:
+            number = number.quantize(CENT)
+        except InvalidOperation as exc:  # beyond 28 digits: no budget amount
+            raise AmountError(str(value)) from exc
     return number
 
 

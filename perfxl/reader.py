@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -176,6 +177,18 @@ def read_package(path: Path, sheet_names: list[str]) -> Package:
     return Package(properties, protected)
 
 
+@dataclass(frozen=True)
+class Columns:
+    """Where each spec column was found in a sheet's (padded) rows: a column that is missing
+    points at `blank`, a cell that is blank in every row."""
+
+    found: dict[str, int]
+    blank: int
+
+    def __getitem__(self, key: str) -> int:
+        return self.found.get(key, self.blank)
+
+
 # --- templates and plain sheets ----------------------------------------------------------
 
 
@@ -291,17 +304,18 @@ class _TemplateReader:
             return next((s for s in self.sheets if _find_header(s, spec)), None)
         return None
 
-    def rows(self, spec: SheetSpec, prefix: str) -> list[tuple[int, dict[str, Cell]]]:
-        """The filled rows of a data sheet, as (row index, cells by key), after checking the
-        header and the row ids."""
+    def rows(self, spec: SheetSpec, prefix: str) -> tuple[list[tuple[int, list[Cell]]], Columns]:
+        """The filled rows of a data sheet, as (row index, cells), after checking the header
+        and the row ids; and where each spec column is in those cells (a column that is
+        missing points at a cell that is always blank)."""
         sheet = self._sheet(spec)
         if sheet is None:
             self.issue(cat.SHEET_MISSING, spec.name, name=spec.name)
-            return []
+            return [], Columns({}, 0)
         found = _find_header(sheet, spec)
         if found is None:
             self.issue(cat.HEADER_NOT_FOUND, sheet.name)
-            return []
+            return [], Columns({}, 0)
         header_row, columns = found
         self.columns[spec.name] = columns
         headers = [
@@ -336,18 +350,23 @@ class _TemplateReader:
                     column_name=column.header,
                 )
         id_col = next((c for c, h in enumerate(headers) if h == ROW_ID_HEADER), None)
+        # Every row is padded to `width`; its last cell is always blank, for missing columns.
+        blank = max(columns.values(), default=-1) + 1
+        width = blank + 1
         inputs = [columns[c.key] for c in spec.columns if not c.locked and c.key in columns]
-        out = []
+        take = itemgetter(*inputs) if len(inputs) > 1 else None
+        ids_at = id_col if self.is_template and id_col is not None else -1
+        out: list[tuple[int, list[Cell]]] = []
         seen_ids: set[int] = set()
-        for r in range(header_row + 1, len(sheet.rows)):
-            row = sheet.rows[r]
-            width = len(row)
+        for r, row in enumerate(sheet.rows[header_row + 1 :], start=header_row + 1):
+            if len(row) < width:
+                row = [*row, *([None] * (width - len(row)))]
             # Most rows of a template are empty: test the raw values with C-level any();
             # a 0 typed alone is falsy, so it is looked for apart.
-            values = [row[c] for c in inputs if c < width]
+            values = take(row) if take is not None else tuple(row[c] for c in inputs)
             filled = any(values) or 0 in values
-            if self.is_template and id_col is not None:
-                row_id = row[id_col] if id_col < width else None
+            if ids_at >= 0:
+                row_id = row[ids_at] if ids_at < len(row) else None
                 if (
                     isinstance(row_id, str)
                     and len(row_id) == 6
@@ -358,8 +377,8 @@ class _TemplateReader:
                 elif filled:
                     self.issue(cat.ROWS_INSERTED, sheet.name, r, id_col, ROW_ID_HEADER)
             if filled:
-                out.append((r, {k: row[c] if c < width else None for k, c in columns.items()}))
-        if self.is_template and id_col is not None and self.meta is not None:
+                out.append((r, row))
+        if ids_at >= 0 and self.meta is not None:
             key = "project_rows" if prefix == PROJECT_ROW_PREFIX else "indicator_rows"
             total = int(self.meta.get(key, "0") or 0)
             missing = [n for n in range(1, total + 1) if n not in seen_ids]
@@ -379,7 +398,7 @@ class _TemplateReader:
                 expected=ROW_ID_HEADER,
                 found="（缺失）",
             )
-        return out
+        return out, Columns(columns, blank)
 
     # --- content -------------------------------------------------------------------------
 
@@ -402,24 +421,23 @@ class _TemplateReader:
         )
 
     def _amount(self, sheet: str, r: int, key: str, value: Cell) -> Decimal | None:
-        column = self.spec.projects.column(key)
-        header = column.header if column else key
-        col = self.columns[sheet].get(key)
         try:
             amount = parse_amount(value)
         except AmountError:
+            column = self.spec.projects.column(key)
+            header = column.header if column else key
+            text = text_of(value)
+            col = self.columns[sheet].get(key)
             self.issue(
-                cat.AMOUNT_INVALID,
-                sheet,
-                r,
-                col,
-                header,
-                text_of(value),
-                column_name=header,
-                text=text_of(value),
+                cat.AMOUNT_INVALID, sheet, r, col, header, text, column_name=header, text=text
             )
             return None
-        if isinstance(value, str) and amount is not None:
+        if amount is None:
+            return ZERO
+        if value.__class__ is str:
+            column = self.spec.projects.column(key)
+            header = column.header if column else key
+            col = self.columns[sheet].get(key)
             self.issue(
                 cat.AMOUNT_AS_TEXT,
                 sheet,
@@ -431,33 +449,36 @@ class _TemplateReader:
                 text=value,
                 amount=fmt(amount),
             )
-        return ZERO if amount is None else amount
+        return amount
 
     def _projects(self) -> dict[int, Project]:
         spec = self.spec.projects
         projects: dict[int, Project] = {}
-        rows = self.rows(spec, PROJECT_ROW_PREFIX)
-        columns = self.columns.get(spec.name, {})
-        letters = {k: column_letter(c) for k, c in columns.items()}
+        rows, at = self.rows(spec, PROJECT_ROW_PREFIX)
+        letters = {k: column_letter(c) for k, c in at.found.items()}
+        amounts_at = [(c.key, at[c.key]) for c in spec.columns if c.type == "amount"]
+        extra_at = [
+            (c.key, at[c.key])
+            for c in spec.columns
+            if c.key not in PROJECT_KEYS and c.type != "amount"
+        ]
         total_spec = next((c for c in spec.columns if c.type == "total"), None)
-        for n, (r, cells) in enumerate(rows, start=1):
-            seq_text = text_of(cells.get("seq"))
+        seq_c, code_c, name_c, unit_c, goal_c = (
+            at[k] for k in ("seq", "code", "name", "unit", "goal")
+        )
+        name_letter = column_letter(at.found.get("name", 0))
+        for n, (r, row) in enumerate(rows, start=1):
+            seq_text = text_of(row[seq_c])
             seq = int(seq_text) if seq_text.isdigit() else n
-            amounts: dict[str, Decimal | None] = {}
-            extra: dict[str, str] = {}
-            for column in spec.columns:
-                if column.type == "amount":
-                    amounts[column.key] = self._amount(
-                        spec.name, r, column.key, cells.get(column.key)
-                    )
-                elif column.key not in PROJECT_KEYS:
-                    extra[column.key] = text_of(cells.get(column.key))
+            amounts: dict[str, Decimal | None] = {
+                key: self._amount(spec.name, r, key, row[c]) for key, c in amounts_at
+            }
             if total_spec is not None:
                 # Recomputed, never read: the cached value may be absent or stale.
                 parts = [amounts.get(k) for k in total_spec.sums]
                 total = None if None in parts else sum((p for p in parts if p is not None), ZERO)
                 amounts[total_spec.key] = total
-                shown = cells.get(total_spec.key)
+                shown = row[at[total_spec.key]]
                 if (
                     total is not None
                     and isinstance(shown, (int, float))
@@ -469,84 +490,99 @@ class _TemplateReader:
                             cat.TOTAL_STALE,
                             spec.name,
                             r,
-                            columns.get(total_spec.key),
+                            at.found.get(total_spec.key),
                             total_spec.header,
                             text_of(shown),
                             shown=fmt(shown_amount),
                             summed=fmt(total),
                         )
-            code_cell = cells.get("code")
+            code_cell = row[code_c]
             if isinstance(code_cell, (int, float)) and not isinstance(code_cell, bool):
                 self.issue(
                     cat.CODE_AS_NUMBER,
                     spec.name,
                     r,
-                    columns.get("code"),
+                    at.found.get("code"),
                     "项目编码",
                     text_of(code_cell),
                     text=text_of(code_cell),
                 )
-            goal = text_of(cells.get("goal"))
+            goal = text_of(row[goal_c])
             projects[seq] = Project(
                 code=text_of(code_cell) or None,
-                name=text_of(cells.get("name")),
-                unit=text_of(cells.get("unit")) or None,
+                name=text_of(row[name_c]),
+                unit=text_of(row[unit_c]) or None,
                 goal=clean_cell(goal) if "<" in goal else goal,
                 sheet=spec.name,
                 row=r + 1,
-                cell=a1(r, columns.get("name", 0)),
+                cell=f"{name_letter}{r + 1}",
                 columns=letters,
-                extra=extra,
-                **{k: v for k, v in amounts.items() if k in Project.model_fields},
+                extra={key: text_of(row[c]) for key, c in extra_at},
+                **{k: v for k, v in amounts.items() if k in _AMOUNT_FIELDS},
             )
         return projects
 
     def _indicators(self, projects: dict[int, Project]) -> None:
         spec = self.spec.indicators
-        rows = self.rows(spec, INDICATOR_ROW_PREFIX)
-        columns = self.columns.get(spec.name, {})
-        letters = {k: column_letter(c) for k, c in columns.items()}
-        extra_keys = [c.key for c in spec.columns if c.key not in INDICATOR_KEYS]
+        rows, at = self.rows(spec, INDICATOR_ROW_PREFIX)
+        letters = {k: column_letter(c) for k, c in at.found.items()}
+        extra_at = [(c.key, at[c.key]) for c in spec.columns if c.key not in INDICATOR_KEYS]
         name_letter = letters.get("name", "A")
-        for r, cells in rows:
-            get = cells.get
-            label = text_of(get("project"))
-            match = _PROJECT_LABEL.match(label)
-            project = projects.get(int(match.group(1))) if match else None
+        project_c, level1_c, level2_c, name_c, nature_c = (
+            at[k] for k in ("project", "level1", "level2", "name", "nature")
+        )
+        operator_c, period_c, annual_c, unit_c = (
+            at[k] for k in ("operator", "period", "annual", "unit")
+        )
+        resolve = self.codeset
+        sheet = spec.name
+        for r, row in rows:
+            label = text_of(row[project_c])
+            seq = _project_seq(label)
+            project = projects.get(seq) if seq is not None else None
             if project is None:
                 column = spec.column("project")
                 self.issue(
                     cat.INDICATOR_PROJECT_UNKNOWN,
-                    spec.name,
+                    sheet,
                     r,
-                    columns.get("project"),
+                    at.found.get("project"),
                     column.header if column else None,
                     label,
                     text=label or "（空）",
                 )
                 continue
-            level1 = _level(text_of(get("level1")))
-            level2 = _level(text_of(get("level2")))
-            op, unit = text_of(get("operator")), text_of(get("unit"))
-            nature = text_of(get("nature"))
+            level1 = _level(text_of(row[level1_c]))
+            level2 = _level(text_of(row[level2_c]))
+            op, unit = text_of(row[operator_c]), text_of(row[unit_c])
             indicator = Indicator(
                 level1=level1[0],
                 level1_label=level1[1],
                 level2=level2[0],
                 level2_label=level2[1],
-                name=text_of(get("name")),
-                period=compose_cell(op, text_of(get("period")), unit),
-                annual=compose_cell(op, text_of(get("annual")), unit),
-                nature=_NATURES.get(nature),
-                extra={k: text_of(get(k)) for k in extra_keys} if extra_keys else {},
-                sheet=spec.name,
+                name=text_of(row[name_c]),
+                period=compose_cell(op, text_of(row[period_c]), unit),
+                annual=compose_cell(op, text_of(row[annual_c]), unit),
+                nature=_NATURES.get(text_of(row[nature_c])),
+                extra={key: text_of(row[c]) for key, c in extra_at} if extra_at else {},
+                sheet=sheet,
                 row=r + 1,
                 cell=f"{name_letter}{r + 1}",
                 columns=letters,
             )
-            if self.codeset is not None and (indicator.level1 is None or indicator.level2 is None):
-                resolve_levels(indicator, self.codeset)
+            if resolve is not None and (level1[0] is None or level2[0] is None):
+                resolve_levels(indicator, resolve)
             project.indicators.append(indicator)
+
+
+_AMOUNT_FIELDS = frozenset({"total", "fiscal", "special", "other"})
+
+
+@lru_cache(maxsize=4096)
+def _project_seq(label: str) -> int | None:
+    """The project number of an indicator's 所属项目 (`3、城市基层党建…` → 3)."""
+    match = _PROJECT_LABEL.match(label)
+    return int(match.group(1)) if match else None
 
 
 _NATURES: dict[str, Literal["定量", "定性"]] = {"定量": "定量", "定性": "定性"}
