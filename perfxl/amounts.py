@@ -81,6 +81,14 @@ def places(amount: Decimal) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
+def beyond_cent(amount: Decimal) -> bool:
+    """Does the amount use more than two decimal places (`1.234`, not `1.230`)?"""
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -2:  # the common case, read to the cent
+        return False
+    return places(amount) > 2
+
+
 def rounding_tolerance(parts: int) -> Decimal:
     """How far a declared total may stand from the sum of `parts` rounded amounts because
     each part was rounded to the cent on its own: half a cent each."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from perfxl import catalogue as cat
-from perfxl.amounts import fmt, places
+from perfxl.amounts import beyond_cent, fmt
 from perfxl.codesets import CodeSet, bundled_names, load_codeset
 from perfxl.config import Config
 from perfxl.errors import FileError
@@ -64,6 +64,7 @@ class _Checker:
         self.level1 = {item.code: item for item in codeset.level1}
         self.level2 = {item.code: item for item in codeset.level2}
         self.issues: list[Issue] = []
+        self._findings: dict[tuple[str, bool], tuple[tuple[str, str], ...]] = {}
 
     def add(
         self,
@@ -133,7 +134,7 @@ class _Checker:
                 continue
             if amount < 0:
                 rule, shown = cat.AMOUNT_NEGATIVE, fmt(amount)
-            elif places(amount) > 2:
+            elif beyond_cent(amount):
                 rule, shown = cat.AMOUNT_PLACES, str(amount)
             else:
                 continue
@@ -159,24 +160,38 @@ class _Checker:
                 self.indicator(project, indicator)
 
     def indicator(self, project: Project, ind: Indicator) -> None:
-        codeset = self.codeset.name
+        # Runs for every indicator: the texts for messages are made only when one is due.
         level1 = self.level1.get(ind.level1) if ind.level1 else None
         level2 = self.level2.get(ind.level2) if ind.level2 else None
-        l1_text = "-".join(x for x in (ind.level1, ind.level1_label) if x)
-        l2_text = "-".join(x for x in (ind.level2, ind.level2_label) if x)
-        if not l1_text:
-            self.at_indicator(cat.REQUIRED_MISSING, ind, "level1", column_name="一级指标")
-        elif level1 is None:
-            self.at_indicator(
-                cat.LEVEL1_UNKNOWN, ind, "level1", l1_text, text=l1_text, codeset=codeset
-            )
-        if not l2_text:
-            self.at_indicator(cat.REQUIRED_MISSING, ind, "level2", column_name="二级指标")
-        elif level2 is None:
-            self.at_indicator(
-                cat.LEVEL2_UNKNOWN, ind, "level2", l2_text, text=l2_text, codeset=codeset
-            )
+        if level1 is None:
+            l1_text = _joined(ind.level1, ind.level1_label)
+            if not l1_text:
+                self.at_indicator(cat.REQUIRED_MISSING, ind, "level1", column_name="一级指标")
+            else:
+                self.at_indicator(
+                    cat.LEVEL1_UNKNOWN,
+                    ind,
+                    "level1",
+                    l1_text,
+                    text=l1_text,
+                    codeset=self.codeset.name,
+                )
+        if level2 is None:
+            l2_text = _joined(ind.level2, ind.level2_label)
+            if not l2_text:
+                self.at_indicator(cat.REQUIRED_MISSING, ind, "level2", column_name="二级指标")
+            else:
+                self.at_indicator(
+                    cat.LEVEL2_UNKNOWN,
+                    ind,
+                    "level2",
+                    l2_text,
+                    text=l2_text,
+                    codeset=self.codeset.name,
+                )
         elif level1 is not None and level2.parent != level1.code:
+            l1_text = _joined(ind.level1, ind.level1_label)
+            l2_text = _joined(ind.level2, ind.level2_label)
             self.at_indicator(
                 cat.LEVEL2_MISMATCH, ind, "level2", l2_text, level2=l2_text, level1=l1_text
             )
@@ -186,18 +201,31 @@ class _Checker:
             self.at_indicator(cat.INDICATOR_REPEATS_PROJECT, ind, "name", ind.name, name=ind.name)
         self.values(ind)
 
+    def findings(self, text: str, quantitative: bool) -> tuple[tuple[str, str], ...]:
+        key = (text, quantitative)
+        found = self._findings.get(key)
+        if found is None:
+            checks = self.config.checks
+            found = self._findings[key] = _value_findings(
+                text, quantitative, checks.placeholders, checks.vague_words
+            )
+        return found
+
     def values(self, ind: Indicator) -> None:
-        checks = self.config.checks
         annual = ind.annual.strip()
         if not annual or annual == "无":
             self.at_indicator(cat.ANNUAL_BLANK, ind, "annual", ind.annual)
         quantitative = (ind.nature == "定量") if ind.nature else ind.annual_value.kind == "定量"
+        by_field = (
+            ("annual", ind.annual, self.findings(ind.annual, quantitative)),
+            ("period", ind.period, self.findings(ind.period, quantitative)),
+        )
+        if not (by_field[0][2] or by_field[1][2]):
+            return
         seen: set[str] = set()
-        for field, text in (("annual", ind.annual), ("period", ind.period)):
+        for field, text, findings in by_field:
             name = FIELD_NAMES[field]
-            for finding, detail in _value_findings(
-                text, quantitative, checks.placeholders, checks.vague_words
-            ):
+            for finding, detail in findings:
                 text = text.strip()
                 if finding == "placeholder":
                     self.at_indicator(
@@ -229,6 +257,11 @@ class _Checker:
                     self.at_indicator(
                         cat.VALUE_VAGUE, ind, field, text, column_name=name, text=text, word=detail
                     )
+
+
+def _joined(code: str | None, label: str | None) -> str:
+    """`1-产出指标`, or whichever of the two is there."""
+    return "-".join(x for x in (code, label) if x)
 
 
 @lru_cache(maxsize=65536)

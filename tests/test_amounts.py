@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from perfxl.amounts import AmountError, from_float, parse_amount, places, rounding_tolerance
+from perfxl.amounts import (
+    AmountError,
+    beyond_cent,
+    from_float,
+    parse_amount,
+    places,
+    rounding_tolerance,
+)
 
 
 @pytest.mark.parametrize(
@@ -49,6 +56,14 @@ def test_helpers() -> None:
     assert from_float(7895.799999999999) == Decimal("7895.8")
     assert places(Decimal("1.50")) == 1 and places(Decimal("1.234")) == 3
     assert rounding_tolerance(38) == Decimal("0.190")
+    assert [beyond_cent(Decimal(t)) for t in ("1.234", "1.230", "1.2", "100", "1E+2", "0.001")] == [
+        True,
+        False,
+        False,
+        False,
+        False,
+        True,
+    ]
 
 
 def _by_definition(value: float) -> Decimal:
