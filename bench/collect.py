@@ -64,10 +64,14 @@ def phase_ledger(files: list[Path], work: Path) -> None:
 
 
 def phase_xlsxwriter(files: list[Path], work: Path) -> None:
-    """The same cells as the ledger's sheets, written by xlsxwriter with no logic."""
+    """The same cells as the ledger's sheets, written by xlsxwriter with no logic (the
+    annual value's operator, number and unit are derived from its text, as the ledger
+    does)."""
     import sqlite3
 
     import xlsxwriter
+
+    from perfxl.values import parse_value
 
     db = sqlite3.connect(work / "ledger.db")
     wb = xlsxwriter.Workbook(str(work / "plain.xlsx"), {"constant_memory": True})
@@ -78,8 +82,7 @@ def phase_xlsxwriter(files: list[Path], work: Path) -> None:
         " FROM projects p JOIN submissions s ON s.id = p.submission_id",
         "indicators": "SELECT s.department_code, s.department_name, p.code, p.name, i.level1,"
         " i.level1_label, i.level2, i.level2_label, i.name, i.nature, i.period,"
-        " i.annual, i.annual_operator, CAST(i.annual_number AS REAL),"
-        " i.annual_unit, s.file_name, i.sheet, i.cell FROM indicators i"
+        " i.annual, s.file_name, i.sheet, i.cell FROM indicators i"
         " JOIN projects p ON p.id = i.project_id"
         " JOIN submissions s ON s.id = i.submission_id",
         "issues": "SELECT * FROM issues",
@@ -88,6 +91,10 @@ def phase_xlsxwriter(files: list[Path], work: Path) -> None:
     for name, query in queries.items():
         ws = wb.add_worksheet(name)
         for r, row in enumerate(db.execute(query)):
+            if name == "indicators":  # the annual value's operator, number and unit too
+                value = parse_value(row[11])
+                number = None if value.number is None else float(value.number)
+                row = (*row[:12], value.operator, number, value.unit, *row[12:])
             for c, value in enumerate(row):
                 if isinstance(value, (int, float)):
                     ws.write_number(r, c, value)

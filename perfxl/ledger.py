@@ -30,6 +30,7 @@ from perfxl.model import Department, Project, TargetTable
 from perfxl.published import write_published
 from perfxl.roster import RosterEntry
 from perfxl.store import Store, Submission, to_decimal
+from perfxl.values import parse_value
 
 AMOUNT_KEYS = ("total", "fiscal", "special", "other")
 AMOUNT_HEADERS = ("总计", "财政拨款", "财政专户拨款", "其他资金")
@@ -243,6 +244,7 @@ def project_values(row: Any) -> list[object]:
 
 def indicator_values(row: Any) -> list[object]:
     """An 指标明细 row (INDICATOR_COLUMNS); an unparsed indicator shows its text as written."""
+    annual = parse_value(row["annual"])
     return [
         row["department_code"],
         row["department_name"],
@@ -256,9 +258,9 @@ def indicator_values(row: Any) -> list[object]:
         row["nature"],
         row["period"],
         row["annual"],
-        row["annual_operator"],
-        to_decimal(row["annual_number"]),
-        row["annual_unit"],
+        annual.operator,
+        annual.number,
+        annual.unit,
         row["file_name"],
         row["sheet"],
         row["cell"],

@@ -22,7 +22,7 @@ from pathlib import Path
 from perfxl.errors import FileError
 from perfxl.model import Indicator, Issue, Project
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE submissions (
@@ -90,6 +90,16 @@ MIGRATIONS: dict[int, str] = {
     """,
     # A project's indicators are looked up by project (counts in the ledger's 项目明细).
     2: "CREATE INDEX indicators_project ON indicators (project_id)",
+    # The parse of each value (operator, number, unit) is derived from the value text when
+    # it is needed, not stored beside it: less to write for every indicator collected.
+    3: """
+    ALTER TABLE indicators DROP COLUMN period_operator;
+    ALTER TABLE indicators DROP COLUMN period_number;
+    ALTER TABLE indicators DROP COLUMN period_unit;
+    ALTER TABLE indicators DROP COLUMN annual_operator;
+    ALTER TABLE indicators DROP COLUMN annual_number;
+    ALTER TABLE indicators DROP COLUMN annual_unit
+    """,
 }
 
 
@@ -155,8 +165,16 @@ class Store:
             with self.transaction():
                 for statement in MIGRATIONS[target].split(";"):
                     if statement.strip():
-                        self.db.execute(statement)
+                        self._execute_migration(statement)
                 self.db.execute(f"PRAGMA user_version = {target}")
+
+    def _execute_migration(self, statement: str) -> None:
+        try:
+            self.db.execute(statement)
+        except sqlite3.OperationalError:
+            # SQLite before 3.35 cannot drop a column: the unused column stays, harmlessly.
+            if "DROP COLUMN" not in statement:
+                raise
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -203,10 +221,8 @@ class Store:
         )
         db.executemany(
             "INSERT INTO indicators (submission_id, project_id, position, level1,"
-            " level1_label, level2, level2_label, name, nature, period, annual,"
-            " period_operator, period_number, period_unit, annual_operator, annual_number,"
-            " annual_unit, raw, extra, sheet, cell, row)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " level1_label, level2, level2_label, name, nature, period, annual, raw, extra,"
+            " sheet, cell, row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (submission_id, first + n, k, *row)
                 for n, rows in enumerate(content.indicators)
@@ -353,7 +369,6 @@ def content_rows(projects: list[Project], issues: list[Issue]) -> ContentRows:
 
 
 def _indicator_row(i: Indicator) -> tuple[object, ...]:
-    p, a = i.period_value, i.annual_value
     return (
         i.level1,
         i.level1_label,
@@ -363,14 +378,8 @@ def _indicator_row(i: Indicator) -> tuple[object, ...]:
         i.nature,
         i.period,
         i.annual,
-        p.operator,
-        _text(p.number),
-        p.unit,
-        a.operator,
-        _text(a.number),
-        a.unit,
         i.raw,
-        _extra(i.extra),
+        _extra(i.extra) if i.extra else "{}",
         i.sheet,
         i.cell,
         i.row,

@@ -200,7 +200,16 @@ def test_ledger_totals_equal_the_accepted_inputs_to_the_cent(
     assert sum((money(r[5]) for r in rows), Decimal(0)) == bureau["total"]
     assert all(r[12] and r[13] for r in rows), "every row names its source sheet and cell"
     assert money(next(r for r in details if r[3] == "合计")[5]) == bureau["total"]
-    assert len([r for r in wb.get_sheet_by_name("指标明细").to_python()[1:] if r[0]]) == 103
+    indicator_rows = [r for r in wb.get_sheet_by_name("指标明细").to_python()[1:] if r[0]]
+    assert len(indicator_rows) == 103
+    # 年度指标值, then its operator, number and unit, derived from the text as written.
+    parsed = {tuple(r[11:15]) for r in indicator_rows}
+    assert {
+        ("100%", "", 100.0, "%"),
+        ("95%以上", "≥", 95.0, "%"),
+        ("合格以上", "定性", "", ""),
+    } <= parsed
+    assert sum(1 for r in indicator_rows if r[13] != "") == 82
     # The totals are formulas; the cached values above are their results.
     formulas = openpyxl.load_workbook(out)["汇总"]
     assert str(formulas["B4"].value).startswith("=SUM('项目明细'!F2:F20)")
@@ -458,6 +467,20 @@ def test_a_ledger_of_an_older_schema_is_migrated(tmp_path: Path) -> None:
     for statement in MIGRATIONS[1].split(";"):
         if statement.strip():
             db.execute(statement)
+    db.execute(
+        "INSERT INTO submissions (id, file_name, file_path, sha256, received_at, recorded_at,"
+        " status, errors, warnings) VALUES (1, 'a.xlsx', 'a.xlsx', 'x', 't', 't', 'accepted',"
+        " 0, 0)"
+    )
+    db.execute(
+        "INSERT INTO projects VALUES (1, 1, 1, 'P1', '项目', NULL, '1.00', '1.00',"
+        " '0.00', '0.00', '目标', '{}', '项目', 'C4', 4)"
+    )
+    db.execute(
+        "INSERT INTO indicators (submission_id, project_id, position, name, period, annual,"
+        " annual_operator, annual_number, annual_unit, extra) VALUES (1, 1, 1, '人数', '≥10人',"
+        " '≥10人', '≥', '10', '人', '{}')"
+    )
     db.execute("PRAGMA user_version = 1")
     db.commit()
     db.close()
@@ -467,6 +490,10 @@ def test_a_ledger_of_an_older_schema_is_migrated(tmp_path: Path) -> None:
             r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
         }
         assert "indicators_project" in indexes
+        # v3 derives each value's operator, number and unit instead of storing them.
+        columns = {r[1] for r in store.db.execute("PRAGMA table_info(indicators)")}
+        assert {"period", "annual"} <= columns and "annual_number" not in columns
+        assert store.counts()["indicators"] == 1
 
 
 def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
