@@ -2,7 +2,7 @@
 it to its roster department, and record it, with nothing lost and nothing twice.
 
 - The same file twice changes nothing: files are known by their sha256, and a known file
-  is not even read again.
+  is not even parsed again.
 - A newer accepted submission of a department and year supersedes the older ones, which
   stay in the history; the change is recorded as projects added, removed and changed.
 - A file with errors is recorded as rejected, with its issues, and stays out of the
@@ -76,12 +76,13 @@ def inbox_files(inputs: Iterable[Path]) -> list[Path]:
     return out
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def received_time(path: Path) -> str:
+    """When a file arrived: its modification time, ISO 8601 in UTC."""
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return datetime.fromtimestamp(mtime, UTC).isoformat(timespec="seconds")
 
 
 # --- reading in worker processes ---------------------------------------------------------
@@ -93,13 +94,16 @@ class _Context:
     config: Config
     spec: TemplateSpec
     expected: Expected
+    known: frozenset[str]  # the sha256 of every file already in the ledger
 
 
 _WORKER: list[_Context] = []  # what each worker process reads with, set once per process
 
 
-def _init_worker(codeset: CodeSet, config: Config, spec: TemplateSpec, expected: Expected) -> None:
-    _WORKER[:] = [_Context(codeset, config, spec, expected)]
+def _init_worker(
+    codeset: CodeSet, config: Config, spec: TemplateSpec, expected: Expected, known: frozenset[str]
+) -> None:
+    _WORKER[:] = [_Context(codeset, config, spec, expected, known)]
 
 
 @dataclass
@@ -107,6 +111,8 @@ class Received:
     """One file read and checked in a worker process, as plain data for the recording."""
 
     file: str
+    sha256: str
+    known: bool  # already in the ledger: not parsed again
     kind: str | None
     readable: bool
     department_code: str | None
@@ -117,10 +123,12 @@ class Received:
     content: ContentRows  # the issues too, as rows: models cost more to send between processes
 
 
-def received(report: FileReport) -> Received:
+def received(report: FileReport, sha256: str) -> Received:
     table = report.table
     return Received(
         file=report.file,
+        sha256=sha256,
+        known=False,
         kind=report.kind,
         readable=report.readable,
         department_code=table.department.code if table else None,
@@ -133,12 +141,37 @@ def received(report: FileReport) -> Received:
 
 
 def _read(path: Path) -> Received:
+    """Read, hash and check one file, reading its bytes once."""
     c = _WORKER[0]
-    return received(validate_file(path, c.codeset, c.config, c.spec, c.expected))
+    try:
+        data: bytes | None = path.read_bytes()
+    except OSError:
+        data = None  # validate_file reports why; the file is known by its path and time
+    digest = hashlib.sha256(
+        data if data is not None else f"unreadable:{path}:{received_time(path)}".encode()
+    ).hexdigest()
+    if digest in c.known:
+        return Received(
+            file=str(path),
+            sha256=digest,
+            known=True,
+            kind=None,
+            readable=False,
+            department_code=None,
+            department_name=None,
+            fiscal_year=None,
+            template_id=None,
+            template_version=None,
+            content=content_rows([], []),
+        )
+    report = validate_file(path, c.codeset, c.config, c.spec, c.expected, data)
+    return received(report, digest)
 
 
 def _reports(
-    paths: list[Path], jobs: int, init: tuple[CodeSet, Config, TemplateSpec, Expected]
+    paths: list[Path],
+    jobs: int,
+    init: tuple[CodeSet, Config, TemplateSpec, Expected, frozenset[str]],
 ) -> Iterator[Received]:
     if jobs <= 1 or len(paths) <= 1:
         _init_worker(*init)
@@ -240,32 +273,26 @@ def collect(
     """Read, validate and record every file of the inbox."""
     report = CollectReport()
     directory = _Roster(roster)
-    pending: list[tuple[Path, str, str]] = []
-    hashes: set[str] = set()
     files = inbox_files(inputs)
     if on_total:
         on_total(len(files))
-    for path in files:
-        digest = sha256_of(path)
-        if digest in hashes or store.has_sha256(digest):
-            event = Event(str(path), "duplicate")
-            report.events.append(event)
-            if progress:
-                progress(event)
-            continue
-        hashes.add(digest)
-        received = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
-        pending.append((path, digest, received))
-    pending.sort(key=lambda item: (item[2], item[0].name))
-    init = (codeset, config, spec, Expected(year=year))
+    # In order of arrival; each worker hashes the file it reads and skips known ones.
+    pending = sorted(
+        ((path, received_time(path)) for path in files), key=lambda item: (item[1], item[0].name)
+    )
+    init = (codeset, config, spec, Expected(year=year), store.known_sha256())
     workers = jobs or os.cpu_count() or 1
-    paths = [p for p, _, _ in pending]
-    for (path, digest, received), file_report in zip(
-        pending, _reports(paths, workers, init), strict=True
-    ):
-        event = _record(
-            store, directory, file_report, path, digest, received, year, accept_with_errors
-        )
+    paths = [p for p, _ in pending]
+    hashes: set[str] = set()
+    for (path, received), file_report in zip(pending, _reports(paths, workers, init), strict=True):
+        digest = file_report.sha256
+        if file_report.known or digest in hashes or store.has_sha256(digest):
+            event = Event(str(path), "duplicate")
+        else:
+            hashes.add(digest)
+            event = _record(
+                store, directory, file_report, path, digest, received, year, accept_with_errors
+            )
         report.events.append(event)
         if progress:
             progress(event)

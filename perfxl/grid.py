@@ -66,30 +66,35 @@ def a1(row: int, col: int) -> str:
     return f"{column_letter(col)}{row + 1}"
 
 
-def read_sheets(path: Path) -> list[Sheet]:
-    """Every sheet of a workbook, or the one table of a text file."""
-    if not path.is_file():
+def read_sheets(path: Path, data: bytes | None = None) -> list[Sheet]:
+    """Every sheet of a workbook, or the one table of a text file. `data`, when given, is
+    the file's content, already read."""
+    if data is None and not path.is_file():
         raise FileError(path, "文件不存在")
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
-        return [Sheet(path.stem, read_text_table(path))]
+        return [Sheet(path.stem, read_text_table(path, data))]
     if suffix in WORKBOOK_SUFFIXES:
-        return _read_workbook(path)
+        return _read_workbook(path, data)
     raise FileError(path, f"不支持的文件类型“{path.suffix}”：请使用 .xlsx、.xls、.csv 或 .txt")
 
 
-def _read_workbook(path: Path) -> list[Sheet]:
+def _read_workbook(path: Path, data: bytes | None) -> list[Sheet]:
     from python_calamine import CalamineWorkbook
 
-    if path.stat().st_size == 0:
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise FileError(path, f"无法打开：{exc.strerror}") from exc
+    if not data:
         raise FileError(path, "文件是空的")
-    if path.suffix.lower() in {".xlsx", ".xlsm"} and not zipfile.is_zipfile(path):
-        head = path.read_bytes()[:8]
-        if head.startswith(b"\xd0\xcf\x11\xe0"):
+    if path.suffix.lower() in {".xlsx", ".xlsm"} and not zipfile.is_zipfile(io.BytesIO(data)):
+        if data.startswith(b"\xd0\xcf\x11\xe0"):
             raise FileError(path, "文件已加密（设置了打开密码），请去掉密码后再提交")
         raise FileError(path, "文件不是有效的 Excel 工作簿（可能已损坏或只是改了扩展名）")
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         return [Sheet(name, loader=_loader(path, workbook, name)) for name in workbook.sheet_names]
     except Exception as exc:  # calamine raises its own error types for every bad file
         raise FileError(path, f"工作簿无法读取（{type(exc).__name__}: {exc}）") from exc
@@ -115,11 +120,12 @@ def decode(data: bytes, path: Path) -> str:
     raise FileError(path, "文本编码无法识别：请另存为 UTF-8 或 GBK 编码")
 
 
-def read_text_table(path: Path) -> list[list[Cell]]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FileError(path, f"无法打开：{exc.strerror}") from exc
+def read_text_table(path: Path, data: bytes | None = None) -> list[list[Cell]]:
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise FileError(path, f"无法打开：{exc.strerror}") from exc
     text = decode(data, path)
     if "\x00" in text:
         raise FileError(path, "文件不是文本表格（含有二进制内容）")

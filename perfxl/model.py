@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, computed_field
 from pydantic.main import IncEx
 
 from perfxl.values import IndicatorValue, parse_value
@@ -51,8 +51,9 @@ class Indicator(BaseModel):
     sheet: str | None = None
     row: int | None = None
     cell: str | None = None
-    # field → the column letter it was read from; with `row`, the field's cell
-    columns: dict[str, str] = Field(default_factory=dict)
+    # field → the column letter it was read from; with `row`, the field's cell. One dict is
+    # shared by all the rows of a sheet, so it is taken as given, not copied and re-checked.
+    columns: SkipValidation[dict[str, str]] = Field(default_factory=dict)
 
     def where(self, field: str) -> str | None:
         """The cell a field was read from, else the indicator's own cell."""
@@ -86,8 +87,9 @@ class Project(BaseModel):
     sheet: str | None = None
     row: int | None = None
     cell: str | None = None
-    # field → the column letter it was read from; with `row`, the field's cell
-    columns: dict[str, str] = Field(default_factory=dict)
+    # field → the column letter it was read from; with `row`, the field's cell. One dict is
+    # shared by all the rows of a sheet, so it is taken as given, not copied and re-checked.
+    columns: SkipValidation[dict[str, str]] = Field(default_factory=dict)
 
     def content(self) -> dict[str, Any]:
         """What the project says, without where it was read from (sheet, row, columns)."""

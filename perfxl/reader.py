@@ -12,6 +12,7 @@ recorded as an issue rather than guessed silently.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import zipfile
@@ -73,9 +74,10 @@ class Expected:
     year: int | None = None
 
 
-def read_json(path: Path) -> ReadResult:
+def read_json(path: Path, content: bytes | None = None) -> ReadResult:
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        raw = content if content is not None else path.read_bytes()
+        data = json.loads(raw.decode("utf-8-sig"))
         table = TargetTable(
             department=data.get("department") or {},
             fiscal_year=data.get("fiscal_year"),
@@ -144,13 +146,15 @@ class Package:
     protected: dict[str, bool]
 
 
-def read_package(path: Path, sheet_names: list[str]) -> Package:
-    """Custom document properties and sheet protection, straight from the xlsx package
-    (defusedxml: a submitted file is untrusted input)."""
+def read_package(source: Path | bytes, sheet_names: list[str]) -> Package:
+    """Custom document properties and sheet protection, straight from the xlsx package, a
+    path or its bytes already read (defusedxml: a submitted file is untrusted input)."""
     properties: dict[str, str] = {}
     protected: dict[str, bool] = {}
     try:
-        with zipfile.ZipFile(path) as package:
+        with zipfile.ZipFile(
+            io.BytesIO(source) if isinstance(source, bytes) else source
+        ) as package:
             names = set(package.namelist())
             if "docProps/custom.xml" in names:
                 root = ElementTree.fromstring(package.read("docProps/custom.xml"))
@@ -215,8 +219,10 @@ class _TemplateReader:
         codeset: CodeSet | None,
         meta: dict[str, str] | None,
         expected: Expected | None,
+        data: bytes | None = None,
     ) -> None:
         self.path, self.spec, self.codeset = path, spec, codeset
+        self.data = data  # the file's bytes, when already read
         self.sheets = sheets
         self.meta = meta
         self.expected = expected or Expected()
@@ -253,7 +259,7 @@ class _TemplateReader:
         if self.meta is None:
             return
         names = [self.spec.projects.name, self.spec.indicators.name]
-        package = read_package(self.path, names)
+        package = read_package(self.data if self.data is not None else self.path, names)
         for key in IDENTITY_KEYS:
             prop = package.properties.get(META_PREFIX + key)
             if prop is not None and prop != self.meta.get(key, ""):
@@ -604,11 +610,13 @@ def read_template(
     spec: TemplateSpec | None = None,
     codeset: CodeSet | None = None,
     expected: Expected | None = None,
+    data: bytes | None = None,
 ) -> ReadResult:
-    """Read a filled template back into structured data, checking it was not tampered with."""
-    sheets = sheets if sheets is not None else read_sheets(path)
+    """Read a filled template back into structured data, checking it was not tampered with.
+    `data`, when given, is the file's content, already read."""
+    sheets = sheets if sheets is not None else read_sheets(path, data)
     meta = read_meta(sheets)
-    reader = _TemplateReader(path, sheets, spec or load_spec(), codeset, meta, expected)
+    reader = _TemplateReader(path, sheets, spec or load_spec(), codeset, meta, expected, data)
     table = reader.read()
     kind = "template" if meta is not None else "plain"
     return ReadResult(file=str(path), kind=kind, table=table, issues=reader.issues)
@@ -625,17 +633,19 @@ def read_any(
     codeset: CodeSet | None = None,
     spec: TemplateSpec | None = None,
     expected: Expected | None = None,
+    data: bytes | None = None,
 ) -> ReadResult:
-    """Read a file of any supported kind. Raises FileError only for an unreadable file."""
+    """Read a file of any supported kind (`data`: its content, when already read). Raises
+    FileError only for an unreadable file."""
     if path.suffix.lower() == ".json":
-        return read_json(path)
-    sheets = read_sheets(path)
+        return read_json(path, data)
+    sheets = read_sheets(path, data)
     meta = read_meta(sheets)
     spec = spec or load_spec()
     if meta is not None and meta.get("template_id"):
-        return read_template(path, sheets, spec, codeset, expected)
+        return read_template(path, sheets, spec, codeset, expected, data)
     if is_structured(sheets):
         return read_structured(path, sheets)
     if _is_plain(sheets, spec):
-        return read_template(path, sheets, spec, codeset, expected)
+        return read_template(path, sheets, spec, codeset, expected, data)
     return read_published(path, codeset, sheets)

@@ -195,6 +195,10 @@ class Store:
             is not None
         )
 
+    def known_sha256(self) -> frozenset[str]:
+        """The sha256 of every file recorded."""
+        return frozenset(r[0] for r in self.db.execute("SELECT sha256 FROM submissions"))
+
     def insert_submission(self, db: sqlite3.Connection, values: dict[str, object]) -> int:
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)

@@ -378,10 +378,12 @@ def validate_file(
     config: Config,
     spec: TemplateSpec,
     expected: Expected | None = None,
+    data: bytes | None = None,
 ) -> FileReport:
-    """Read and check one file. A file that cannot be read at all gives one issue."""
+    """Read and check one file (`data`: its content, when already read). A file that
+    cannot be read at all gives one issue."""
     try:
-        result = read_any(path, codeset, spec, expected)
+        result = read_any(path, codeset, spec, expected, data)
     except FileError as exc:
         return FileReport(
             str(path), None, None, [cat.FILE_UNREADABLE.issue(file=str(path), reason=exc.reason)]
