@@ -12,6 +12,7 @@ recorded as an issue rather than guessed silently.
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import re
@@ -23,7 +24,6 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
-from defusedxml import ElementTree
 from pydantic import ValidationError
 
 from perfxl import catalogue as cat
@@ -120,13 +120,23 @@ def read_meta(sheets: list[Sheet]) -> dict[str, str] | None:
 
 # --- the package: what calamine does not show ---------------------------------------------
 
-_NS = {
-    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
-    "cp": "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties",
-}
 _PROTECTED = re.compile(rb"<(?:\w+:)?sheetProtection\b[^>]*\bsheet=\"(?:1|true)\"")
+# The three small package parts are read with patterns, not an XML parser: only a few
+# attributes and texts are wanted, and a pattern expands no entity (the files are untrusted).
+_ELEMENT = r"<(?:\w+:)?{}\b([^>]*?)(/?)>"
+_PROPERTY = re.compile(r"<(?:\w+:)?property\b([^>]*)>(.*?)</(?:\w+:)?property>", re.DOTALL)
+_SHEET = re.compile(_ELEMENT.format("sheet"))
+_RELATIONSHIP = re.compile(_ELEMENT.format("Relationship"))
+_ATTRIBUTE = re.compile(r"""([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_TEXT = re.compile(r">([^<]*)<")
+
+
+def _attributes(text: str) -> dict[str, str]:
+    """An element's attributes, by name with its namespace prefix dropped."""
+    return {
+        name.rpartition(":")[2]: html.unescape(double or single)
+        for name, double, single in _ATTRIBUTE.findall(text)
+    }
 
 
 def _is_protected(xml: bytes) -> bool:
@@ -148,7 +158,7 @@ class Package:
 
 def read_package(source: Path | bytes, sheet_names: list[str]) -> Package:
     """Custom document properties and sheet protection, straight from the xlsx package, a
-    path or its bytes already read (defusedxml: a submitted file is untrusted input)."""
+    path or its bytes already read."""
     properties: dict[str, str] = {}
     protected: dict[str, bool] = {}
     try:
@@ -157,26 +167,27 @@ def read_package(source: Path | bytes, sheet_names: list[str]) -> Package:
         ) as package:
             names = set(package.namelist())
             if "docProps/custom.xml" in names:
-                root = ElementTree.fromstring(package.read("docProps/custom.xml"))
-                for prop in root.findall("cp:property", _NS):
-                    value = next(iter(prop), None)
-                    properties[prop.get("name", "")] = (
-                        (value.text or "") if value is not None else ""
-                    )
-            workbook = ElementTree.fromstring(package.read("xl/workbook.xml"))
-            rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+                custom = package.read("docProps/custom.xml").decode("utf-8")
+                for attributes, body in _PROPERTY.findall(custom):
+                    text = _TEXT.search(body)
+                    name = _attributes(attributes).get("name", "")
+                    properties[name] = html.unescape(text.group(1)) if text else ""
+            workbook = package.read("xl/workbook.xml").decode("utf-8")
+            rels = package.read("xl/_rels/workbook.xml.rels").decode("utf-8")
             targets = {
-                r.get("Id"): r.get("Target", "") for r in rels.findall("rel:Relationship", _NS)
+                a.get("Id"): a.get("Target", "")
+                for a in (_attributes(m.group(1)) for m in _RELATIONSHIP.finditer(rels))
             }
-            for sheet in workbook.findall("m:sheets/m:sheet", _NS):
+            for match in _SHEET.finditer(workbook):
+                sheet = _attributes(match.group(1))
                 name = sheet.get("name", "")
                 if name not in sheet_names:
                     continue
-                target = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
+                target = targets.get(sheet.get("id"), "")
                 part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
                 if part in names:
                     protected[name] = _is_protected(package.read(part))
-    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError):
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, OSError):
         pass  # not an xlsx package (xls, ods): nothing more to learn here
     return Package(properties, protected)
 

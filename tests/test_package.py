@@ -1,0 +1,72 @@
+"""The package parts read beside calamine's values: custom document properties and sheet
+protection, in the spellings other applications write."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from perfxl.reader import read_package
+
+CUSTOM = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+ xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">
+<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="2" name="perfxl_department_name">
+<vt:lpwstr>R&amp;D 中心 &#x4E00;</vt:lpwstr></property>
+<property pid='3' name='perfxl_fiscal_year' fmtid='{D5CDD505}'>
+<vt:lpwstr>2026</vt:lpwstr></property>
+<property fmtid="{D5CDD505}" pid="4" name="perfxl_empty"><vt:lpwstr/></property>
+</Properties>"""
+WORKBOOK = """<?xml version="1.0" encoding="UTF-8"?>
+<x:workbook xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+ xmlns:rel="http://schemas.openxmlformats.org/officeDocument/2006/relationships">
+<x:sheets>
+<x:sheet name="项目" sheetId="1" rel:id="rId7"/>
+<x:sheet sheetId="2" rel:id='rId8' name="指标&amp;备注"></x:sheet>
+<x:sheet name="说明" sheetId="3" rel:id="rId9"/>
+</x:sheets></x:workbook>"""
+RELS = """<?xml version="1.0" encoding="UTF-8"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
+<Relationship Id="rId7" Type="worksheet" Target="worksheets/a.xml"/>
+<Relationship Target="/xl/worksheets/b.xml" Id="rId8" Type="worksheet"/>
+<Relationship Id="rId9" Type="worksheet" Target="worksheets/c.xml"/>
+</Relationships>"""
+SHEET = "<worksheet><sheetData/>{}</worksheet>"
+
+
+def package(**parts: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in parts.items():
+            z.writestr(name, text)
+    return buffer.getvalue()
+
+
+def test_properties_and_protection_in_other_spellings(tmp_path: Path) -> None:
+    data = package(
+        **{
+            "docProps/custom.xml": CUSTOM,
+            "xl/workbook.xml": WORKBOOK,
+            "xl/_rels/workbook.xml.rels": RELS,
+            "xl/worksheets/a.xml": SHEET.format('<sheetProtection password="CC3D" sheet="1"/>'),
+            "xl/worksheets/b.xml": SHEET.format('<x:sheetProtection sheet="0" objects="1"/>'),
+            "xl/worksheets/c.xml": SHEET.format(""),
+        }
+    )
+    found = read_package(data, ["项目", "指标&备注", "说明"])
+    assert found.properties == {
+        "perfxl_department_name": "R&D 中心 一",
+        "perfxl_fiscal_year": "2026",
+        "perfxl_empty": "",
+    }
+    assert found.protected == {"项目": True, "指标&备注": False, "说明": False}
+    path = tmp_path / "book.xlsx"
+    path.write_bytes(data)
+    assert read_package(path, ["项目"]).protected == {"项目": True}
+
+
+def test_what_is_not_a_package_tells_nothing() -> None:
+    assert read_package(b"not a zip", ["项目"]).protected == {}
+    no_workbook = package(**{"docProps/custom.xml": CUSTOM})
+    assert read_package(no_workbook, ["项目"]).protected == {}
