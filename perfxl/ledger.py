@@ -119,7 +119,9 @@ def _add_figures(store: Store, status: DepartmentStatus, submission_id: int) -> 
         for key in AMOUNT_KEYS:
             status.amounts[key] += to_decimal(row[key]) or ZERO
     status.indicators = store.db.execute(
-        "SELECT COUNT(*) FROM indicators WHERE submission_id = ?", (submission_id,)
+        "SELECT COUNT(*) FROM projects p JOIN indicators i ON i.project_id = p.id"
+        " WHERE p.submission_id = ?",
+        (submission_id,),
     ).fetchone()[0]
 
 
@@ -205,7 +207,7 @@ def _indicator_rows(store: Store, year: int | None) -> Iterator[Any]:
     yield from store.db.execute(
         "SELECT s.department_code, s.department_name, s.file_name, p.code AS project_code,"
         " p.name AS project_name, i.* FROM indicators i JOIN projects p ON p.id = i.project_id"
-        f" JOIN submissions s ON s.id = i.submission_id WHERE s.{where}"
+        f" JOIN submissions s ON s.id = p.submission_id WHERE s.{where}"
         " ORDER BY s.department_code, s.id, p.position, i.position",
         params,
     )

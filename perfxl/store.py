@@ -90,15 +90,17 @@ MIGRATIONS: dict[int, str] = {
     """,
     # A project's indicators are looked up by project (counts in the ledger's 项目明细).
     2: "CREATE INDEX indicators_project ON indicators (project_id)",
-    # The parse of each value (operator, number, unit) is derived from the value text when
-    # it is needed, not stored beside it: less to write for every indicator collected.
+    # Less to write for every indicator collected: the parse of each value (operator,
+    # number, unit) is derived from the value text when it is needed, not stored beside it.
     3: """
     ALTER TABLE indicators DROP COLUMN period_operator;
     ALTER TABLE indicators DROP COLUMN period_number;
     ALTER TABLE indicators DROP COLUMN period_unit;
     ALTER TABLE indicators DROP COLUMN annual_operator;
     ALTER TABLE indicators DROP COLUMN annual_number;
-    ALTER TABLE indicators DROP COLUMN annual_unit
+    ALTER TABLE indicators DROP COLUMN annual_unit;
+    -- A submission's indicators are found through its projects: one index less to keep.
+    DROP INDEX indicators_submission
     """,
 }
 
@@ -271,7 +273,8 @@ class Store:
                 row=row["row"],
             )
         for row in self.db.execute(
-            "SELECT * FROM indicators WHERE submission_id = ? ORDER BY project_id, position",
+            "SELECT i.* FROM projects p JOIN indicators i ON i.project_id = p.id"
+            " WHERE p.submission_id = ? ORDER BY i.project_id, i.position",
             (submission_id,),
         ):
             projects[row["project_id"]].indicators.append(

@@ -489,7 +489,7 @@ def test_a_ledger_of_an_older_schema_is_migrated(tmp_path: Path) -> None:
         indexes = {
             r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
         }
-        assert "indicators_project" in indexes
+        assert "indicators_project" in indexes and "indicators_submission" not in indexes
         # v3 derives each value's operator, number and unit instead of storing them.
         columns = {r[1] for r in store.db.execute("PRAGMA table_info(indicators)")}
         assert {"period", "annual"} <= columns and "annual_number" not in columns
