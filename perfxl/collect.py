@@ -13,6 +13,7 @@ it to its roster department, and record it, with nothing lost and nothing twice.
 
 from __future__ import annotations
 
+import gc
 import glob
 import hashlib
 import json
@@ -22,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from perfxl import catalogue as cat
 from perfxl.codesets import CodeSet
@@ -106,6 +108,15 @@ def _init_worker(
     _WORKER[:] = [_Context(codeset, config, spec, expected, known)]
 
 
+def _init_pool_worker(*init: Any) -> None:
+    _init_worker(*init)
+    # A worker process makes many short-lived, acyclic objects per file: keep what was
+    # loaded at start out of the cycle collector's sight, and look at young objects less
+    # often (measured: about 6 % of a worker's time).
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 50)
+
+
 @dataclass
 class Received:
     """One file read and checked in a worker process, as plain data for the recording."""
@@ -177,7 +188,7 @@ def _reports(
         _init_worker(*init)
         yield from (_read(p) for p in paths)
         return
-    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=init) as pool:
+    with ProcessPoolExecutor(jobs, initializer=_init_pool_worker, initargs=init) as pool:
         yield from pool.map(_read, paths, chunksize=max(1, min(16, len(paths) // (jobs * 4))))
 
 
