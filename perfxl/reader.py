@@ -373,34 +373,33 @@ class _TemplateReader:
         inputs = [columns[c.key] for c in spec.columns if not c.locked and c.key in columns]
         take = itemgetter(*inputs) if len(inputs) > 1 else None
         ids_at = id_col if self.is_template and id_col is not None else -1
+        meta = self.meta or {}
+        total = int(
+            meta.get("project_rows" if prefix == PROJECT_ROW_PREFIX else "indicator_rows", "0") or 0
+        )
+        row_ids = _row_ids(prefix, total)
+        expected_ids = frozenset(row_ids)
+        count = len(inputs)
+        body = sheet.rows[header_row + 1 :]
         out: list[tuple[int, list[Cell]]] = []
-        seen_ids: set[int] = set()
-        for r, row in enumerate(sheet.rows[header_row + 1 :], start=header_row + 1):
+        for r, row in enumerate(body, start=header_row + 1):
             if len(row) < width:
-                row = [*row, *([None] * (width - len(row)))]
-            # Most rows of a template are empty: test the raw values with C-level any();
-            # a 0 typed alone is falsy, so it is looked for apart.
+                row = [*row, *([""] * (width - len(row)))]
             values = take(row) if take is not None else tuple(row[c] for c in inputs)
-            filled = any(values) or 0 in values
+            # Most rows of a template are blank (""): count them out at C speed. A 0 typed
+            # alone is falsy, so it is looked for apart.
+            if values.count("") == count or not (any(values) or 0 in values):
+                continue
+            out.append((r, row))
             if ids_at >= 0:
                 row_id = row[ids_at] if ids_at < len(row) else None
-                if (
-                    isinstance(row_id, str)
-                    and len(row_id) == 6
-                    and row_id[0] == prefix
-                    and row_id[1:].isdigit()
-                ):
-                    seen_ids.add(int(row_id[1:]))
-                elif filled:
+                if row_id not in expected_ids and not _is_row_id(row_id, prefix):
                     self.issue(cat.ROWS_INSERTED, sheet.name, r, id_col, ROW_ID_HEADER)
-            if filled:
-                out.append((r, row))
         if ids_at >= 0 and self.meta is not None:
-            key = "project_rows" if prefix == PROJECT_ROW_PREFIX else "indicator_rows"
-            total = int(self.meta.get(key, "0") or 0)
-            missing = [n for n in range(1, total + 1) if n not in seen_ids]
+            seen = {row[ids_at] for row in body if len(row) > ids_at}
+            missing = [row_id for row_id in row_ids if row_id not in seen]
             if missing:
-                shown = "、".join(f"{prefix}{n:05d}" for n in missing[:5]) + (
+                shown = "、".join(missing[:5]) + (
                     f" 等 {len(missing)} 个" if len(missing) > 5 else ""
                 )
                 self.issue(cat.ROWS_DELETED, sheet.name, ids=shown)
@@ -593,6 +592,16 @@ class _TemplateReader:
 
 
 _AMOUNT_FIELDS = frozenset({"total", "fiscal", "special", "other"})
+
+
+@lru_cache(maxsize=64)
+def _row_ids(prefix: str, count: int) -> tuple[str, ...]:
+    """The row ids a template was written with: P00001, P00002, …"""
+    return tuple(f"{prefix}{n:05d}" for n in range(1, count + 1))
+
+
+def _is_row_id(value: Cell, prefix: str) -> bool:
+    return isinstance(value, str) and len(value) == 6 and value[0] == prefix and value[1:].isdigit()
 
 
 @lru_cache(maxsize=4096)
