@@ -5,18 +5,24 @@ it to its roster department, and record it, with nothing lost and nothing twice.
   is not even parsed again.
 - A newer accepted submission of a department and year supersedes the older ones, which
   stay in the history; the change is recorded as projects added, removed and changed.
+  Which submission is newer is decided by the order of arrival (file time, then name),
+  never by the order of recording: files collected together, one by one, or late give
+  the same statuses and the same changes.
 - A file with errors is recorded as rejected, with its issues, and stays out of the
   consolidated figures unless errors are accepted.
-- One bad file never stops the run; reading runs in parallel on all cores; every
-  submission is written in one transaction.
+- One bad file never stops the run. Files are read, checked and recorded in parallel on
+  all cores: each worker records what it read, one transaction per file, one writer at a
+  time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import glob
 import hashlib
 import json
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -87,29 +93,43 @@ def received_time(path: Path) -> str:
     return datetime.fromtimestamp(mtime, UTC).isoformat(timespec="seconds")
 
 
-# --- reading in worker processes ---------------------------------------------------------
+# --- reading and recording, in worker processes ----------------------------------------
 
 
 @dataclass
 class _Context:
+    """What a worker reads and records with."""
+
     codeset: CodeSet
     config: Config
     spec: TemplateSpec
     expected: Expected
     known: frozenset[str]  # the sha256 of every file already in the ledger
+    ledger: Path
+    roster: list[RosterEntry] | None
+    year: int | None
+    accept_with_errors: bool
+    lock: Any  # one writer at a time, across the workers
+    parent: int | None  # the collecting process, for a worker: if it is gone, record nothing
 
 
-_WORKER: list[_Context] = []  # what each worker process reads with, set once per process
+@dataclass
+class _Worker:
+    context: _Context
+    store: Store
+    directory: _Roster
 
 
-def _init_worker(
-    codeset: CodeSet, config: Config, spec: TemplateSpec, expected: Expected, known: frozenset[str]
-) -> None:
-    _WORKER[:] = [_Context(codeset, config, spec, expected, known)]
+_WORKER: list[_Worker] = []  # set once per worker process
 
 
-def _init_pool_worker(*init: Any) -> None:
-    _init_worker(*init)
+def _init_worker(context: _Context, store: Store | None = None) -> None:
+    store = store if store is not None else Store(context.ledger)
+    _WORKER[:] = [_Worker(context, store, _Roster(context.roster))]
+
+
+def _init_pool_worker(context: _Context) -> None:
+    _init_worker(context)
     # A worker process makes many short-lived, acyclic objects per file: keep what was
     # loaded at start out of the cycle collector's sight, and look at young objects less
     # often (measured: about 6 % of a worker's time).
@@ -119,11 +139,9 @@ def _init_pool_worker(*init: Any) -> None:
 
 @dataclass
 class Received:
-    """One file read and checked in a worker process, as plain data for the recording."""
+    """One file read and checked, as plain data for the recording."""
 
     file: str
-    sha256: str
-    known: bool  # already in the ledger: not parsed again
     kind: str | None
     readable: bool
     department_code: str | None
@@ -131,15 +149,13 @@ class Received:
     fiscal_year: int | None
     template_id: str | None
     template_version: str | None
-    content: ContentRows  # the issues too, as rows: models cost more to send between processes
+    content: ContentRows  # the issues too
 
 
-def received(report: FileReport, sha256: str) -> Received:
+def received(report: FileReport) -> Received:
     table = report.table
     return Received(
         file=report.file,
-        sha256=sha256,
-        known=False,
         kind=report.kind,
         readable=report.readable,
         department_code=table.department.code if table else None,
@@ -151,45 +167,48 @@ def received(report: FileReport, sha256: str) -> Received:
     )
 
 
-def _read(path: Path) -> Received:
-    """Read, hash and check one file, reading its bytes once."""
-    c = _WORKER[0]
+def _collect_one(path: Path, received_at: str) -> Event:
+    """Read, hash, check and record one file, reading its bytes once. The recording is
+    one transaction, one worker at a time."""
+    worker = _WORKER[0]
+    c = worker.context
     try:
         data: bytes | None = path.read_bytes()
     except OSError:
         data = None  # validate_file reports why; the file is known by its path and time
     digest = hashlib.sha256(
-        data if data is not None else f"unreadable:{path}:{received_time(path)}".encode()
+        data if data is not None else f"unreadable:{path}:{received_at}".encode()
     ).hexdigest()
     if digest in c.known:
-        return Received(
-            file=str(path),
-            sha256=digest,
-            known=True,
-            kind=None,
-            readable=False,
-            department_code=None,
-            department_name=None,
-            fiscal_year=None,
-            template_id=None,
-            template_version=None,
-            content=content_rows([], []),
+        return Event(str(path), "duplicate")
+    report = received(validate_file(path, c.codeset, c.config, c.spec, c.expected, data))
+    if c.parent is not None and os.getppid() != c.parent:
+        os._exit(1)  # the collect that started this worker is gone: leave the rest to the next
+    with c.lock:
+        return _record(
+            worker.store,
+            worker.directory,
+            report,
+            path,
+            digest,
+            received_at,
+            c.year,
+            c.accept_with_errors,
         )
-    report = validate_file(path, c.codeset, c.config, c.spec, c.expected, data)
-    return received(report, digest)
 
 
-def _reports(
-    paths: list[Path],
-    jobs: int,
-    init: tuple[CodeSet, Config, TemplateSpec, Expected, frozenset[str]],
-) -> Iterator[Received]:
-    if jobs <= 1 or len(paths) <= 1:
-        _init_worker(*init)
-        yield from (_read(p) for p in paths)
+def _events(
+    pending: list[tuple[Path, str]], jobs: int, context: _Context, store: Store
+) -> Iterator[Event]:
+    paths = [p for p, _ in pending]
+    times = [t for _, t in pending]
+    if jobs <= 1 or len(pending) <= 1:
+        _init_worker(context, store)
+        yield from map(_collect_one, paths, times)
         return
-    with ProcessPoolExecutor(jobs, initializer=_init_pool_worker, initargs=init) as pool:
-        yield from pool.map(_read, paths, chunksize=max(1, min(16, len(paths) // (jobs * 4))))
+    with ProcessPoolExecutor(jobs, initializer=_init_pool_worker, initargs=(context,)) as pool:
+        chunk = max(1, min(8, len(paths) // (jobs * 4)))
+        yield from pool.map(_collect_one, paths, times, chunksize=chunk)
 
 
 # --- matching and recording --------------------------------------------------------------
@@ -281,29 +300,32 @@ def collect(
     progress: Callable[[Event], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> CollectReport:
-    """Read, validate and record every file of the inbox."""
+    """Read, validate and record every file of the inbox. Each worker records what it read
+    (one transaction per file, one writer at a time); the statuses of a department's
+    submissions follow from their order of arrival, whatever order they are recorded in."""
     report = CollectReport()
-    directory = _Roster(roster)
     files = inbox_files(inputs)
     if on_total:
         on_total(len(files))
-    # In order of arrival; each worker hashes the file it reads and skips known ones.
     pending = sorted(
         ((path, received_time(path)) for path in files), key=lambda item: (item[1], item[0].name)
     )
-    init = (codeset, config, spec, Expected(year=year), store.known_sha256())
     workers = jobs or os.cpu_count() or 1
-    paths = [p for p, _ in pending]
-    hashes: set[str] = set()
-    for (path, received), file_report in zip(pending, _reports(paths, workers, init), strict=True):
-        digest = file_report.sha256
-        if file_report.known or digest in hashes or store.has_sha256(digest):
-            event = Event(str(path), "duplicate")
-        else:
-            hashes.add(digest)
-            event = _record(
-                store, directory, file_report, path, digest, received, year, accept_with_errors
-            )
+    parallel = workers > 1 and len(pending) > 1
+    context = _Context(
+        codeset=codeset,
+        config=config,
+        spec=spec,
+        expected=Expected(year=year),
+        known=store.known_sha256(),
+        ledger=store.path,
+        roster=roster,
+        year=year,
+        accept_with_errors=accept_with_errors,
+        lock=multiprocessing.Lock() if parallel else contextlib.nullcontext(),
+        parent=os.getpid() if parallel else None,
+    )
+    for event in _events(pending, workers if parallel else 1, context, store):
         report.events.append(event)
         if progress:
             progress(event)
@@ -327,9 +349,11 @@ def _record(
     errors = sum(1 for row in content.issues if row[1] == "error")
     warnings = len(content.issues) - errors
     accepted = report.readable and (errors == 0 or accept_with_errors) and problem is None
+    verdict = "accepted" if accepted else "rejected"
     fiscal_year = report.fiscal_year or year
-    changes: list[dict[str, object]] = []
     with store.transaction() as db:
+        if store.has_sha256(digest):  # the same file, recorded since this run began
+            return Event(str(path), "duplicate")
         submission_id = store.insert_submission(
             db,
             {
@@ -346,77 +370,87 @@ def _record(
                 "kind": report.kind,
                 "template_id": report.template_id,
                 "template_version": report.template_version,
-                "status": "accepted" if accepted else "rejected",
+                "status": verdict,
+                "verdict": verdict,
                 "errors": errors,
                 "warnings": warnings,
             },
         )
         store.insert_content(db, submission_id, content)
-        status = "accepted" if accepted else "rejected"
+        status: str = verdict
+        changes: list[dict[str, object]] = []
         if code is not None:
-            status, changes = _supersede(
-                store, submission_id, code, fiscal_year, received_at, accepted
-            )
+            statuses, compared = settle(store, code, fiscal_year)
+            status, changes = statuses[submission_id], compared.get(submission_id, [])
     shown = name or code or report.department_name or report.department_code
     return Event(str(path), status, shown, errors, warnings, submission_id, changes)
 
 
-def _supersede(
-    store: Store,
-    new_id: int,
-    code: str,
-    fiscal_year: int | None,
-    received: str,
-    accepted: bool,
-) -> tuple[str, list[dict[str, object]]]:
-    """Apply the newer-supersedes-older rule for one department and year; return the new
-    submission's status and its changes against the submission it replaces."""
-    others = [
-        s
-        for s in store.submissions(
-            "department_code = ? AND fiscal_year IS ? AND status != 'superseded' AND id != ?",
-            (code, fiscal_year, new_id),
-        )
-    ]
-    status = "accepted" if accepted else "rejected"
-    newer_accepted = [s for s in others if s.status == "accepted" and s.received_at > received]
-    if newer_accepted:
-        # An older file arriving late: the newer accepted submission stays in force.
-        store.db.execute(
-            "UPDATE submissions SET status = 'superseded', superseded_by = ? WHERE id = ?",
-            (newer_accepted[-1].id, new_id),
-        )
-        return "superseded", []
-    # An accepted submission replaces everything before it; a rejected one replaces only
-    # earlier rejected ones, never the accepted figures in force.
-    replaced = [
-        s for s in others if s.received_at <= received and (accepted or s.status == "rejected")
-    ]
-    base = next((s for s in reversed(replaced) if s.status == "accepted"), None) or (
-        replaced[-1] if replaced else None
+def settle(
+    store: Store, code: str, fiscal_year: int | None
+) -> tuple[dict[int, str], dict[int, list[dict[str, object]]]]:
+    """Work out the statuses of one department's submissions for a year from their order of
+    arrival, and store them: an accepted submission replaces everything that arrived before
+    it; a rejected one replaces only an earlier rejected one, never the accepted figures in
+    force. Each submission is compared with the one it replaced: its changes are the
+    projects added, removed and changed. Returns every submission's status, and the
+    changes of those compared anew."""
+    rows = store.db.execute(
+        "SELECT id, verdict, status, superseded_by, previous_id FROM submissions"
+        " WHERE department_code = ? AND fiscal_year IS ?"
+        " ORDER BY received_at, file_name, id",
+        (code, fiscal_year),
+    ).fetchall()
+    want: dict[int, list[Any]] = {}  # id → [status, superseded_by, previous_id]
+    in_force: int | None = None  # the accepted submission in force
+    pending: int | None = None  # a rejected one that arrived after it
+    for row in rows:
+        sid = row["id"]
+        if row["verdict"] == "accepted":
+            base = in_force if in_force is not None else pending
+            for old in (in_force, pending):
+                if old is not None:
+                    want[old][:2] = ["superseded", sid]
+            want[sid] = ["accepted", None, base]
+            in_force, pending = sid, None
+        else:
+            if pending is not None:
+                want[pending][:2] = ["superseded", sid]
+            want[sid] = ["rejected", None, pending]
+            pending = sid
+    compared: dict[int, list[dict[str, object]]] = {}
+    for row in rows:
+        sid = row["id"]
+        status, by, base = want[sid]
+        if base != row["previous_id"]:
+            store.db.execute("DELETE FROM changes WHERE submission_id = ?", (sid,))
+            compared[sid] = [] if base is None else _compare(store, base, sid)
+        if (status, by, base) != (row["status"], row["superseded_by"], row["previous_id"]):
+            store.db.execute(
+                "UPDATE submissions SET status = ?, superseded_by = ?, previous_id = ?"
+                " WHERE id = ?",
+                (status, by, base, sid),
+            )
+    return {sid: w[0] for sid, w in want.items()}, compared
+
+
+def _compare(store: Store, base: int, sid: int) -> list[dict[str, object]]:
+    """Store and return the changes of a submission against the one it replaced, both as
+    the ledger holds them."""
+    changes = diff(store.projects(base), store.projects(sid))
+    store.db.executemany(
+        "INSERT INTO changes (submission_id, previous_id, change, project_key, project_name,"
+        " fields) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (
+                sid,
+                base,
+                c["change"],
+                c["project"],
+                c["name"],
+                json.dumps(c["fields"], ensure_ascii=False),
+            )
+            for c in changes
+        ],
     )
-    changes: list[dict[str, object]] = []
-    if base is not None:
-        # Both sides as stored: the diff compares what the ledger holds.
-        changes = diff(store.projects(base.id), store.projects(new_id))
-        store.db.executemany(
-            "INSERT INTO changes (submission_id, previous_id, change, project_key, project_name,"
-            " fields) VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    new_id,
-                    base.id,
-                    c["change"],
-                    c["project"],
-                    c["name"],
-                    json.dumps(c["fields"], ensure_ascii=False),
-                )
-                for c in changes
-            ],
-        )
-    for old in replaced:
-        store.db.execute(
-            "UPDATE submissions SET status = 'superseded', superseded_by = ? WHERE id = ?",
-            (new_id, old.id),
-        )
-    return status, changes
+    return changes

@@ -100,7 +100,18 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE indicators DROP COLUMN annual_number;
     ALTER TABLE indicators DROP COLUMN annual_unit;
     -- A submission's indicators are found through its projects: one index less to keep.
-    DROP INDEX indicators_submission
+    DROP INDEX indicators_submission;
+    -- Statuses follow from the order of arrival, whatever the order of recording: each
+    -- submission keeps its own verdict and the submission it was compared with.
+    ALTER TABLE submissions ADD COLUMN verdict TEXT
+        CHECK (verdict IN ('accepted', 'rejected'));
+    ALTER TABLE submissions ADD COLUMN previous_id INTEGER REFERENCES submissions(id);
+    UPDATE submissions SET verdict = CASE
+        WHEN status != 'superseded' THEN status
+        WHEN errors = 0 THEN 'accepted' ELSE 'rejected' END;
+    UPDATE submissions SET previous_id = (
+        SELECT MAX(c.previous_id) FROM changes c WHERE c.submission_id = submissions.id);
+    CREATE INDEX changes_submission ON changes (submission_id)
     """,
 }
 

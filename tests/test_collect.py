@@ -394,6 +394,35 @@ def test_older_file_arriving_late_and_rejected_resubmission(tmp_path: Path) -> N
             "older.xlsx": "superseded",
             "bad.xlsx": "rejected",
         }
+        late = standing(store)
+    # The same files collected in their order of arrival, in one run and in parallel, or
+    # one by one: the same statuses, and the newer file compared with the older one.
+    for runs in ([[older.parent, newer.parent, bad.parent]], [[older.parent], [newer.parent]]):
+        with Store(tmp_path / f"order{len(runs)}.db") as store:
+            for inputs in runs:
+                collect(inputs, store, CODESET, config, SPEC, jobs=2)
+            if len(runs) == 1:
+                assert standing(store) == late
+            else:
+                assert standing(store) == {
+                    k: v for k, v in late.items() if k in {"newer.xlsx", "older.xlsx"}
+                }
+    assert late["newer.xlsx"][2] == [("changed", "编码 P1", ["goal"])]
+    assert late["older.xlsx"][1:] == ("newer.xlsx", [])
+
+
+def standing(store: Store) -> dict[str, tuple[str, str | None, list[object]]]:
+    """Each file's status, what superseded it, and its changes (kind, project, fields)."""
+    subs = store.submissions()
+    names = {s.id: s.file_name for s in subs}
+    return {
+        s.file_name: (
+            s.status,
+            names.get(s.superseded_by) if s.superseded_by else None,
+            [(c["change"], c["project"], sorted(c["fields"])) for c in store.changes(s.id)],  # type: ignore[call-overload]
+        )
+        for s in subs
+    }
 
 
 def test_killed_midway_a_second_run_completes_without_duplicates(tmp_path: Path) -> None:
@@ -494,6 +523,10 @@ def test_a_ledger_of_an_older_schema_is_migrated(tmp_path: Path) -> None:
         columns = {r[1] for r in store.db.execute("PRAGMA table_info(indicators)")}
         assert {"period", "annual"} <= columns and "annual_number" not in columns
         assert store.counts()["indicators"] == 1
+        # …and keeps each submission's own verdict beside its status.
+        assert [
+            tuple(r) for r in store.db.execute("SELECT verdict, previous_id FROM submissions")
+        ] == [("accepted", None)]
 
 
 def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
