@@ -195,33 +195,39 @@ class _Checker:
             self.at_indicator(
                 cat.LEVEL2_MISMATCH, ind, "level2", l2_text, level2=l2_text, level1=l1_text
             )
-        if not ind.name.strip():
+        name = ind.name
+        if not name.strip():
             self.at_indicator(cat.REQUIRED_MISSING, ind, "name", column_name="三级指标")
-        elif _repeats(ind.name, project.name):
-            self.at_indicator(cat.INDICATOR_REPEATS_PROJECT, ind, "name", ind.name, name=ind.name)
-        self.values(ind)
+        elif _repeats(name, project.name):
+            self.at_indicator(cat.INDICATOR_REPEATS_PROJECT, ind, "name", name, name=name)
+        # The values: what is wrong with a value is looked up, per file, by value.
+        annual, period = ind.annual, ind.period
+        stripped = annual.strip()
+        if not stripped or stripped == "无":
+            self.at_indicator(cat.ANNUAL_BLANK, ind, "annual", annual)
+        nature = ind.nature
+        quantitative = (nature == "定量") if nature else ind.annual_value.kind == "定量"
+        known = self._findings
+        of_annual = known.get((annual, quantitative))
+        if of_annual is None:
+            of_annual = self.findings(annual, quantitative)
+        of_period = known.get((period, quantitative))
+        if of_period is None:
+            of_period = self.findings(period, quantitative)
+        if of_annual or of_period:
+            self.values(ind, (("annual", annual, of_annual), ("period", period, of_period)))
 
     def findings(self, text: str, quantitative: bool) -> tuple[tuple[str, str], ...]:
-        key = (text, quantitative)
-        found = self._findings.get(key)
-        if found is None:
-            checks = self.config.checks
-            found = self._findings[key] = _value_findings(
-                text, quantitative, checks.placeholders, checks.vague_words
-            )
+        checks = self.config.checks
+        found = self._findings[(text, quantitative)] = _value_findings(
+            text, quantitative, checks.placeholders, checks.vague_words
+        )
         return found
 
-    def values(self, ind: Indicator) -> None:
-        annual = ind.annual.strip()
-        if not annual or annual == "无":
-            self.at_indicator(cat.ANNUAL_BLANK, ind, "annual", ind.annual)
-        quantitative = (ind.nature == "定量") if ind.nature else ind.annual_value.kind == "定量"
-        by_field = (
-            ("annual", ind.annual, self.findings(ind.annual, quantitative)),
-            ("period", ind.period, self.findings(ind.period, quantitative)),
-        )
-        if not (by_field[0][2] or by_field[1][2]):
-            return
+    def values(
+        self, ind: Indicator, by_field: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]
+    ) -> None:
+        """Report what was found in an indicator's values."""
         seen: set[str] = set()
         for field, text, findings in by_field:
             name = FIELD_NAMES[field]
