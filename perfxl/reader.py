@@ -571,20 +571,24 @@ class _TemplateReader:
             level1 = _level(text_of(row[level1_c]))
             level2 = _level(text_of(row[level2_c]))
             op, unit = text_of(row[operator_c]), text_of(row[unit_c])
-            indicator = Indicator(
-                level1=level1[0],
-                level1_label=level1[1],
-                level2=level2[0],
-                level2_label=level2[1],
-                name=text_of(row[name_c]),
-                period=compose_cell(op, text_of(row[period_c]), unit),
-                annual=compose_cell(op, text_of(row[annual_c]), unit),
-                nature=_NATURES.get(text_of(row[nature_c])),
-                extra={key: text_of(row[c]) for key, c in extra_at} if extra_at else {},
-                sheet=sheet,
-                row=r + 1,
-                cell=f"{name_letter}{r + 1}",
-                columns=letters,
+            # From a dict: the same validation as the constructor, with less call overhead
+            # (this runs for every indicator).
+            indicator = Indicator.model_validate(
+                {
+                    "level1": level1[0],
+                    "level1_label": level1[1],
+                    "level2": level2[0],
+                    "level2_label": level2[1],
+                    "name": text_of(row[name_c]),
+                    "period": compose_cell(op, text_of(row[period_c]), unit),
+                    "annual": compose_cell(op, text_of(row[annual_c]), unit),
+                    "nature": _NATURES.get(text_of(row[nature_c])),
+                    "extra": {key: text_of(row[c]) for key, c in extra_at} if extra_at else {},
+                    "sheet": sheet,
+                    "row": r + 1,
+                    "cell": f"{name_letter}{r + 1}",
+                    "columns": letters,
+                }
             )
             if resolve is not None and (level1[0] is None or level2[0] is None):
                 resolve_levels(indicator, resolve)
