@@ -123,19 +123,24 @@ def read_meta(sheets: list[Sheet]) -> dict[str, str] | None:
 _PROTECTED = re.compile(rb"<(?:\w+:)?sheetProtection\b[^>]*\bsheet=\"(?:1|true)\"")
 # The three small package parts are read with patterns, not an XML parser: only a few
 # attributes and texts are wanted, and a pattern expands no entity (the files are untrusted).
-_ELEMENT = r"<(?:\w+:)?{}\b([^>]*?)(/?)>"
-_PROPERTY = re.compile(r"<(?:\w+:)?property\b([^>]*)>(.*?)</(?:\w+:)?property>", re.DOTALL)
-_SHEET = re.compile(_ELEMENT.format("sheet"))
-_RELATIONSHIP = re.compile(_ELEMENT.format("Relationship"))
-_ATTRIBUTE = re.compile(r"""([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_TEXT = re.compile(r">([^<]*)<")
+# They work on the undecoded bytes (UTF-8), which is several times faster than on text.
+_ELEMENT = rb"<(?:\w+:)?%b\b([^>]*?)(/?)>"
+_PROPERTY = re.compile(rb"<(?:\w+:)?property\b([^>]*)>(.*?)</(?:\w+:)?property>", re.DOTALL)
+_SHEET = re.compile(_ELEMENT % b"sheet")
+_RELATIONSHIP = re.compile(_ELEMENT % b"Relationship")
+_ATTRIBUTE = re.compile(rb"""([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_TEXT = re.compile(rb">([^<]*)<")
 
 
-def _attributes(text: str) -> dict[str, str]:
+def _text(raw: bytes) -> str:
+    return html.unescape(raw.decode("utf-8"))
+
+
+def _attributes(raw: bytes) -> dict[str, str]:
     """An element's attributes, by name with its namespace prefix dropped."""
     return {
-        name.rpartition(":")[2]: html.unescape(double or single)
-        for name, double, single in _ATTRIBUTE.findall(text)
+        name.rpartition(b":")[2].decode("ascii", "replace"): _text(double or single)
+        for name, double, single in _ATTRIBUTE.findall(raw)
     }
 
 
@@ -167,13 +172,13 @@ def read_package(source: Path | bytes, sheet_names: list[str]) -> Package:
         ) as package:
             names = set(package.namelist())
             if "docProps/custom.xml" in names:
-                custom = package.read("docProps/custom.xml").decode("utf-8")
+                custom = package.read("docProps/custom.xml")
                 for attributes, body in _PROPERTY.findall(custom):
                     text = _TEXT.search(body)
                     name = _attributes(attributes).get("name", "")
-                    properties[name] = html.unescape(text.group(1)) if text else ""
-            workbook = package.read("xl/workbook.xml").decode("utf-8")
-            rels = package.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+                    properties[name] = _text(text.group(1)) if text else ""
+            workbook = package.read("xl/workbook.xml")
+            rels = package.read("xl/_rels/workbook.xml.rels")
             targets = {
                 a.get("Id"): a.get("Target", "")
                 for a in (_attributes(m.group(1)) for m in _RELATIONSHIP.finditer(rels))

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from perfxl.cli import app
@@ -22,7 +25,7 @@ from perfxl.published import read_published
 from perfxl.reader import Expected
 from perfxl.spec import load_spec
 from perfxl.template import TemplateOptions, write_template
-from perfxl.validate import check_table, validate_file
+from perfxl.validate import check_table, fund_core, validate_file
 from tests.conftest import SEED_TXT, libreoffice_resave
 
 runner = CliRunner()
@@ -440,3 +443,16 @@ def test_rules_find_vague_and_repeated_names_in_published_data() -> None:
     }
     assert ("quantitative-no-unit", "G11") in {(i.code, i.cell) for i in issues}
     assert table.projects[0].name
+
+
+PIECES = ["专项", "工作", "经费", "资金", "项目", "补助", "补贴", "党建", "a"]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=6).map("".join))
+@example("城市基层党建专项工作经费")
+@example("工作专项经费")
+@example("经费经费")
+def test_fund_suffix_as_the_pattern_defines_it(text: str) -> None:
+    pattern = re.compile(r"(专项)?(工作)?(经费|资金|项目|补助|补贴)$")
+    assert fund_core(text) == pattern.sub("", text)
+    assert text.endswith(("经费", "资金", "项目", "补助", "补贴")) == bool(pattern.search(text))
