@@ -157,11 +157,12 @@ class _Checker:
             # When the indicators could not be read at all, that one issue says it.
             if self.indicators_read and code in self.level1 and code not in level1s:
                 self.at(rule, project, "name", project.name)
+        named = _Named(project.name)
         for indicator in project.indicators:
             if indicator.raw is None:  # an unparsed one was reported when it was read
-                self.indicator(project, indicator)
+                self.indicator(named, indicator)
 
-    def indicator(self, project: Project, ind: Indicator) -> None:
+    def indicator(self, project: _Named, ind: Indicator) -> None:
         # Runs for every indicator: the texts for messages are made only when one is due.
         level1 = self.level1.get(ind.level1) if ind.level1 else None
         level2 = self.level2.get(ind.level2) if ind.level2 else None
@@ -200,7 +201,7 @@ class _Checker:
         name = ind.name
         if not name.strip():
             self.at_indicator(cat.REQUIRED_MISSING, ind, "name", column_name="三级指标")
-        elif _repeats(name, project.name):
+        elif project.repeated_by(name):
             self.at_indicator(cat.INDICATOR_REPEATS_PROJECT, ind, "name", name, name=name)
         # The values: what is wrong with a value is looked up, per file, by value.
         annual, period = ind.annual, ind.period
@@ -299,12 +300,9 @@ def _value_findings(
 
 def fund_core(text: str) -> str:
     """The text without a fund suffix at its end (`专项工作经费`, `资金`, …)."""
-    for ending in _FUND_ENDINGS:
-        if text.endswith(ending):
-            text = text[: -len(ending)]
-            break
-    else:
+    if not text.endswith(_FUND_ENDINGS):
         return text
+    text = text[:-2]  # every ending is two characters
     if text.endswith("工作"):
         text = text[:-2]
     if text.endswith("专项"):
@@ -312,21 +310,26 @@ def fund_core(text: str) -> str:
     return text
 
 
-@lru_cache(maxsize=65536)
-def _core(name: str) -> str:
-    return fund_core("".join(name.split()))
+class _Named:
+    """A project's name, ready to be compared with each of its indicators' names."""
 
+    def __init__(self, name: str) -> None:
+        self.text = "".join(name.split())
+        self.core = fund_core(self.text)
 
-@lru_cache(maxsize=65536)
-def _repeats(indicator: str, project: str) -> bool:
-    """Does the indicator name only repeat the project or fund name?"""
-    if not indicator or not project:
-        return False
-    a, b = "".join(indicator.split()), "".join(project.split())
-    if a == b or (_core(a) and _core(a) == _core(b)):
-        return True
-    # A fund's name (…经费) that is part of the project's name, or contains it.
-    return a.endswith(_FUND_ENDINGS) and (a in b or b in a)
+    def repeated_by(self, indicator: str) -> bool:
+        """Does the indicator name only repeat the project or fund name?"""
+        b = self.text
+        if not indicator or not b:
+            return False
+        a = "".join(indicator.split())
+        if a == b:
+            return True
+        core = fund_core(a)
+        if core and core == self.core:
+            return True
+        # A fund's name (…经费) that is part of the project's name, or contains it.
+        return a.endswith(_FUND_ENDINGS) and (a in b or b in a)
 
 
 def check_table(

@@ -25,7 +25,7 @@ from perfxl.published import read_published
 from perfxl.reader import Expected
 from perfxl.spec import load_spec
 from perfxl.template import TemplateOptions, write_template
-from perfxl.validate import check_table, fund_core, validate_file
+from perfxl.validate import _FUND_ENDINGS, check_table, fund_core, validate_file
 from tests.conftest import SEED_TXT, libreoffice_resave
 
 runner = CliRunner()
@@ -455,4 +455,5 @@ PIECES = ["专项", "工作", "经费", "资金", "项目", "补助", "补贴", 
 def test_fund_suffix_as_the_pattern_defines_it(text: str) -> None:
     pattern = re.compile(r"(专项)?(工作)?(经费|资金|项目|补助|补贴)$")
     assert fund_core(text) == pattern.sub("", text)
+    assert all(len(ending) == 2 for ending in _FUND_ENDINGS)  # fund_core counts on it
     assert text.endswith(("经费", "资金", "项目", "补助", "补贴")) == bool(pattern.search(text))
