@@ -126,7 +126,7 @@ def test_collecting_the_same_files_again_changes_nothing(collected: Path) -> Non
     with Store(collected) as store:
         before = store.counts()
     code, output = run("collect", str(INBOX), "--roster", str(ROSTER), "--ledger", str(collected))
-    assert code == 0 and "重复 6" in output.replace("\n", "")
+    assert code == 0 and "重复6" in "".join(output.split())  # however the console wraps it
     with Store(collected) as store:
         assert store.counts() == before
 
