@@ -1,5 +1,5 @@
-"""The package parts read beside calamine's values: custom document properties and sheet
-protection, in the spellings other applications write."""
+"""What is read beside calamine's values: custom document properties and sheet protection,
+in the spellings other applications write; and cells as text."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import io
 import zipfile
 from pathlib import Path
 
-from perfxl.reader import read_package
+from hypothesis import given
+from hypothesis import strategies as st
+
+from perfxl.reader import column_texts, read_package, text_of
 
 CUSTOM = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
@@ -70,3 +73,19 @@ def test_what_is_not_a_package_tells_nothing() -> None:
     assert read_package(b"not a zip", ["项目"]).protected == {}
     no_workbook = package(**{"docProps/custom.xml": CUSTOM})
     assert read_package(no_workbook, ["项目"]).protected == {}
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet=[" ", "\r", "\n", "a", "中", "_x000D_", "1"], max_size=6),
+            st.integers(-5, 5),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.none(),
+            st.booleans(),
+        ),
+        max_size=6,
+    )
+)
+def test_a_column_as_text_is_each_cell_as_text(values: list[object]) -> None:
+    assert column_texts(values) == [text_of(v) for v in values]  # type: ignore[arg-type]
