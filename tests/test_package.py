@@ -7,7 +7,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from perfxl.reader import column_texts, read_package, text_of
@@ -89,5 +89,7 @@ def test_what_is_not_a_package_tells_nothing() -> None:
         max_size=6,
     )
 )
+@example(["一\r\n二", "甲"])
+@example(["a_x000D_\nb"])
 def test_a_column_as_text_is_each_cell_as_text(values: list[object]) -> None:
     assert column_texts(values) == [text_of(v) for v in values]  # type: ignore[arg-type]
