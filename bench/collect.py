@@ -8,7 +8,10 @@ write the ledger, for N = 100 and 1,000, with in the same run:
 Each phase runs in a fresh process; the libraries it uses are imported before its clock
 starts.
 
-    python bench/collect.py [--sizes 100 1000] [--corpus /tmp/perfxl-bench-corpus]
+    python bench/collect.py [--sizes 100 1000] [--rounds 3] [--corpus /tmp/perfxl-bench-corpus]
+
+The machine may be shared and noisy: every phase runs --rounds times, and the medians are
+shown, with the range of the ratios of single rounds.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import importlib
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -145,10 +149,17 @@ def measure(phase: str, count: int, corpus: Path, work: Path) -> dict[str, float
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--corpus", type=Path, default=Path("/tmp/perfxl-bench-corpus"))
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of all four phases; medians are shown"
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -158,27 +169,38 @@ def main() -> None:
     from corpus import make_corpus
 
     make_corpus(args.corpus, max(args.sizes))
-    print(f"{os.cpu_count()} cores; workbooks of 40 projects and 240 indicators")
-    print(f"{'N':>6} {'phase':<28}{'seconds':>9}{'ratio':>8}{'peak MiB':>10}")
+    print(
+        f"{os.cpu_count()} cores; workbooks of 40 projects and 240 indicators; "
+        f"median of {args.rounds} rounds, each phase in a fresh process, the phases of a "
+        "round one after the other"
+    )
+    print(f"{'N':>6} {'phase':<28}{'seconds':>9}{'ratio':>8}{'(rounds)':>18}{'peak MiB':>10}")
     for count in args.sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            base = measure("calamine", count, args.corpus, work)
-            ours = measure("collect", count, args.corpus, work)
-            ledger = measure("ledger", count, args.corpus, work)
-            plain = measure("xlsxwriter", count, args.corpus, work)
-            rows = (
-                ("python-calamine read", base, None),
-                ("perfxl collect (all cores)", ours, ours["seconds"] / base["seconds"]),
-                ("xlsxwriter, same cells", plain, None),
-                ("perfxl ledger xlsx", ledger, ledger["seconds"] / plain["seconds"]),
+        runs: dict[str, list[dict[str, float]]] = {p: [] for p in PHASES}
+        for _ in range(args.rounds):
+            with tempfile.TemporaryDirectory() as tmp:
+                for phase in ("calamine", "collect", "ledger", "xlsxwriter"):
+                    runs[phase].append(measure(phase, count, args.corpus, Path(tmp)))
+        seconds = {p: [r["seconds"] for r in rs] for p, rs in runs.items()}
+        pairs = {"collect": "calamine", "ledger": "xlsxwriter"}
+        for label, phase in (
+            ("python-calamine read", "calamine"),
+            ("perfxl collect (all cores)", "collect"),
+            ("xlsxwriter, same cells", "xlsxwriter"),
+            ("perfxl ledger xlsx", "ledger"),
+        ):
+            shown = spread = ""
+            if phase in pairs:
+                base = seconds[pairs[phase]]
+                ratio = _median(seconds[phase]) / _median(base)
+                each = [ours / theirs for ours, theirs in zip(seconds[phase], base, strict=True)]
+                shown = f"{ratio:.2f}x"
+                spread = f"{min(each):.2f}-{max(each):.2f}x"
+            peak = max(r["peak_mib"] for r in runs[phase])
+            print(
+                f"{count:>6} {label:<28}{_median(seconds[phase]):>9.2f}{shown:>8}{spread:>18}"
+                f"{peak:>10.0f}"
             )
-            for label, figures, ratio in rows:
-                shown = f"{ratio:.2f}x" if ratio else ""
-                print(
-                    f"{count:>6} {label:<28}{figures['seconds']:>9.2f}{shown:>8}"
-                    f"{figures['peak_mib']:>10.0f}"
-                )
 
 
 if __name__ == "__main__":
