@@ -41,6 +41,7 @@ from perfxl.spec import TemplateSpec
 from perfxl.store import ContentRows, Store, content_rows
 from perfxl.validate import FileReport, expand, validate_file
 
+CHECKPOINT_EVERY = 50  # files recorded between two checkpoints of the write-ahead log
 COMPARED = ("name", "unit", "total", "fiscal", "special", "other", "goal")
 
 
@@ -130,6 +131,11 @@ def _init_worker(context: _Context, store: Store | None = None) -> None:
 
 def _init_pool_worker(context: _Context) -> None:
     _init_worker(context)
+    # Workers only append; the collecting process moves the log into the database, so that
+    # no worker stalls the others behind the write lock while it does (measured on 1,000
+    # files: the longest recording 97 → 5 ms, the time spent waiting for the lock
+    # 0.41 → 0.15 s).
+    _WORKER[0].store.db.execute("PRAGMA wal_autocheckpoint = 0")
     # A worker process makes many short-lived, acyclic objects per file: keep what was
     # loaded at start out of the cycle collector's sight, and look at young objects less
     # often (measured: about 6 % of a worker's time).
@@ -325,10 +331,14 @@ def collect(
         lock=multiprocessing.Lock() if parallel else contextlib.nullcontext(),
         parent=os.getpid() if parallel else None,
     )
-    for event in _events(pending, workers if parallel else 1, context, store):
+    for done, event in enumerate(_events(pending, workers if parallel else 1, context, store), 1):
         report.events.append(event)
         if progress:
             progress(event)
+        if parallel and done % CHECKPOINT_EVERY == 0:
+            store.checkpoint()
+    if parallel:
+        store.checkpoint()
     return report
 
 

@@ -208,6 +208,11 @@ class Store:
             is not None
         )
 
+    def checkpoint(self) -> None:
+        """Move what the write-ahead log holds into the database, without waiting for
+        writers (they go on appending meanwhile)."""
+        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
     def known_sha256(self) -> frozenset[str]:
         """The sha256 of every file recorded."""
         return frozenset(r[0] for r in self.db.execute("SELECT sha256 FROM submissions"))
