@@ -212,9 +212,15 @@ def _events(
         _init_worker(context, store)
         yield from map(_collect_one, paths, times)
         return
-    with ProcessPoolExecutor(jobs, initializer=_init_pool_worker, initargs=(context,)) as pool:
+    pool = ProcessPoolExecutor(jobs, initializer=_init_pool_worker, initargs=(context,))
+    try:
         chunk = max(1, min(8, len(paths) // (jobs * 4)))
         yield from pool.map(_collect_one, paths, times, chunksize=chunk)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    # Every file is recorded: the idle workers end on their own, nobody waits for them.
+    pool.shutdown(wait=False)
 
 
 # --- matching and recording --------------------------------------------------------------
@@ -335,7 +341,7 @@ def collect(
         report.events.append(event)
         if progress:
             progress(event)
-        if parallel and done % CHECKPOINT_EVERY == 0:
+        if parallel and done % CHECKPOINT_EVERY == 0 and done < len(pending):
             store.checkpoint()
     if parallel:
         store.checkpoint()
