@@ -41,7 +41,7 @@ from perfxl.spec import TemplateSpec
 from perfxl.store import ContentRows, Store, content_rows
 from perfxl.validate import FileReport, expand, validate_file
 
-CHECKPOINT_EVERY = 50  # files recorded between two checkpoints of the write-ahead log
+CHECKPOINT_EVERY = 200  # files recorded between two checkpoints of the write-ahead log
 COMPARED = ("name", "unit", "total", "fiscal", "special", "other", "goal")
 
 
@@ -341,7 +341,9 @@ def collect(
         report.events.append(event)
         if progress:
             progress(event)
-        if parallel and done % CHECKPOINT_EVERY == 0 and done < len(pending):
+        left = len(pending) - done
+        # One more while the last files are read, so that the final one has little to do.
+        if parallel and left and (done % CHECKPOINT_EVERY == 0 or left == 2 * workers):
             store.checkpoint()
     if parallel:
         store.checkpoint()
