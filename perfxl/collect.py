@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from perfxl import catalogue as cat
 from perfxl.codesets import CodeSet
@@ -41,6 +41,7 @@ from perfxl.spec import TemplateSpec
 from perfxl.store import ContentRows, Store, content_rows
 from perfxl.validate import FileReport, expand, validate_file
 
+T = TypeVar("T")
 CHECKPOINT_EVERY = 200  # files recorded between two checkpoints of the write-ahead log
 COMPARED = ("name", "unit", "total", "fiscal", "special", "other", "goal")
 
@@ -206,21 +207,36 @@ def _collect_one(path: Path, received_at: str) -> Event:
 def _events(
     pending: list[tuple[Path, str]], jobs: int, context: _Context, store: Store
 ) -> Iterator[Event]:
-    paths = [p for p, _ in pending]
-    times = [t for _, t in pending]
     if jobs <= 1 or len(pending) <= 1:
         _init_worker(context, store)
-        yield from map(_collect_one, paths, times)
+        yield from (_collect_one(path, received_at) for path, received_at in pending)
         return
     pool = ProcessPoolExecutor(jobs, initializer=_init_pool_worker, initargs=(context,))
     try:
-        chunk = max(1, min(8, len(paths) // (jobs * 4)))
-        yield from pool.map(_collect_one, paths, times, chunksize=chunk)
+        for events in pool.map(_collect_many, batches(pending, jobs)):
+            yield from events
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     # Every file is recorded: the idle workers end on their own, nobody waits for them.
     pool.shutdown(wait=False)
+
+
+def _collect_many(batch: list[tuple[Path, str]]) -> list[Event]:
+    return [_collect_one(path, received_at) for path, received_at in batch]
+
+
+def batches(items: list[T], jobs: int, most: int = 8) -> list[list[T]]:
+    """Items in batches that shrink as the work runs out (guided scheduling): few hand-overs
+    between processes while there is much to do, and no worker left idle at the end while
+    another finishes a long batch."""
+    out: list[list[T]] = []
+    start = 0
+    while start < len(items):
+        size = max(1, min(most, (len(items) - start) // (jobs * 4)))
+        out.append(items[start : start + size])
+        start += size
+    return out
 
 
 # --- matching and recording --------------------------------------------------------------

@@ -561,3 +561,15 @@ def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("not a database", encoding="utf-8")
     code, output = run("collect", str(INBOX), "--ledger", str(path))
     assert code == 2 and "台账" in output
+
+
+def test_batches_shrink_and_keep_every_file_once() -> None:
+    from perfxl.collect import batches
+
+    items = list(range(1000))
+    found = batches(items, 2)
+    assert [i for b in found for i in b] == items
+    sizes = [len(b) for b in found]
+    assert sizes[0] == 8 and sizes[-8:] == [1] * 8
+    assert sizes == sorted(sizes, reverse=True)
+    assert batches([], 2) == [] and batches([1], 2) == [[1]]
