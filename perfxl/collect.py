@@ -38,7 +38,7 @@ from perfxl.model import Issue, Project
 from perfxl.reader import Expected
 from perfxl.roster import RosterEntry
 from perfxl.spec import TemplateSpec
-from perfxl.store import ContentRows, Store, content_rows
+from perfxl.store import Store
 from perfxl.validate import FileReport, expand, validate_file
 
 T = TypeVar("T")
@@ -146,7 +146,7 @@ def _init_pool_worker(context: _Context) -> None:
 
 @dataclass
 class Received:
-    """One file read and checked, as plain data for the recording."""
+    """One file read and checked, with what the recording needs."""
 
     file: str
     kind: str | None
@@ -156,7 +156,8 @@ class Received:
     fiscal_year: int | None
     template_id: str | None
     template_version: str | None
-    content: ContentRows  # the issues too
+    projects: list[Project]
+    issues: list[Issue]
 
 
 def received(report: FileReport) -> Received:
@@ -170,7 +171,8 @@ def received(report: FileReport) -> Received:
         fiscal_year=table.fiscal_year if table else None,
         template_id=table.template_id if table else None,
         template_version=table.template_version if table else None,
-        content=content_rows(table.projects if table else [], report.issues),
+        projects=table.projects if table else [],
+        issues=report.issues,
     )
 
 
@@ -377,11 +379,9 @@ def _record(
     accept_with_errors: bool,
 ) -> Event:
     code, name, problem = directory.match(report)
-    content = report.content
-    if problem is not None:
-        content.issues.insert(0, content_rows([], [problem]).issues[0])
-    errors = sum(1 for row in content.issues if row[1] == "error")
-    warnings = len(content.issues) - errors
+    issues = report.issues if problem is None else [problem, *report.issues]
+    errors = sum(1 for issue in issues if issue.severity == "error")
+    warnings = len(issues) - errors
     accepted = report.readable and (errors == 0 or accept_with_errors) and problem is None
     verdict = "accepted" if accepted else "rejected"
     fiscal_year = report.fiscal_year or year
@@ -410,7 +410,7 @@ def _record(
                 "warnings": warnings,
             },
         )
-        store.insert_content(db, submission_id, content)
+        store.insert_content(db, submission_id, report.projects, issues)
         status: str = verdict
         changes: list[dict[str, object]] = []
         if code is not None:

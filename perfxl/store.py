@@ -300,18 +300,38 @@ class Store:
         return cursor.lastrowid
 
     def insert_content(
-        self, db: sqlite3.Connection, submission_id: int, content: ContentRows
+        self,
+        db: sqlite3.Connection,
+        submission_id: int,
+        projects: list[Project],
+        issues: list[Issue],
     ) -> None:
-        """A submission's projects, indicators and issues, as prepared by content_rows: one
-        statement per table (the project ids are assigned here, inside the transaction)."""
+        """A submission's projects, indicators and issues: one statement per table, each row
+        built once (the project ids are assigned here, inside the transaction)."""
         first = db.execute("SELECT COALESCE(MAX(id), 0) FROM projects").fetchone()[0] + 1
         db.executemany(
             "INSERT INTO projects (id, submission_id, position, code, name, unit, total, fiscal,"
             " special, other, goal, extra, sheet, cell, row)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (first + n, submission_id, n + 1, *project)
-                for n, project in enumerate(content.projects)
+                (
+                    first + n,
+                    submission_id,
+                    n + 1,
+                    p.code,
+                    p.name,
+                    p.unit,
+                    _text(p.total),
+                    _text(p.fiscal),
+                    _text(p.special),
+                    _text(p.other),
+                    p.goal,
+                    _extra(p.extra),
+                    p.sheet,
+                    p.cell,
+                    p.row,
+                )
+                for n, p in enumerate(projects)
             ],
         )
         db.executemany(
@@ -319,15 +339,46 @@ class Store:
             " level1_label, level2, level2_label, name, nature, period, annual, raw, extra,"
             " sheet, cell, row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (submission_id, first + n, k, *row)
-                for n, rows in enumerate(content.indicators)
-                for k, row in enumerate(rows, 1)
+                (
+                    submission_id,
+                    first + n,
+                    k,
+                    i.level1,
+                    i.level1_label,
+                    i.level2,
+                    i.level2_label,
+                    i.name,
+                    i.nature,
+                    i.period,
+                    i.annual,
+                    i.raw,
+                    _extra(i.extra),
+                    i.sheet,
+                    i.cell,
+                    i.row,
+                )
+                for n, p in enumerate(projects)
+                for k, i in enumerate(p.indicators, 1)
             ],
         )
         db.executemany(
             "INSERT INTO issues (submission_id, code, severity, message, hint, sheet, cell, row,"
             " column_name, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(submission_id, *row) for row in content.issues],
+            [
+                (
+                    submission_id,
+                    i.code,
+                    i.severity,
+                    i.message,
+                    i.hint,
+                    i.sheet,
+                    i.cell,
+                    i.row,
+                    i.column,
+                    i.value,
+                )
+                for i in issues
+            ],
         )
 
     # --- reading -------------------------------------------------------------------------
@@ -423,60 +474,5 @@ class Store:
         }
 
 
-@dataclass
-class ContentRows:
-    """A submission's content as plain rows, ready for SQLite: cheap to send from a worker
-    process, unlike the models."""
-
-    projects: list[tuple[object, ...]]
-    indicators: list[list[tuple[object, ...]]]  # per project
-    issues: list[tuple[object, ...]]
-
-
 def _extra(values: dict[str, str]) -> str:
     return json.dumps(values, ensure_ascii=False) if values else "{}"
-
-
-def content_rows(projects: list[Project], issues: list[Issue]) -> ContentRows:
-    return ContentRows(
-        projects=[
-            (
-                p.code,
-                p.name,
-                p.unit,
-                _text(p.total),
-                _text(p.fiscal),
-                _text(p.special),
-                _text(p.other),
-                p.goal,
-                _extra(p.extra),
-                p.sheet,
-                p.cell,
-                p.row,
-            )
-            for p in projects
-        ],
-        indicators=[[_indicator_row(i) for i in p.indicators] for p in projects],
-        issues=[
-            (i.code, i.severity, i.message, i.hint, i.sheet, i.cell, i.row, i.column, i.value)
-            for i in issues
-        ],
-    )
-
-
-def _indicator_row(i: Indicator) -> tuple[object, ...]:
-    return (
-        i.level1,
-        i.level1_label,
-        i.level2,
-        i.level2_label,
-        i.name,
-        i.nature,
-        i.period,
-        i.annual,
-        i.raw,
-        _extra(i.extra) if i.extra else "{}",
-        i.sheet,
-        i.cell,
-        i.row,
-    )
