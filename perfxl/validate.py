@@ -166,38 +166,27 @@ class _Checker:
         # Runs for every indicator: the texts for messages are made only when one is due.
         level1 = self.level1.get(ind.level1) if ind.level1 else None
         level2 = self.level2.get(ind.level2) if ind.level2 else None
-        if level1 is None:
-            l1_text = _joined(ind.level1, ind.level1_label)
-            if not l1_text:
-                self.at_indicator(cat.REQUIRED_MISSING, ind, "level1", column_name="一级指标")
-            else:
+        if level1 is not None and level2 is not None:
+            if level2.parent != level1.code:
+                l1_text = _joined(ind.level1, ind.level1_label)
+                l2_text = _joined(ind.level2, ind.level2_label)
                 self.at_indicator(
-                    cat.LEVEL1_UNKNOWN,
-                    ind,
-                    "level1",
-                    l1_text,
-                    text=l1_text,
-                    codeset=self.codeset.name,
+                    cat.LEVEL2_MISMATCH, ind, "level2", l2_text, level2=l2_text, level1=l1_text
                 )
-        if level2 is None:
-            l2_text = _joined(ind.level2, ind.level2_label)
-            if not l2_text:
-                self.at_indicator(cat.REQUIRED_MISSING, ind, "level2", column_name="二级指标")
-            else:
-                self.at_indicator(
-                    cat.LEVEL2_UNKNOWN,
-                    ind,
-                    "level2",
-                    l2_text,
-                    text=l2_text,
-                    codeset=self.codeset.name,
-                )
-        elif level1 is not None and level2.parent != level1.code:
-            l1_text = _joined(ind.level1, ind.level1_label)
-            l2_text = _joined(ind.level2, ind.level2_label)
-            self.at_indicator(
-                cat.LEVEL2_MISMATCH, ind, "level2", l2_text, level2=l2_text, level1=l1_text
-            )
+        else:
+            for field, found, code, label, header, unknown in (
+                ("level1", level1, ind.level1, ind.level1_label, "一级指标", cat.LEVEL1_UNKNOWN),
+                ("level2", level2, ind.level2, ind.level2_label, "二级指标", cat.LEVEL2_UNKNOWN),
+            ):
+                if found is not None:
+                    continue
+                text = _joined(code, label)
+                if not text:
+                    self.at_indicator(cat.REQUIRED_MISSING, ind, field, column_name=header)
+                else:
+                    self.at_indicator(
+                        unknown, ind, field, text, text=text, codeset=self.codeset.name
+                    )
         name = ind.name
         if not name.strip():
             self.at_indicator(cat.REQUIRED_MISSING, ind, "name", column_name="三级指标")
