@@ -254,7 +254,6 @@ class _TemplateReader:
         self.expected = expected or Expected()
         self.is_template = meta is not None
         self.issues: list[Issue] = []
-        self.columns: dict[str, dict[str, int]] = {}
         self.actual: dict[str, object] = {}  # the structure found, for the hash
 
     def issue(
@@ -349,7 +348,6 @@ class _TemplateReader:
             self.issue(cat.HEADER_NOT_FOUND, sheet.name)
             return [], Columns({}, 0)
         header_row, columns = found
-        self.columns[spec.name] = columns
         headers = [
             text_of(v) for v in (sheet.rows[header_row] if header_row < len(sheet.rows) else [])
         ]
@@ -451,43 +449,36 @@ class _TemplateReader:
             projects=list(projects.values()),
         )
 
-    def _amount(self, sheet: str, r: int, key: str, value: Cell) -> Decimal | None:
+    def _amount(self, r: int, key: str, col: int | None, value: Cell) -> Decimal | None:
+        """An amount cell of the project sheet (row r, column col), blank as zero; text
+        that is not an amount, or an amount written as text, is an issue."""
         try:
             amount = parse_amount(value)
         except AmountError:
-            column = self.spec.projects.column(key)
-            header = column.header if column else key
-            text = text_of(value)
-            col = self.columns[sheet].get(key)
-            self.issue(
-                cat.AMOUNT_INVALID, sheet, r, col, header, text, column_name=header, text=text
-            )
+            self._amount_issue(cat.AMOUNT_INVALID, r, key, col, text_of(value))
             return None
         if amount is None:
             return ZERO
         if value.__class__ is str:
-            column = self.spec.projects.column(key)
-            header = column.header if column else key
-            col = self.columns[sheet].get(key)
-            self.issue(
-                cat.AMOUNT_AS_TEXT,
-                sheet,
-                r,
-                col,
-                header,
-                value,
-                column_name=header,
-                text=value,
-                amount=fmt(amount),
-            )
+            self._amount_issue(cat.AMOUNT_AS_TEXT, r, key, col, value, amount=fmt(amount))
         return amount
+
+    def _amount_issue(
+        self, rule: cat.Rule, r: int, key: str, col: int | None, text: Cell, **params: Any
+    ) -> None:
+        spec = self.spec.projects
+        column = spec.column(key)
+        header = column.header if column else key
+        self.issue(rule, spec.name, r, col, header, text, column_name=header, text=text, **params)
 
     def _projects(self) -> dict[int, Project]:
         spec = self.spec.projects
         projects: dict[int, Project] = {}
         rows, at = self.rows(spec, PROJECT_ROW_PREFIX)
         letters = {k: column_letter(c) for k, c in at.found.items()}
-        amounts_at = [(c.key, at[c.key]) for c in spec.columns if c.type == "amount"]
+        amounts_at = [
+            (c.key, at.found.get(c.key), at[c.key]) for c in spec.columns if c.type == "amount"
+        ]
         extra_at = [
             (c.key, at[c.key])
             for c in spec.columns
@@ -502,7 +493,7 @@ class _TemplateReader:
             seq_text = text_of(row[seq_c])
             seq = int(seq_text) if seq_text.isdigit() else n
             amounts: dict[str, Decimal | None] = {
-                key: self._amount(spec.name, r, key, row[c]) for key, c in amounts_at
+                key: self._amount(r, key, col, row[c]) for key, col, c in amounts_at
             }
             if total_spec is not None:
                 # Recomputed, never read: the cached value may be absent or stale.
