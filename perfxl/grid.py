@@ -75,18 +75,20 @@ def read_sheets(path: Path, data: bytes | None = None) -> list[Sheet]:
     if suffix in TEXT_SUFFIXES:
         return [Sheet(path.stem, read_text_table(path, data))]
     if suffix in WORKBOOK_SUFFIXES:
-        return _read_workbook(path, data)
+        return _read_workbook(path, data if data is not None else read_bytes(path))
     raise FileError(path, f"不支持的文件类型“{path.suffix}”：请使用 .xlsx、.xls、.csv 或 .txt")
 
 
-def _read_workbook(path: Path, data: bytes | None) -> list[Sheet]:
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise FileError(path, f"无法打开：{exc.strerror}") from exc
+
+
+def _read_workbook(path: Path, data: bytes) -> list[Sheet]:
     from python_calamine import CalamineWorkbook
 
-    if data is None:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise FileError(path, f"无法打开：{exc.strerror}") from exc
     if not data:
         raise FileError(path, "文件是空的")
     if path.suffix.lower() in {".xlsx", ".xlsm"} and not zipfile.is_zipfile(io.BytesIO(data)):
@@ -122,10 +124,7 @@ def decode(data: bytes, path: Path) -> str:
 
 def read_text_table(path: Path, data: bytes | None = None) -> list[list[Cell]]:
     if data is None:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise FileError(path, f"无法打开：{exc.strerror}") from exc
+        data = read_bytes(path)
     text = decode(data, path)
     if "\x00" in text:
         raise FileError(path, "文件不是文本表格（含有二进制内容）")
