@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 from perfxl import catalogue as cat
 from perfxl.codesets import CodeSet
 from perfxl.config import Config
-from perfxl.model import Issue, Project
+from perfxl.model import Department, Issue, Project, TargetTable
 from perfxl.reader import Expected
 from perfxl.roster import RosterEntry
 from perfxl.spec import TemplateSpec
@@ -109,7 +109,6 @@ class _Context:
     known: frozenset[str]  # the sha256 of every file already in the ledger
     ledger: Path
     roster: list[RosterEntry] | None
-    year: int | None
     accept_with_errors: bool
     lock: Any  # one writer at a time, across the workers
     parent: int | None  # the collecting process, for a worker: if it is gone, record nothing
@@ -144,38 +143,6 @@ def _init_pool_worker(context: _Context) -> None:
     gc.set_threshold(20_000, 20, 50)
 
 
-@dataclass
-class Received:
-    """One file read and checked, with what the recording needs."""
-
-    file: str
-    kind: str | None
-    readable: bool
-    department_code: str | None
-    department_name: str | None
-    fiscal_year: int | None
-    template_id: str | None
-    template_version: str | None
-    projects: list[Project]
-    issues: list[Issue]
-
-
-def received(report: FileReport) -> Received:
-    table = report.table
-    return Received(
-        file=report.file,
-        kind=report.kind,
-        readable=report.readable,
-        department_code=table.department.code if table else None,
-        department_name=table.department.name if table else None,
-        fiscal_year=table.fiscal_year if table else None,
-        template_id=table.template_id if table else None,
-        template_version=table.template_version if table else None,
-        projects=table.projects if table else [],
-        issues=report.issues,
-    )
-
-
 def _collect_one(path: Path, received_at: str) -> Event:
     """Read, hash, check and record one file, reading its bytes once. The recording is
     one transaction, one worker at a time."""
@@ -190,7 +157,7 @@ def _collect_one(path: Path, received_at: str) -> Event:
     ).hexdigest()
     if digest in c.known:
         return Event(str(path), "duplicate")
-    report = received(validate_file(path, c.codeset, c.config, c.spec, c.expected, data))
+    report = validate_file(path, c.codeset, c.config, c.spec, c.expected, data)
     if c.parent is not None and os.getppid() != c.parent:
         os._exit(1)  # the collect that started this worker is gone: leave the rest to the next
     with c.lock:
@@ -201,7 +168,7 @@ def _collect_one(path: Path, received_at: str) -> Event:
             path,
             digest,
             received_at,
-            c.year,
+            c.expected.year,
             c.accept_with_errors,
         )
 
@@ -211,7 +178,10 @@ def _events(
 ) -> Iterator[Event]:
     if jobs <= 1 or len(pending) <= 1:
         _init_worker(context, store)
-        yield from (_collect_one(path, received_at) for path, received_at in pending)
+        try:
+            yield from (_collect_one(path, received_at) for path, received_at in pending)
+        finally:
+            _WORKER.clear()  # the caller's store is not this module's to keep
         return
     pool = ProcessPoolExecutor(jobs, initializer=_init_pool_worker, initargs=(context,))
     try:
@@ -254,9 +224,12 @@ class _Roster:
         self.by_code = {e.code: e for e in entries or []}
         self.by_name = {_key(e.name): e for e in entries or []}
 
-    def match(self, report: Received) -> tuple[str | None, str | None, Issue | None]:
-        """(department code, name, an issue when the file matches no roster department)."""
-        code, name = report.department_code, report.department_name
+    def match(
+        self, report: FileReport, department: Department
+    ) -> tuple[str | None, str | None, Issue | None]:
+        """(department code, name, an issue when the file, which names `department`, matches
+        no roster department)."""
+        code, name = department.code, department.name
         if self.entries is None:
             return code or name, name, None
         # Our template carries the code; a table that is not ours carries the name.
@@ -350,7 +323,6 @@ def collect(
         known=store.known_sha256(),
         ledger=store.path,
         roster=roster,
-        year=year,
         accept_with_errors=accept_with_errors,
         lock=multiprocessing.Lock() if parallel else contextlib.nullcontext(),
         parent=os.getpid() if parallel else None,
@@ -371,20 +343,22 @@ def collect(
 def _record(
     store: Store,
     directory: _Roster,
-    report: Received,
+    report: FileReport,
     path: Path,
     digest: str,
     received_at: str,
     year: int | None,
     accept_with_errors: bool,
 ) -> Event:
-    code, name, problem = directory.match(report)
+    table = report.table or TargetTable()  # an unreadable file names nothing
+    department = table.department
+    code, name, problem = directory.match(report, department)
     issues = report.issues if problem is None else [problem, *report.issues]
     errors = sum(1 for issue in issues if issue.severity == "error")
     warnings = len(issues) - errors
     accepted = report.readable and (errors == 0 or accept_with_errors) and problem is None
     verdict = "accepted" if accepted else "rejected"
-    fiscal_year = report.fiscal_year or year
+    fiscal_year = table.fiscal_year or year
     with store.transaction() as db:
         if store.has_sha256(digest):  # the same file, recorded since this run began
             return Event(str(path), "duplicate")
@@ -393,8 +367,8 @@ def _record(
             {
                 "department_code": code,
                 "department_name": name,
-                "file_department_code": report.department_code,
-                "file_department_name": report.department_name,
+                "file_department_code": department.code,
+                "file_department_name": department.name,
                 "fiscal_year": fiscal_year,
                 "file_name": path.name,
                 "file_path": str(path),
@@ -402,21 +376,21 @@ def _record(
                 "received_at": received_at,
                 "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "kind": report.kind,
-                "template_id": report.template_id,
-                "template_version": report.template_version,
+                "template_id": table.template_id,
+                "template_version": table.template_version,
                 "status": verdict,
                 "verdict": verdict,
                 "errors": errors,
                 "warnings": warnings,
             },
         )
-        store.insert_content(db, submission_id, report.projects, issues)
+        store.insert_content(db, submission_id, table.projects, issues)
         status: str = verdict
         changes: list[dict[str, object]] = []
         if code is not None:
             statuses, compared = settle(store, code, fiscal_year)
             status, changes = statuses[submission_id], compared.get(submission_id, [])
-    shown = name or code or report.department_name or report.department_code
+    shown = name or code or department.name or department.code
     return Event(str(path), status, shown, errors, warnings, submission_id, changes)
 
 
