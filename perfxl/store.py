@@ -23,72 +23,6 @@ from perfxl.errors import FileError
 from perfxl.model import Indicator, Issue, Project
 
 SCHEMA_VERSION = 3
-# A new ledger is created at the current version; MIGRATIONS bring an older one there.
-SCHEMA = """
-CREATE TABLE submissions (
-    id INTEGER PRIMARY KEY,
-    department_code TEXT,          -- the roster department it was matched to, if any
-    department_name TEXT,
-    file_department_code TEXT,     -- what the file itself says
-    file_department_name TEXT,
-    fiscal_year INTEGER,
-    file_name TEXT NOT NULL,
-    file_path TEXT NOT NULL,
-    sha256 TEXT NOT NULL UNIQUE,
-    received_at TEXT NOT NULL,     -- the file's modification time, ISO 8601
-    recorded_at TEXT NOT NULL,
-    kind TEXT,                     -- template / plain / published / structured / json
-    template_id TEXT,
-    template_version TEXT,
-    status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'superseded')),
-    errors INTEGER NOT NULL,
-    warnings INTEGER NOT NULL,
-    superseded_by INTEGER REFERENCES submissions(id),
-    verdict TEXT CHECK (verdict IN ('accepted', 'rejected')),  -- before any superseding
-    previous_id INTEGER REFERENCES submissions(id)  -- the submission it was compared with
-);
-CREATE INDEX submissions_department ON submissions (department_code, fiscal_year);
-CREATE TABLE projects (
-    id INTEGER PRIMARY KEY,
-    submission_id INTEGER NOT NULL REFERENCES submissions(id),
-    position INTEGER NOT NULL,
-    code TEXT, name TEXT NOT NULL, unit TEXT,
-    total TEXT, fiscal TEXT, special TEXT, other TEXT,
-    goal TEXT NOT NULL,
-    extra TEXT NOT NULL,           -- JSON: values of columns added to the spec
-    sheet TEXT, cell TEXT, row INTEGER
-);
-CREATE INDEX projects_submission ON projects (submission_id);
-CREATE TABLE indicators (
-    id INTEGER PRIMARY KEY,
-    submission_id INTEGER NOT NULL REFERENCES submissions(id),
-    project_id INTEGER NOT NULL REFERENCES projects(id),
-    position INTEGER NOT NULL,
-    level1 TEXT, level1_label TEXT, level2 TEXT, level2_label TEXT,
-    name TEXT NOT NULL, nature TEXT,
-    period TEXT NOT NULL, annual TEXT NOT NULL,
-    raw TEXT, extra TEXT NOT NULL,
-    sheet TEXT, cell TEXT, row INTEGER
-);
-CREATE INDEX indicators_project ON indicators (project_id);
-CREATE TABLE issues (
-    id INTEGER PRIMARY KEY,
-    submission_id INTEGER NOT NULL REFERENCES submissions(id),
-    code TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL, hint TEXT,
-    sheet TEXT, cell TEXT, row INTEGER, column_name TEXT, value TEXT
-);
-CREATE INDEX issues_submission ON issues (submission_id);
-CREATE TABLE changes (
-    id INTEGER PRIMARY KEY,
-    submission_id INTEGER NOT NULL REFERENCES submissions(id),
-    previous_id INTEGER NOT NULL REFERENCES submissions(id),
-    change TEXT NOT NULL CHECK (change IN ('added', 'removed', 'changed')),
-    project_key TEXT NOT NULL,
-    project_name TEXT,
-    fields TEXT NOT NULL           -- JSON: {field: [old, new]}
-);
-CREATE INDEX changes_submission ON changes (submission_id);
-"""
 MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE submissions (
@@ -240,13 +174,6 @@ class Store:
             raise FileError(
                 self.path, f"台账由更新版本的 perfxl 创建（结构版本 {version}），请升级 perfxl"
             )
-        if version == 0 and not self.db.execute("SELECT 1 FROM sqlite_master").fetchone():
-            with self.transaction():
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            return
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 for statement in MIGRATIONS[target].split(";"):

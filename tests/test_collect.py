@@ -529,33 +529,6 @@ def test_a_ledger_of_an_older_schema_is_migrated(tmp_path: Path) -> None:
         ] == [("accepted", None)]
 
 
-def test_a_migrated_ledger_has_the_schema_of_a_new_one(tmp_path: Path) -> None:
-    from perfxl.store import MIGRATIONS
-
-    old = tmp_path / "old.db"
-    with sqlite3.connect(old) as db:
-        for statement in MIGRATIONS[1].split(";"):
-            if statement.strip():
-                db.execute(statement)
-        db.execute("PRAGMA user_version = 1")
-    with Store(old), Store(tmp_path / "new.db"):
-        pass
-
-    def shape(path: Path) -> dict[str, object]:
-        with sqlite3.connect(path) as db:
-            names = [r[0] for r in db.execute("SELECT name FROM sqlite_master ORDER BY name")]
-            out: dict[str, object] = {"version": db.execute("PRAGMA user_version").fetchone()}
-            for name in names:
-                out[name] = (
-                    db.execute(f"PRAGMA table_info('{name}')").fetchall(),
-                    db.execute(f"PRAGMA index_info('{name}')").fetchall(),
-                    db.execute(f"PRAGMA foreign_key_list('{name}')").fetchall(),
-                )
-            return out
-
-    assert shape(old) == shape(tmp_path / "new.db")
-
-
 def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     path.write_text("not a database", encoding="utf-8")
