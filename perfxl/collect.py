@@ -409,37 +409,42 @@ def settle(
         " ORDER BY received_at, file_name, id",
         (code, fiscal_year),
     ).fetchall()
-    want: dict[int, list[Any]] = {}  # id → [status, superseded_by, previous_id]
+    previous: dict[int, int | None] = {}  # the submission each one replaced
+    superseded_by: dict[int, int | None] = {}
     in_force: int | None = None  # the accepted submission in force
     pending: int | None = None  # a rejected one that arrived after it
     for row in rows:
         sid = row["id"]
+        superseded_by[sid] = None
         if row["verdict"] == "accepted":
-            base = in_force if in_force is not None else pending
-            for old in (in_force, pending):
-                if old is not None:
-                    want[old][:2] = ["superseded", sid]
-            want[sid] = ["accepted", None, base]
+            previous[sid] = in_force if in_force is not None else pending
+            replaced = (in_force, pending)
             in_force, pending = sid, None
         else:
-            if pending is not None:
-                want[pending][:2] = ["superseded", sid]
-            want[sid] = ["rejected", None, pending]
+            previous[sid] = pending
+            replaced = (pending, None)
             pending = sid
+        for old in replaced:
+            if old is not None:
+                superseded_by[old] = sid
+    statuses = {
+        row["id"]: "superseded" if superseded_by[row["id"]] else row["verdict"] for row in rows
+    }
     compared: dict[int, list[dict[str, object]]] = {}
     for row in rows:
         sid = row["id"]
-        status, by, base = want[sid]
-        if base != row["previous_id"]:
+        wanted = (statuses[sid], superseded_by[sid], previous[sid])
+        if previous[sid] != row["previous_id"]:
             store.db.execute("DELETE FROM changes WHERE submission_id = ?", (sid,))
+            base = previous[sid]
             compared[sid] = [] if base is None else _compare(store, base, sid)
-        if (status, by, base) != (row["status"], row["superseded_by"], row["previous_id"]):
+        if wanted != (row["status"], row["superseded_by"], row["previous_id"]):
             store.db.execute(
                 "UPDATE submissions SET status = ?, superseded_by = ?, previous_id = ?"
                 " WHERE id = ?",
-                (status, by, base, sid),
+                (*wanted, sid),
             )
-    return {sid: w[0] for sid, w in want.items()}, compared
+    return statuses, compared
 
 
 def _compare(store: Store, base: int, sid: int) -> list[dict[str, object]]:
