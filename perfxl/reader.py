@@ -17,6 +17,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -171,24 +172,45 @@ class Package:
     protected: dict[str, bool]
 
 
+def _member(package: zipfile.ZipFile, data: bytes, name: str) -> bytes:
+    """One part of a package whose bytes are in memory: inflated in one call from its
+    slice of `data` (zipfile's reader goes in small chunks and checks a CRC on the way;
+    these parts are only looked at, and calamine reads the same package for the values)."""
+    info = package.getinfo(name)
+    start = info.header_offset
+    if (
+        info.flag_bits & 0x1  # encrypted: let zipfile say so
+        or info.compress_type not in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED)
+        or data[start : start + 4] != b"PK\x03\x04"
+    ):
+        return package.read(name)
+    begin = start + 30 + int.from_bytes(data[start + 26 : start + 28], "little")
+    begin += int.from_bytes(data[start + 28 : start + 30], "little")
+    raw = data[begin : begin + info.compress_size]
+    return zlib.decompress(raw, -15) if info.compress_type == zipfile.ZIP_DEFLATED else raw
+
+
 def read_package(source: Path | bytes, sheet_names: list[str]) -> Package:
     """Custom document properties and sheet protection, straight from the xlsx package, a
     path or its bytes already read."""
     properties: dict[str, str] = {}
     protected: dict[str, bool] = {}
     try:
-        with zipfile.ZipFile(
-            io.BytesIO(source) if isinstance(source, bytes) else source
-        ) as package:
+        data = source if isinstance(source, bytes) else source.read_bytes()
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
             names = set(package.namelist())
+
+            def read(name: str) -> bytes:
+                return _member(package, data, name)
+
             if "docProps/custom.xml" in names:
-                custom = package.read("docProps/custom.xml")
+                custom = read("docProps/custom.xml")
                 for attributes, body in _PROPERTY.findall(custom):
                     text = _TEXT.search(body)
                     name = _attributes(attributes).get("name", "")
                     properties[name] = _text(text.group(1)) if text else ""
-            workbook = package.read("xl/workbook.xml")
-            rels = package.read("xl/_rels/workbook.xml.rels")
+            workbook = read("xl/workbook.xml")
+            rels = read("xl/_rels/workbook.xml.rels")
             targets = {
                 a.get("Id"): a.get("Target", "")
                 for a in (_attributes(m.group(1)) for m in _RELATIONSHIP.finditer(rels))
@@ -201,8 +223,8 @@ def read_package(source: Path | bytes, sheet_names: list[str]) -> Package:
                 target = targets.get(sheet.get("id"), "")
                 part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
                 if part in names:
-                    protected[name] = _is_protected(package.read(part))
-    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, OSError):
+                    protected[name] = _is_protected(read(part))
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, OSError, zlib.error):
         pass  # not an xlsx package (xls, ods): nothing more to learn here
     return Package(properties, protected)
 

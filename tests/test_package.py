@@ -7,6 +7,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -38,25 +39,29 @@ RELS = """<?xml version="1.0" encoding="UTF-8"?>
 SHEET = "<worksheet><sheetData/>{}</worksheet>"
 
 
-def package(**parts: str) -> bytes:
+def package(compression: int = zipfile.ZIP_DEFLATED, extra: bytes = b"", **parts: str) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(buffer, "w", compression) as z:
         for name, text in parts.items():
-            z.writestr(name, text)
+            info = zipfile.ZipInfo(name)
+            info.compress_type = compression
+            info.extra = extra  # an extra field in the local header shifts where the data starts
+            z.writestr(info, text)
     return buffer.getvalue()
 
 
+PARTS = {
+    "docProps/custom.xml": CUSTOM,
+    "xl/workbook.xml": WORKBOOK,
+    "xl/_rels/workbook.xml.rels": RELS,
+    "xl/worksheets/a.xml": SHEET.format('<sheetProtection password="CC3D" sheet="1"/>'),
+    "xl/worksheets/b.xml": SHEET.format('<x:sheetProtection sheet="0" objects="1"/>'),
+    "xl/worksheets/c.xml": SHEET.format(""),
+}
+
+
 def test_properties_and_protection_in_other_spellings(tmp_path: Path) -> None:
-    data = package(
-        **{
-            "docProps/custom.xml": CUSTOM,
-            "xl/workbook.xml": WORKBOOK,
-            "xl/_rels/workbook.xml.rels": RELS,
-            "xl/worksheets/a.xml": SHEET.format('<sheetProtection password="CC3D" sheet="1"/>'),
-            "xl/worksheets/b.xml": SHEET.format('<x:sheetProtection sheet="0" objects="1"/>'),
-            "xl/worksheets/c.xml": SHEET.format(""),
-        }
-    )
+    data = package(**PARTS)
     found = read_package(data, ["项目", "指标&备注", "说明"])
     assert found.properties == {
         "perfxl_department_name": "R&D 中心 一",
@@ -67,6 +72,24 @@ def test_properties_and_protection_in_other_spellings(tmp_path: Path) -> None:
     path = tmp_path / "book.xlsx"
     path.write_bytes(data)
     assert read_package(path, ["项目"]).protected == {"项目": True}
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+@pytest.mark.parametrize("extra", [b"", b"\xfe\xca\x04\x00abcd"])
+def test_parts_are_found_whatever_their_compression_and_local_header(
+    compression: int, extra: bytes
+) -> None:
+    found = read_package(package(compression, extra, **PARTS), ["项目", "指标&备注", "说明"])
+    assert found.properties["perfxl_department_name"] == "R&D 中心 一"
+    assert found.protected == {"项目": True, "指标&备注": False, "说明": False}
+
+
+def test_a_damaged_part_tells_nothing_and_raises_nothing() -> None:
+    data = bytearray(package(**PARTS))
+    at = data.find(b"PK\x03\x04")  # the first part's local header: break its deflate stream
+    start = at + 30 + int.from_bytes(data[at + 26 : at + 28], "little")
+    data[start : start + 8] = b"\xff" * 8
+    assert read_package(bytes(data), ["项目"]).properties == {}
 
 
 def test_what_is_not_a_package_tells_nothing() -> None:
