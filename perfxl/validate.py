@@ -47,6 +47,8 @@ AMOUNTS = ("total", "fiscal", "special", "other")
 _FUND_ENDINGS = ("经费", "资金", "项目", "补助", "补贴")
 _PERCENT_UNITS = frozenset({"%", "％"})
 OUTPUT, EFFECT, SATISFACTION = "1", "2", "3"
+Findings = tuple[tuple[str, str], ...]  # (what, detail) found in one value
+_FINDINGS_KEPT = 65_536  # values whose findings are remembered, for all the files read
 
 
 class _Checker:
@@ -66,7 +68,8 @@ class _Checker:
         self.level1 = {item.code: item for item in codeset.level1}
         self.level2 = {item.code: item for item in codeset.level2}
         self.issues: list[Issue] = []
-        self._findings: dict[tuple[str, bool], tuple[tuple[str, str], ...]] = {}
+        checks = config.checks
+        self._findings = _findings_seen(checks.placeholders, checks.vague_words)
 
     def add(
         self,
@@ -209,16 +212,17 @@ class _Checker:
         if of_annual or of_period:
             self.values(ind, (("annual", annual, of_annual), ("period", period, of_period)))
 
-    def findings(self, text: str, quantitative: bool) -> tuple[tuple[str, str], ...]:
+    def findings(self, text: str, quantitative: bool) -> Findings:
+        known = self._findings
+        if len(known) >= _FINDINGS_KEPT:  # memory must not grow with the files read
+            known.clear()
         checks = self.config.checks
-        found = self._findings[(text, quantitative)] = _value_findings(
+        found = known[(text, quantitative)] = _value_findings(
             text, quantitative, checks.placeholders, checks.vague_words
         )
         return found
 
-    def values(
-        self, ind: Indicator, by_field: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]
-    ) -> None:
+    def values(self, ind: Indicator, by_field: tuple[tuple[str, str, Findings], ...]) -> None:
         """Report what was found in an indicator's values."""
         seen: set[str] = set()
         for field, text, findings in by_field:
@@ -262,12 +266,19 @@ def _joined(code: str | None, label: str | None) -> str:
     return "-".join(x for x in (code, label) if x)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8)
+def _findings_seen(
+    placeholders: tuple[str, ...], vague_words: tuple[str, ...]
+) -> dict[tuple[str, bool], Findings]:
+    """What was found in each value seen, for one set of settings, kept across files:
+    values repeat within a file and across departments (100%, ≥90%, 满意度≥90%)."""
+    return {}
+
+
 def _value_findings(
     text: str, quantitative: bool, placeholders: tuple[str, ...], vague_words: tuple[str, ...]
-) -> tuple[tuple[str, str], ...]:
-    """What is wrong with one value, whoever wrote it: values repeat (100%, ≥90%), so this
-    is worked out once per value and settings (passed as tuples: cheap to hash)."""
+) -> Findings:
+    """What is wrong with one value, whoever wrote it."""
     text = text.strip()
     if not text or text == "无":
         return ()

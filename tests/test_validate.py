@@ -16,9 +16,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from perfxl import validate
 from perfxl.cli import app
 from perfxl.codesets import load_codeset
-from perfxl.config import Config, load_config
+from perfxl.config import VAGUE_WORDS, Config, load_config
 from perfxl.errors import InputError
 from perfxl.model import Department, Project, TargetTable
 from perfxl.published import read_published
@@ -457,3 +458,26 @@ def test_fund_suffix_as_the_pattern_defines_it(text: str) -> None:
     assert fund_core(text) == pattern.sub("", text)
     assert all(len(ending) == 2 for ending in _FUND_ENDINGS)  # fund_core counts on it
     assert text.endswith(("经费", "资金", "项目", "补助", "补贴")) == bool(pattern.search(text))
+
+
+def test_what_values_hold_is_remembered_per_setting_and_within_bounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Findings are kept across files, apart for each setting, and never beyond a bound."""
+    seed = read_published(SEED_TXT).table
+    vague = {i.value for i in check_table(seed, CODESET, Config()) if i.code == "value-vague"}
+    assert vague
+    # A setting without those words finds none of them, though they were seen just before.
+    quiet = Config(checks={"vague_words": ("并无此词",)})  # type: ignore[arg-type]
+    assert not [i for i in check_table(seed, CODESET, quiet) if i.code == "value-vague"]
+    assert {i.value for i in check_table(seed, CODESET, Config()) if i.code == "value-vague"} == (
+        vague
+    )
+    # Bounded: with room for 5 values, no more than 5 are ever remembered, and the
+    # findings do not change.
+    monkeypatch.setattr(validate, "_FINDINGS_KEPT", 5)
+    more = Config(checks={"vague_words": (*VAGUE_WORDS, "并无此词")})  # type: ignore[arg-type]
+    issues = check_table(seed, CODESET, more)
+    assert {i.value for i in issues if i.code == "value-vague"} == vague
+    kept = validate._findings_seen(more.checks.placeholders, more.checks.vague_words)
+    assert 0 < len(kept) <= 5
