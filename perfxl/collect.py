@@ -17,13 +17,13 @@ it to its roster department, and record it, with nothing lost and nothing twice.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import glob
 import hashlib
 import json
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -110,7 +110,7 @@ class _Context:
     ledger: Path
     roster: list[RosterEntry] | None
     accept_with_errors: bool
-    lock: Any  # one writer at a time, across the workers
+    lock: Any  # one writer at a time, across the workers (acquire(block), release())
     parent: int | None  # the collecting process, for a worker: if it is gone, record nothing
 
 
@@ -170,17 +170,34 @@ def _read_one(path: Path, received_at: str) -> _Read:
 
 
 def _collect_many(batch: list[tuple[Path, str]]) -> list[Event]:
-    """Read and check a batch of files, then record them, one worker at a time, in one
-    transaction: each file's rows are written whole or not at all, and a batch costs one
-    commit (measured: 139 → 77 KiB of write-ahead log per file for batches of 8)."""
+    """Read, check and record a batch of files. A worker records what it has read whenever
+    no other worker is recording, in one transaction (each file's rows whole or not at
+    all), and waits for its turn only at the end of its batch: no time is lost waiting
+    while there are files left to read."""
     worker = _WORKER[0]
     c = worker.context
-    read = [_read_one(path, received_at) for path, received_at in batch]
-    if c.parent is not None and os.getppid() != c.parent:
-        os._exit(1)  # the collect that started this worker is gone: leave the rest to the next
+    events: list[Event] = []
+    waiting: list[_Read] = []
+    for n, (path, received_at) in enumerate(batch, 1):
+        waiting.append(_read_one(path, received_at))
+        if c.parent is not None and os.getppid() != c.parent:
+            os._exit(1)  # the collect that started this worker is gone: leave the rest
+        last = n == len(batch)
+        if c.lock.acquire(last):  # at the end of the batch, wait for the turn
+            try:
+                events += _record_all(waiting)
+            finally:
+                c.lock.release()
+            waiting = []
+    return events
+
+
+def _record_all(read: list[_Read]) -> list[Event]:
+    worker = _WORKER[0]
+    c = worker.context
     if all(r.report is None for r in read):
         return [Event(str(r.path), "duplicate") for r in read]
-    with c.lock, worker.store.transaction():
+    with worker.store.transaction():
         return [
             Event(str(r.path), "duplicate")
             if r.report is None
@@ -346,7 +363,7 @@ def collect(
         ledger=store.path,
         roster=roster,
         accept_with_errors=accept_with_errors,
-        lock=multiprocessing.Lock() if parallel else contextlib.nullcontext(),
+        lock=multiprocessing.Lock() if parallel else threading.Lock(),
         parent=os.getpid() if parallel else None,
     )
     for done, event in enumerate(_events(pending, workers if parallel else 1, context, store), 1):

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -546,3 +547,47 @@ def test_batches_shrink_and_keep_every_file_once() -> None:
     assert sizes[0] == 8 and sizes[-8:] == [1] * 8
     assert sizes == sorted(sizes, reverse=True)
     assert batches([], 2) == [] and batches([1], 2) == [[1]]
+
+
+class _Busy:
+    """A lock another worker always seems to hold, until one waits for it."""
+
+    def __init__(self) -> None:
+        self.tries: list[bool] = []
+
+    def acquire(self, block: bool = True) -> bool:
+        self.tries.append(block)
+        return block
+
+    def release(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("busy", [False, True])
+def test_a_batch_is_recorded_whole_whenever_the_turn_comes(tmp_path: Path, busy: bool) -> None:
+    """A worker records what it has read when nobody else is recording (file by file), or
+    else all at the end of its batch: the ledger is the same either way."""
+    from perfxl import collect as c
+    from perfxl.reader import Expected
+
+    files = sorted(INBOX.iterdir())
+    lock = _Busy() if busy else threading.Lock()
+    with Store(tmp_path / "l.db") as store:
+        context = c._Context(
+            CODESET, Config(), SPEC, Expected(year=2026), frozenset(), store.path,
+            read_roster(ROSTER), False, lock, None,
+        )  # fmt: skip
+        c._init_worker(context, store)
+        try:
+            events = c._collect_many([(path, c.received_time(path)) for path in files])
+        finally:
+            c._WORKER.clear()
+        assert [e.file for e in events] == [str(p) for p in files]
+        counts = store.counts()
+        recorded = standing(store)
+    with Store(tmp_path / "one-by-one.db") as store:
+        collect(files, store, CODESET, Config(), SPEC, read_roster(ROSTER), 2026, jobs=1)
+        assert store.counts() == counts
+        assert standing(store) == recorded
+    if busy:  # it waited once, at the end of the batch, and recorded everything then
+        assert lock.tries == [False] * (len(files) - 1) + [True]
