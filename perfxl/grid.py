@@ -15,6 +15,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+from python_calamine import CalamineWorkbook
+
 from perfxl.errors import FileError
 
 # What a cell can hold; calamine gives dates and times for date-formatted cells.
@@ -87,8 +89,6 @@ def read_bytes(path: Path) -> bytes:
 
 
 def _read_workbook(path: Path, data: bytes) -> list[Sheet]:
-    from python_calamine import CalamineWorkbook
-
     if not data:
         raise FileError(path, "文件是空的")
     if path.suffix.lower() in {".xlsx", ".xlsm"} and not zipfile.is_zipfile(io.BytesIO(data)):
