@@ -11,8 +11,8 @@ it to its roster department, and record it, with nothing lost and nothing twice.
 - A file with errors is recorded as rejected, with its issues, and stays out of the
   consolidated figures unless errors are accepted.
 - One bad file never stops the run. Files are read, checked and recorded in parallel on
-  all cores: each worker records what it read, one transaction per file, one writer at a
-  time.
+  all cores: each worker records what it has read whenever no other worker is recording,
+  each file whole in a transaction, one writer at a time.
 """
 
 from __future__ import annotations
@@ -343,7 +343,7 @@ def collect(
     on_total: Callable[[int], None] | None = None,
 ) -> CollectReport:
     """Read, validate and record every file of the inbox. Each worker records what it read
-    (one transaction per file, one writer at a time); the statuses of a department's
+    (each file whole in a transaction, one writer at a time); the statuses of a department's
     submissions follow from their order of arrival, whatever order they are recorded in."""
     report = CollectReport()
     files = inbox_files(inputs)

@@ -3,8 +3,9 @@
 Every submission is recorded with its department, year, file, sha256, received time,
 template identity and status (accepted / rejected / superseded), with its projects,
 indicators and issues, each row carrying its provenance (file, sheet, cell). perfxl
-creates and migrates the schema itself. Each submission is written in one transaction, so
-a run killed midway leaves whole submissions only, and the next run goes on from there.
+creates and migrates the schema itself. Each submission is written whole in a transaction
+(with others read at the same time, when they are ready together), so a run killed midway
+leaves whole submissions only, and the next run goes on from there.
 
 Amounts are stored as decimal text, exactly as read, and summed as `Decimal`.
 """
