@@ -224,8 +224,16 @@ def read_package(source: Path | bytes, sheet_names: list[str]) -> Package:
                 part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
                 if part in names:
                     protected[name] = _is_protected(read(part))
-    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, OSError, zlib.error):
-        pass  # not an xlsx package (xls, ods): nothing more to learn here
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        UnicodeDecodeError,
+        OSError,
+        zlib.error,
+        RuntimeError,  # a part flagged as encrypted
+        NotImplementedError,  # a compression method zipfile does not know
+    ):
+        pass  # not an xlsx package (xls, ods), or not one to read: nothing more to learn here
     return Package(properties, protected)
 
 

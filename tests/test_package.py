@@ -92,6 +92,30 @@ def test_a_damaged_part_tells_nothing_and_raises_nothing() -> None:
     assert read_package(bytes(data), ["项目"]).properties == {}
 
 
+def _set_in_directory(data: bytes, name: str, flags: int = 0, method: int | None = None) -> bytes:
+    """The package with one part's central-directory entry changed."""
+    out = bytearray(data)
+    at = out.find(b"PK\x01\x02")
+    while at >= 0:
+        length = int.from_bytes(out[at + 28 : at + 30], "little")
+        if out[at + 46 : at + 46 + length] == name.encode():
+            out[at + 8] |= flags
+            if method is not None:
+                out[at + 10 : at + 12] = method.to_bytes(2, "little")
+        at = out.find(b"PK\x01\x02", at + 4)
+    return bytes(out)
+
+
+@pytest.mark.parametrize(
+    "change", [{"flags": 0x1}, {"method": 99}], ids=["encrypted", "unknown-method"]
+)
+def test_a_part_that_cannot_be_read_tells_nothing_and_raises_nothing(
+    change: dict[str, int],
+) -> None:
+    data = _set_in_directory(package(**PARTS), "docProps/custom.xml", **change)
+    assert read_package(data, ["项目"]).properties == {}
+
+
 def test_what_is_not_a_package_tells_nothing() -> None:
     assert read_package(b"not a zip", ["项目"]).protected == {}
     no_workbook = package(**{"docProps/custom.xml": CUSTOM})
