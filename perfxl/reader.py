@@ -175,15 +175,17 @@ class Package:
 def _member(package: zipfile.ZipFile, data: bytes, name: str) -> bytes:
     """One part of a package whose bytes are in memory: inflated in one call from its
     slice of `data` (zipfile's reader goes in small chunks and checks a CRC on the way;
-    these parts are only looked at, and calamine reads the same package for the values)."""
+    these parts are only looked at, and calamine reads the same package for the values).
+    A package (OPC) stores its parts plain or deflated, never encrypted: any other part
+    is not one to read."""
     info = package.getinfo(name)
     start = info.header_offset
     if (
-        info.flag_bits & 0x1  # encrypted: let zipfile say so
+        info.flag_bits & 0x1
         or info.compress_type not in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED)
         or data[start : start + 4] != b"PK\x03\x04"
     ):
-        return package.read(name)
+        raise zipfile.BadZipFile(f"{name}: encrypted, or packed in a way a package never is")
     begin = start + 30 + int.from_bytes(data[start + 26 : start + 28], "little")
     begin += int.from_bytes(data[start + 28 : start + 30], "little")
     raw = data[begin : begin + info.compress_size]
@@ -224,15 +226,7 @@ def read_package(source: Path | bytes, sheet_names: list[str]) -> Package:
                 part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
                 if part in names:
                     protected[name] = _is_protected(read(part))
-    except (
-        zipfile.BadZipFile,
-        KeyError,
-        UnicodeDecodeError,
-        OSError,
-        zlib.error,
-        RuntimeError,  # a part flagged as encrypted
-        NotImplementedError,  # a compression method zipfile does not know
-    ):
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, OSError, zlib.error):
         pass  # not an xlsx package (xls, ods), or not one to read: nothing more to learn here
     return Package(properties, protected)
 
