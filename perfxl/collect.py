@@ -400,11 +400,9 @@ def _record(
     accepted = report.readable and (errors == 0 or accept_with_errors) and problem is None
     verdict = "accepted" if accepted else "rejected"
     fiscal_year = table.fiscal_year or year
-    db = store.db  # in the caller's transaction
     if store.has_sha256(digest):  # the same file, recorded since this run began
         return Event(str(path), "duplicate")
     submission_id = store.insert_submission(
-        db,
         {
             "department_code": code,
             "department_name": name,
@@ -425,7 +423,7 @@ def _record(
             "warnings": warnings,
         },
     )
-    store.insert_content(db, submission_id, table.projects, issues)
+    store.insert_content(submission_id, table.projects, issues)
     status: str = verdict
     changes: list[dict[str, object]] = []
     if code is not None:

@@ -218,7 +218,9 @@ class Store:
         """The sha256 of every file recorded."""
         return frozenset(r[0] for r in self.db.execute("SELECT sha256 FROM submissions"))
 
-    def insert_submission(self, db: sqlite3.Connection, values: dict[str, object]) -> int:
+    def insert_submission(self, values: dict[str, object]) -> int:
+        """A submission's row, in the caller's transaction; its id."""
+        db = self.db
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         cursor = db.execute(
@@ -229,13 +231,13 @@ class Store:
 
     def insert_content(
         self,
-        db: sqlite3.Connection,
         submission_id: int,
         projects: list[Project],
         issues: list[Issue],
     ) -> None:
         """A submission's projects, indicators and issues: one statement per table, each row
-        built once (the project ids are assigned here, inside the transaction)."""
+        built once (the project ids are assigned here, inside the caller's transaction)."""
+        db = self.db
         first = db.execute("SELECT COALESCE(MAX(id), 0) FROM projects").fetchone()[0] + 1
         db.executemany(
             "INSERT INTO projects (id, submission_id, position, code, name, unit, total, fiscal,"
