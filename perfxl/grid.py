@@ -18,6 +18,7 @@ from typing import Any, cast
 from python_calamine import CalamineWorkbook
 
 from perfxl.errors import FileError
+from perfxl.package import Package, open_package
 
 # What a cell can hold; calamine gives dates and times for date-formatted cells.
 Cell = str | float | int | bool | datetime | date | time | timedelta | None
@@ -35,10 +36,12 @@ class Sheet:
         name: str,
         rows: list[list[Cell]] | None = None,
         loader: Callable[[], list[list[Cell]]] | None = None,
+        package: Package | None = None,
     ) -> None:
         self.name = name
         self._rows = rows
         self._loader = loader
+        self.package = package  # the xlsx package the sheet was read from, if any
 
     @property
     def rows(self) -> list[list[Cell]]:
@@ -91,13 +94,20 @@ def read_bytes(path: Path) -> bytes:
 def _read_workbook(path: Path, data: bytes) -> list[Sheet]:
     if not data:
         raise FileError(path, "文件是空的")
-    if path.suffix.lower() in {".xlsx", ".xlsm"} and not zipfile.is_zipfile(io.BytesIO(data)):
-        if data.startswith(b"\xd0\xcf\x11\xe0"):
-            raise FileError(path, "文件已加密（设置了打开密码），请去掉密码后再提交")
-        raise FileError(path, "文件不是有效的 Excel 工作簿（可能已损坏或只是改了扩展名）")
+    package = None
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        package = open_package(data)
+        if package is None and not zipfile.is_zipfile(io.BytesIO(data)):
+            if data.startswith(b"\xd0\xcf\x11\xe0"):
+                raise FileError(path, "文件已加密（设置了打开密码），请去掉密码后再提交")
+            raise FileError(path, "文件不是有效的 Excel 工作簿（可能已损坏或只是改了扩展名）")
     try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        return [Sheet(name, loader=_loader(path, workbook, name)) for name in workbook.sheet_names]
+        # Its parts already inflated, calamine reads the stored copy of the package.
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(package.stored if package else data))
+        return [
+            Sheet(name, loader=_loader(path, workbook, name), package=package)
+            for name in workbook.sheet_names
+        ]
     except Exception as exc:  # calamine raises its own error types for every bad file
         raise FileError(path, f"工作簿无法读取（{type(exc).__name__}: {exc}）") from exc
 

@@ -12,12 +12,8 @@ recorded as an issue rather than guessed silently.
 from __future__ import annotations
 
 import hashlib
-import html
-import io
 import json
 import re
-import zipfile
-import zlib
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -33,6 +29,7 @@ from perfxl.codesets import CodeSet
 from perfxl.errors import FileError
 from perfxl.grid import Cell, Sheet, a1, column_letter, read_sheets
 from perfxl.model import Department, Indicator, Issue, Project, ReadResult, TargetTable
+from perfxl.package import read_guards
 from perfxl.packed import clean_cell
 from perfxl.published import read_published, resolve_levels
 from perfxl.spec import (
@@ -129,108 +126,6 @@ def read_meta(sheets: list[Sheet]) -> dict[str, str] | None:
     }
 
 
-# --- the package: what calamine does not show ---------------------------------------------
-
-_PROTECTED = re.compile(rb"<(?:\w+:)?sheetProtection\b[^>]*\bsheet=\"(?:1|true)\"")
-# The three small package parts are read with patterns, not an XML parser: only a few
-# attributes and texts are wanted, and a pattern expands no entity (the files are untrusted).
-# They work on the undecoded bytes (UTF-8), which is several times faster than on text.
-_ELEMENT = rb"<(?:\w+:)?%b\b([^>]*?)(/?)>"
-_PROPERTY = re.compile(rb"<(?:\w+:)?property\b([^>]*)>(.*?)</(?:\w+:)?property>", re.DOTALL)
-_SHEET = re.compile(_ELEMENT % b"sheet")
-_RELATIONSHIP = re.compile(_ELEMENT % b"Relationship")
-_ATTRIBUTE = re.compile(rb"""([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_TEXT = re.compile(rb">([^<]*)<")
-
-
-def _text(raw: bytes) -> str:
-    return html.unescape(raw.decode("utf-8"))
-
-
-def _attributes(raw: bytes) -> dict[str, str]:
-    """An element's attributes, by name with its namespace prefix dropped."""
-    return {
-        name.rpartition(b":")[2].decode("ascii", "replace"): _text(double or single)
-        for name, double, single in _ATTRIBUTE.findall(raw)
-    }
-
-
-def _is_protected(xml: bytes) -> bool:
-    """Does a worksheet part carry an active sheetProtection element? It stands after the
-    sheet data, so look from the end, and let the regex see only that element."""
-    at = xml.rfind(b"sheetProtection")
-    if at < 0:
-        return False
-    start = xml.rfind(b"<", 0, at)
-    end = xml.find(b">", at)
-    return bool(_PROTECTED.match(xml, start, end + 1))
-
-
-@dataclass
-class Package:
-    properties: dict[str, str]
-    protected: dict[str, bool]
-
-
-def _member(package: zipfile.ZipFile, data: bytes, name: str) -> bytes:
-    """One part of a package whose bytes are in memory: inflated in one call from its
-    slice of `data` (zipfile's reader goes in small chunks and checks a CRC on the way;
-    these parts are only looked at, and calamine reads the same package for the values).
-    A package (OPC) stores its parts plain or deflated, never encrypted: any other part
-    is not one to read."""
-    info = package.getinfo(name)
-    start = info.header_offset
-    if (
-        info.flag_bits & 0x1
-        or info.compress_type not in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED)
-        or data[start : start + 4] != b"PK\x03\x04"
-    ):
-        raise zipfile.BadZipFile(f"{name}: encrypted, or packed in a way a package never is")
-    begin = start + 30 + int.from_bytes(data[start + 26 : start + 28], "little")
-    begin += int.from_bytes(data[start + 28 : start + 30], "little")
-    raw = data[begin : begin + info.compress_size]
-    return zlib.decompress(raw, -15) if info.compress_type == zipfile.ZIP_DEFLATED else raw
-
-
-def read_package(source: Path | bytes, sheet_names: list[str]) -> Package:
-    """Custom document properties and sheet protection, straight from the xlsx package, a
-    path or its bytes already read."""
-    properties: dict[str, str] = {}
-    protected: dict[str, bool] = {}
-    try:
-        data = source if isinstance(source, bytes) else source.read_bytes()
-        with zipfile.ZipFile(io.BytesIO(data)) as package:
-            names = set(package.namelist())
-
-            def read(name: str) -> bytes:
-                return _member(package, data, name)
-
-            if "docProps/custom.xml" in names:
-                custom = read("docProps/custom.xml")
-                for attributes, body in _PROPERTY.findall(custom):
-                    text = _TEXT.search(body)
-                    name = _attributes(attributes).get("name", "")
-                    properties[name] = _text(text.group(1)) if text else ""
-            workbook = read("xl/workbook.xml")
-            rels = read("xl/_rels/workbook.xml.rels")
-            targets = {
-                a.get("Id"): a.get("Target", "")
-                for a in (_attributes(m.group(1)) for m in _RELATIONSHIP.finditer(rels))
-            }
-            for match in _SHEET.finditer(workbook):
-                sheet = _attributes(match.group(1))
-                name = sheet.get("name", "")
-                if name not in sheet_names:
-                    continue
-                target = targets.get(sheet.get("id"), "")
-                part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-                if part in names:
-                    protected[name] = _is_protected(read(part))
-    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, OSError, zlib.error):
-        pass  # not an xlsx package (xls, ods), or not one to read: nothing more to learn here
-    return Package(properties, protected)
-
-
 @dataclass(frozen=True)
 class Columns:
     """Where each spec column was found in a sheet's (padded) rows: a column that is missing
@@ -308,7 +203,8 @@ class _TemplateReader:
         if self.meta is None:
             return
         names = [self.spec.projects.name, self.spec.indicators.name]
-        package = read_package(self.data if self.data is not None else self.path, names)
+        opened = next((s.package for s in self.sheets if s.package is not None), None)
+        package = read_guards(opened or (self.data if self.data is not None else self.path), names)
         for key in IDENTITY_KEYS:
             prop = package.properties.get(META_PREFIX + key)
             if prop is not None and prop != self.meta.get(key, ""):

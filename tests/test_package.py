@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from pathlib import Path
 
+import openpyxl
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from python_calamine import CalamineWorkbook
 
-from perfxl.reader import column_texts, read_package, text_of
+from perfxl.package import open_package, read_guards
+from perfxl.reader import column_texts, text_of
+from tests.conftest import libreoffice_resave
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "inbox"
 
 CUSTOM = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
@@ -62,7 +69,7 @@ PARTS = {
 
 def test_properties_and_protection_in_other_spellings(tmp_path: Path) -> None:
     data = package(**PARTS)
-    found = read_package(data, ["项目", "指标&备注", "说明"])
+    found = read_guards(data, ["项目", "指标&备注", "说明"])
     assert found.properties == {
         "perfxl_department_name": "R&D 中心 一",
         "perfxl_fiscal_year": "2026",
@@ -71,7 +78,7 @@ def test_properties_and_protection_in_other_spellings(tmp_path: Path) -> None:
     assert found.protected == {"项目": True, "指标&备注": False, "说明": False}
     path = tmp_path / "book.xlsx"
     path.write_bytes(data)
-    assert read_package(path, ["项目"]).protected == {"项目": True}
+    assert read_guards(path, ["项目"]).protected == {"项目": True}
 
 
 @pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
@@ -79,7 +86,7 @@ def test_properties_and_protection_in_other_spellings(tmp_path: Path) -> None:
 def test_parts_are_found_whatever_their_compression_and_local_header(
     compression: int, extra: bytes
 ) -> None:
-    found = read_package(package(compression, extra, **PARTS), ["项目", "指标&备注", "说明"])
+    found = read_guards(package(compression, extra, **PARTS), ["项目", "指标&备注", "说明"])
     assert found.properties["perfxl_department_name"] == "R&D 中心 一"
     assert found.protected == {"项目": True, "指标&备注": False, "说明": False}
 
@@ -89,7 +96,7 @@ def test_a_damaged_part_tells_nothing_and_raises_nothing() -> None:
     at = data.find(b"PK\x03\x04")  # the first part's local header: break its deflate stream
     start = at + 30 + int.from_bytes(data[at + 26 : at + 28], "little")
     data[start : start + 8] = b"\xff" * 8
-    assert read_package(bytes(data), ["项目"]).properties == {}
+    assert read_guards(bytes(data), ["项目"]).properties == {}
 
 
 def _set_in_directory(data: bytes, name: str, flags: int = 0, method: int | None = None) -> bytes:
@@ -113,13 +120,13 @@ def test_a_part_that_cannot_be_read_tells_nothing_and_raises_nothing(
     change: dict[str, int],
 ) -> None:
     data = _set_in_directory(package(**PARTS), "docProps/custom.xml", **change)
-    assert read_package(data, ["项目"]).properties == {}
+    assert read_guards(data, ["项目"]).properties == {}
 
 
 def test_what_is_not_a_package_tells_nothing() -> None:
-    assert read_package(b"not a zip", ["项目"]).protected == {}
+    assert read_guards(b"not a zip", ["项目"]).protected == {}
     no_workbook = package(**{"docProps/custom.xml": CUSTOM})
-    assert read_package(no_workbook, ["项目"]).protected == {}
+    assert read_guards(no_workbook, ["项目"]).protected == {}
 
 
 @given(
@@ -140,3 +147,69 @@ def test_what_is_not_a_package_tells_nothing() -> None:
 @example(["a_x000D_\nb"])
 def test_a_column_as_text_is_each_cell_as_text(values: list[object]) -> None:
     assert column_texts(values) == [text_of(v) for v in values]  # type: ignore[arg-type]
+
+
+# --- the stored copy calamine reads ------------------------------------------------------
+
+
+def _all_values(data: bytes) -> dict[str, list[list[object]]]:
+    workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    return {
+        name: workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        for name in workbook.sheet_names
+    }
+
+
+def _methods(data: bytes) -> dict[str, int]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None  # every part's CRC still holds
+        return {info.filename: info.compress_type for info in archive.infolist()}
+
+
+def test_calamine_reads_the_stored_copy_as_it_reads_the_file(tmp_path: Path) -> None:
+    """Workbooks written by xlsxwriter (our templates, filled), by openpyxl and by
+    LibreOffice (which writes the sizes after each part): the copy holds the same parts,
+    the text ones inflated, and calamine reads the same values from it."""
+    inbox = sorted(SAMPLES.glob("*.xlsx"))
+    openpyxl_written = tmp_path / "openpyxl.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["项目名称", "=1+1", 7895.82])  # type: ignore[union-attr]
+    book.save(openpyxl_written)
+    resaved = libreoffice_resave(inbox[:2], tmp_path / "lo")
+    for path in [*inbox, openpyxl_written, *resaved]:
+        data = path.read_bytes()
+        opened = open_package(data)
+        assert opened is not None, path.name
+        assert _all_values(opened.stored) == _all_values(data), path.name
+        before, after = _methods(data), _methods(opened.stored)
+        assert list(after) == list(before), path.name
+        text = [name for name in before if name.endswith((".xml", ".rels"))]
+        assert text and all(after[name] == zipfile.ZIP_STORED for name in text), path.name
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            assert {name: archive.read(name) for name in text} == opened.parts, path.name
+
+
+def test_a_part_that_cannot_be_inflated_is_copied_as_it_came() -> None:
+    data = bytearray(package(**PARTS))
+    at = data.find(b"PK\x03\x04")  # the first part's local header: break its deflate stream
+    start = at + 30 + int.from_bytes(data[at + 26 : at + 28], "little")
+    data[start : start + 8] = b"\xff" * 8
+    opened = open_package(bytes(data))
+    assert opened is not None
+    assert "docProps/custom.xml" not in opened.parts
+    assert opened.parts["xl/worksheets/a.xml"].endswith(b"</worksheet>")
+    with zipfile.ZipFile(io.BytesIO(opened.stored)) as copy:
+        assert copy.getinfo("docProps/custom.xml").compress_type == zipfile.ZIP_DEFLATED
+        with pytest.raises(zlib.error):
+            copy.read("docProps/custom.xml")  # the same fault, for whoever reads it
+    # The other parts still tell what they hold.
+    assert read_guards(opened, ["项目"]).protected == {"项目": True}
+
+
+def test_what_is_not_a_plain_package_gets_no_copy() -> None:
+    assert open_package(b"not a zip") is None
+    assert open_package(b"") is None
+    data = bytearray(package(**PARTS))
+    at = data.find(b"PK\x03\x04", 1)  # the second part's local header, moved away
+    data[at : at + 4] = b"XXXX"
+    assert open_package(bytes(data)) is None
