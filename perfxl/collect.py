@@ -76,10 +76,16 @@ def inbox_files(inputs: Iterable[Path]) -> list[Path]:
             paths += [Path(p) for p in sorted(glob.glob(str(item), recursive=True))]
         else:
             paths.append(item)
-    seen: set[Path] = set()
+    seen: set[object] = set()
     out = []
     for path in expand(paths):
-        key = path.resolve()
+        # The same file by two names (a link, `./inbox` and `inbox`) is the same file on
+        # disk: one stat tells, where resolving a path takes one for each of its parts.
+        try:
+            info = path.stat()
+            key: object = (info.st_dev, info.st_ino)
+        except OSError:
+            key = path.resolve()  # not there or not readable: reported once, under its name
         if key not in seen:
             seen.add(key)
             out.append(path)

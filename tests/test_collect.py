@@ -537,6 +537,29 @@ def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
     assert code == 2 and "台账" in output
 
 
+def test_the_inbox_holds_each_file_once_whatever_its_names(tmp_path: Path) -> None:
+    from perfxl.collect import inbox_files
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(INBOX, inbox)
+    first = sorted(inbox.glob("*.xlsx"))[0]
+    (tmp_path / "link.xlsx").symlink_to(first)
+    os.link(first, tmp_path / "hard.xlsx")
+    missing = tmp_path / "gone.xlsx"
+    found = inbox_files(
+        [
+            inbox,
+            Path(f"{inbox}/*.xlsx"),  # a pattern the shell did not expand
+            inbox / ".." / "inbox" / first.name,
+            tmp_path / "link.xlsx",
+            tmp_path / "hard.xlsx",
+            missing,
+            missing,
+        ]
+    )
+    assert found == [*sorted(inbox.glob("*.xlsx")), missing]
+
+
 def test_batches_shrink_and_keep_every_file_once() -> None:
     from perfxl.collect import batches
 
