@@ -213,3 +213,24 @@ def test_what_is_not_a_plain_package_gets_no_copy() -> None:
     at = data.find(b"PK\x03\x04", 1)  # the second part's local header, moved away
     data[at : at + 4] = b"XXXX"
     assert open_package(bytes(data)) is None
+
+
+def test_a_part_larger_than_the_package_says_is_not_inflated_beyond_that() -> None:
+    """A part that inflates to far more than its directory entry says (a zip bomb's way)
+    is left as it came, after at most the size it claims."""
+    big = "<worksheet><sheetData/>" + " " * 5_000_000 + "</worksheet>"
+    data = package(**{**PARTS, "xl/worksheets/c.xml": big})
+    out = bytearray(data)
+    at = out.find(b"PK\x01\x02")
+    while at >= 0:  # the directory says 1,000 bytes
+        length = int.from_bytes(out[at + 28 : at + 30], "little")
+        if out[at + 46 : at + 46 + length] == b"xl/worksheets/c.xml":
+            out[at + 24 : at + 28] = (1000).to_bytes(4, "little")
+        at = out.find(b"PK\x01\x02", at + 4)
+    opened = open_package(bytes(out))
+    assert opened is not None
+    assert "xl/worksheets/c.xml" not in opened.parts
+    assert "xl/worksheets/a.xml" in opened.parts
+    with zipfile.ZipFile(io.BytesIO(opened.stored)) as copy:
+        assert copy.getinfo("xl/worksheets/c.xml").compress_type == zipfile.ZIP_DEFLATED
+    assert read_guards(opened, ["项目", "说明"]).protected == {"项目": True}
