@@ -22,10 +22,10 @@ import glob
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 from perfxl import catalogue as cat
 from perfxl.codesets import CodeSet
 from perfxl.config import Config
+from perfxl.errors import PerfxlError
 from perfxl.model import Department, Issue, Project, TargetTable
 from perfxl.reader import Expected
 from perfxl.roster import RosterEntry
@@ -44,6 +45,16 @@ from perfxl.validate import FileReport, expand, validate_file
 T = TypeVar("T")
 CHECKPOINT_EVERY = 200  # files recorded between two checkpoints of the write-ahead log
 COMPARED = ("name", "unit", "total", "fiscal", "special", "other", "goal")
+
+
+class CollectError(PerfxlError):
+    """A run stopped by a fault that is not in a file (the ledger's disk, a worker that was
+    killed). What was recorded stays whole; running collect again goes on from there."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"收集中断：{reason}。已记录的文件完整保存在台账中，再次运行 collect 即可接着完成"
+        )
 
 
 @dataclass
@@ -232,15 +243,62 @@ def _events(
         finally:
             _WORKER.clear()  # the caller's store is not this module's to keep
         return
-    pool = ProcessPoolExecutor(jobs, initializer=_init_pool_worker, initargs=(context,))
+    # Each worker takes the next batch itself and sends back what happened to its files:
+    # no thread of this process hands out the work (each hand-over through threads cost
+    # this process time, and the workers a wait).
+    work = batches(pending, jobs)
+    taken = multiprocessing.Value("i", 0)  # batches taken so far, guarded by its own lock
+    running: dict[Any, multiprocessing.Process] = {}
+    for _ in range(min(jobs, len(work))):
+        receiver, sender = multiprocessing.Pipe(duplex=False)
+        process = multiprocessing.Process(
+            target=_work, args=(context, work, taken, sender), daemon=True
+        )
+        process.start()
+        sender.close()
+        running[receiver] = process
     try:
-        for events in pool.map(_collect_many, batches(pending, jobs)):
-            yield from events
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    # Every file is recorded: the idle workers end on their own, nobody waits for them.
-    pool.shutdown(wait=False)
+        while running:
+            ready: list[Any] = multiprocessing.connection.wait(list(running))
+            for receiver in ready:
+                try:
+                    kind, payload = receiver.recv()
+                except EOFError:  # gone without a word: killed
+                    process = running.pop(receiver)
+                    process.join()
+                    reason = f"一个工作进程意外退出（退出码 {process.exitcode}）"
+                    raise CollectError(reason) from None
+                if kind == "events":
+                    yield from payload
+                elif kind == "done":  # it ends on its own: nobody waits for it
+                    del running[receiver]
+                else:
+                    raise CollectError(payload)
+    finally:
+        # Stopped early (a fault, or the caller gave up): the other workers are stopped
+        # too, and whatever they were recording is not recorded at all (each file is
+        # recorded whole in a transaction, or not).
+        for process in running.values():
+            process.terminate()
+            process.join()
+
+
+def _work(context: _Context, work: list[list[tuple[Path, str]]], taken: Any, sender: Any) -> None:
+    """A worker process: take batches until none is left, and send back the events."""
+    try:
+        _init_pool_worker(context)
+        while True:
+            with taken.get_lock():
+                n = taken.value
+                taken.value = n + 1
+            if n >= len(work):
+                break
+            sender.send(("events", _collect_many(work[n])))
+        sender.send(("done", None))
+    except Exception as exc:  # a fault of the ledger or of perfxl itself, not of a file
+        sender.send(("failed", f"{type(exc).__name__}: {exc}"))
+    finally:
+        sender.close()
 
 
 def batches(items: list[T], jobs: int, most: int = 8) -> list[list[T]]:
@@ -382,6 +440,9 @@ def collect(
             store.checkpoint()
     if parallel:
         store.checkpoint()
+        # Reported in the order of arrival, as read one by one, whichever worker was first.
+        arrival = {str(path): n for n, (path, _) in enumerate(pending)}
+        report.events.sort(key=lambda event: arrival.get(event.file, 0))
     return report
 
 

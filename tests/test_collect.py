@@ -3,6 +3,7 @@ written workbook, to the cent."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import signal
@@ -558,6 +559,64 @@ def test_the_inbox_holds_each_file_once_whatever_its_names(tmp_path: Path) -> No
         ]
     )
     assert found == [*sorted(inbox.glob("*.xlsx")), missing]
+
+
+def _inbox_copy(tmp_path: Path) -> Path:
+    inbox = tmp_path / "inbox"
+    shutil.copytree(INBOX, inbox)
+    for n, path in enumerate(sorted(inbox.iterdir())):  # arrival order: by name
+        os.utime(path, (1_700_000_000 + n, 1_700_000_000 + n))
+    return inbox
+
+
+def test_in_parallel_the_report_follows_the_order_of_arrival(tmp_path: Path) -> None:
+    inbox = _inbox_copy(tmp_path)
+    with Store(tmp_path / "l.db") as store:
+        report = collect([inbox], store, CODESET, Config(), SPEC, read_roster(ROSTER), jobs=2)
+    assert [Path(e.file).name for e in report.events] == sorted(p.name for p in inbox.iterdir())
+
+
+@pytest.mark.skipif(
+    multiprocessing.get_start_method() != "fork", reason="the fault is planted before forking"
+)
+@pytest.mark.parametrize("fault", ["killed", "raises"])
+def test_a_worker_that_fails_stops_the_run_clearly_and_a_second_run_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    """A worker killed (out of memory, say) or failing on the ledger itself: the run stops
+    with a message, not a traceback; what was recorded is whole; the next run completes."""
+    from perfxl import collect as c
+
+    inbox = _inbox_copy(tmp_path)
+    victim = sorted(inbox.iterdir())[3].name
+    real = c._collect_many
+
+    def failing(batch: list[tuple[Path, str]]) -> list[c.Event]:
+        if any(path.name == victim for path, _ in batch):
+            if fault == "killed":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise sqlite3.OperationalError("disk I/O error")
+        return real(batch)
+
+    monkeypatch.setattr(c, "_collect_many", failing)
+    ledger = tmp_path / "ledger.db"
+    code, output = run("collect", str(inbox), "--ledger", str(ledger), "--jobs", "2")
+    assert code == 2 and "Traceback" not in output, output
+    said = "一个工作进程意外退出" if fault == "killed" else "OperationalError:diskI/Oerror"
+    flat = "".join(output.split())  # as the console wrapped it
+    assert "收集中断" in flat and said in flat, output
+    with Store(ledger) as store:
+        assert victim not in {s.file_name for s in store.submissions()}
+        for sub in store.submissions():  # whatever was recorded, was recorded whole
+            assert len(store.projects(sub.id)) == len(read_any(Path(sub.file_path)).table.projects)
+    monkeypatch.setattr(c, "_collect_many", real)
+    code, output = run("collect", str(inbox), "--ledger", str(ledger), "--jobs", "2")
+    assert code == 0, output
+    with Store(ledger) as store:
+        assert sorted(s.file_name for s in store.submissions()) == sorted(
+            p.name for p in inbox.iterdir()
+        )
+        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_batches_shrink_and_keep_every_file_once() -> None:
