@@ -17,6 +17,7 @@ it to its roster department, and record it, with nothing lost and nothing twice.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import glob
 import hashlib
@@ -24,6 +25,7 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -148,6 +150,7 @@ def _init_worker(context: _Context, store: Store | None = None) -> None:
 
 def _init_pool_worker(context: _Context) -> None:
     _init_worker(context)
+    keep_freed_memory()
     # Workers only append; the collecting process moves the log into the database, so that
     # no worker stalls the others behind the write lock while it does (measured on 1,000
     # files: the longest recording 97 → 5 ms, the time spent waiting for the lock
@@ -158,6 +161,29 @@ def _init_pool_worker(context: _Context) -> None:
     # often (measured: about 6 % of a worker's time).
     gc.freeze()
     gc.set_threshold(20_000, 20, 50)
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt() parameters
+
+
+def keep_freed_memory() -> None:
+    """Let this process's C heap keep what it frees, up to 32 MiB, for the next file.
+
+    By default glibc hands freed memory at the top of its heap back to the system at once,
+    and maps and unmaps blocks of more than 128 KiB (a workbook's parts) each time: every
+    file read then faults its pages in anew. Measured over 300 templates in one process:
+    124-218 page faults and 0.2-0.6 ms of system time per file, against 1 fault and
+    0.01-0.08 ms with these settings (5.7-6.0 against 6.1-7.1 ms a file in all). Memory
+    still does not grow with the number of files: what is kept is reused. Only glibc has
+    these settings; anywhere else nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # pragma: no cover - a libc without mallopt
+        return
+    mallopt(_M_MMAP_THRESHOLD, 16 << 20)
+    mallopt(_M_TRIM_THRESHOLD, 32 << 20)
 
 
 @dataclass
