@@ -612,12 +612,13 @@ def test_a_worker_that_fails_stops_the_run_clearly_and_a_second_run_completes(
             assert len(store.projects(sub.id)) == len(read_any(Path(sub.file_path)).table.projects)
     monkeypatch.setattr(c, "_collect_many", real)
     code, output = run("collect", str(inbox), "--ledger", str(ledger), "--jobs", "2")
-    assert code == 0, output
+    assert code in (0, 1) and "收集中断" not in output, output  # 1: a file was rejected
     with Store(ledger) as store:
-        assert sorted(s.file_name for s in store.submissions()) == sorted(
-            p.name for p in inbox.iterdir()
-        )
         assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        counts, recorded = store.counts(), standing(store)
+    with Store(tmp_path / "at-once.db") as store:  # as if nothing had gone wrong
+        collect([inbox], store, CODESET, Config(), SPEC, jobs=1)
+        assert store.counts() == counts and standing(store) == recorded
 
 
 _CHURN = """
