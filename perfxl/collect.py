@@ -24,6 +24,8 @@ import hashlib
 import json
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.sharedctypes  # Value and Lock load these on first use: load them once
+import multiprocessing.synchronize
 import os
 import sys
 import threading
