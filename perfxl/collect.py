@@ -17,6 +17,7 @@ it to its roster department, and record it, with nothing lost and nothing twice.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import glob
@@ -27,6 +28,7 @@ import multiprocessing.connection
 import multiprocessing.sharedctypes  # Value and Lock load these on first use: load them once
 import multiprocessing.synchronize
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -313,6 +315,8 @@ def _events(
 
 def _work(context: _Context, work: list[list[tuple[Path, str]]], taken: Any, sender: Any) -> None:
     """A worker process: take batches until none is left, and send back the events."""
+    # Ctrl-C is for the collecting process, which then stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         _init_pool_worker(context)
         while True:
@@ -324,7 +328,8 @@ def _work(context: _Context, work: list[list[tuple[Path, str]]], taken: Any, sen
             sender.send(("events", _collect_many(work[n])))
         sender.send(("done", None))
     except Exception as exc:  # a fault of the ledger or of perfxl itself, not of a file
-        sender.send(("failed", f"{type(exc).__name__}: {exc}"))
+        with contextlib.suppress(OSError):  # unless the collecting process is gone
+            sender.send(("failed", f"{type(exc).__name__}: {exc}"))
     finally:
         sender.close()
 

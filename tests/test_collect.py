@@ -577,6 +577,43 @@ def test_in_parallel_the_report_follows_the_order_of_arrival(tmp_path: Path) -> 
     assert [Path(e.file).name for e in report.events] == sorted(p.name for p in inbox.iterdir())
 
 
+_SPAWNED = """
+import multiprocessing, sys
+from pathlib import Path
+
+from perfxl.codesets import load_codeset
+from perfxl.collect import collect
+from perfxl.config import Config
+from perfxl.spec import load_spec
+from perfxl.store import Store
+
+if __name__ == "__main__":
+    multiprocessing.set_start_method("spawn")
+    with Store(Path(sys.argv[2])) as store:
+        report = collect([Path(sys.argv[1])], store, load_codeset(), Config(), load_spec(), jobs=2)
+    for event in report.events:
+        print(Path(event.file).name, event.outcome)
+"""
+
+
+def test_workers_started_afresh_as_on_windows_and_macos(tmp_path: Path) -> None:
+    """Where processes cannot be forked, each worker starts afresh and is handed what it
+    needs: the run gives what one process gives."""
+    inbox = _inbox_copy(tmp_path)
+    script = tmp_path / "spawned.py"
+    script.write_text(_SPAWNED, encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, str(script), str(inbox), str(tmp_path / "spawned.db")],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    with Store(tmp_path / "one.db") as store:
+        report = collect([inbox], store, CODESET, Config(), SPEC, jobs=1)
+        recorded = standing(store)
+    assert out.stdout.split() == [x for e in report.events for x in (Path(e.file).name, e.outcome)]
+    with Store(tmp_path / "spawned.db") as store:
+        assert standing(store) == recorded
+
+
 @pytest.mark.skipif(
     multiprocessing.get_start_method() != "fork", reason="the fault is planted before forking"
 )
