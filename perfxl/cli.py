@@ -19,7 +19,7 @@ from rich.table import Table
 from perfxl import __version__
 from perfxl.annotate import ANNOTATABLE, annotate
 from perfxl.codesets import DEFAULT_CODESET, load_codeset
-from perfxl.collect import Event, collect
+from perfxl.collect import Event, collect, keep_freed_memory
 from perfxl.config import load_config
 from perfxl.errors import InputError, PerfxlError
 from perfxl.ledger import (
@@ -639,6 +639,7 @@ def codes(codeset: CodesetOption = DEFAULT_CODESET) -> None:
 
 
 def main() -> None:
+    keep_freed_memory()  # the command reads file after file: validate, collect --jobs 1
     try:
         app()
     except PerfxlError as exc:  # a library error that escaped a command
