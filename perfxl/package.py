@@ -94,43 +94,12 @@ def open_package(data: bytes) -> Package | None:
                 parts[name] = body
         raw_name = info.orig_filename.encode("utf-8" if flags & 0x800 else "cp437")
         size = len(body) if method == zipfile.ZIP_STORED else info.file_size
-        chunks += (
-            _LOCAL.pack(
-                b"PK\x03\x04",
-                20,
-                flags,
-                method,
-                0,
-                _DOS_DATE,
-                info.CRC,
-                len(body),
-                size,
-                len(raw_name),
-                0,
-            ),
-            raw_name,
-            body,
-        )
+        # What the entry's local header and its directory record both say (the time and
+        # date, then the CRC and the sizes, then the name's length).
+        common = (flags, method, 0, _DOS_DATE, info.CRC, len(body), size, len(raw_name))
+        chunks += (_LOCAL.pack(b"PK\x03\x04", 20, *common, 0), raw_name, body)
         directory += (
-            _CENTRAL.pack(
-                b"PK\x01\x02",
-                20,
-                20,
-                flags,
-                method,
-                0,
-                _DOS_DATE,
-                info.CRC,
-                len(body),
-                size,
-                len(raw_name),
-                0,
-                0,
-                0,
-                0,
-                0,
-                offset,
-            ),
+            _CENTRAL.pack(b"PK\x01\x02", 20, 20, *common, 0, 0, 0, 0, 0, offset),
             raw_name,
         )
         offset += 30 + len(raw_name) + len(body)
