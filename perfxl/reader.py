@@ -164,10 +164,8 @@ class _TemplateReader:
         codeset: CodeSet | None,
         meta: dict[str, str] | None,
         expected: Expected | None,
-        data: bytes | None = None,
     ) -> None:
         self.path, self.spec, self.codeset = path, spec, codeset
-        self.data = data  # the file's bytes, when already read
         self.sheets = sheets
         self.meta = meta
         self.expected = expected or Expected()
@@ -203,8 +201,9 @@ class _TemplateReader:
         if self.meta is None:
             return
         names = [self.spec.projects.name, self.spec.indicators.name]
+        # The package the sheets were read from (none for a workbook that is not xlsx).
         opened = next((s.package for s in self.sheets if s.package is not None), None)
-        package = read_guards(opened or (self.data if self.data is not None else self.path), names)
+        package = read_guards(opened, names)
         for key in IDENTITY_KEYS:
             prop = package.properties.get(META_PREFIX + key)
             if prop is not None and prop != self.meta.get(key, ""):
@@ -569,7 +568,7 @@ def read_template(
     `data`, when given, is the file's content, already read."""
     sheets = sheets if sheets is not None else read_sheets(path, data)
     meta = read_meta(sheets)
-    reader = _TemplateReader(path, sheets, spec or load_spec(), codeset, meta, expected, data)
+    reader = _TemplateReader(path, sheets, spec or load_spec(), codeset, meta, expected)
     table = reader.read()
     kind = "template" if meta is not None else "plain"
     return ReadResult(file=str(path), kind=kind, table=table, issues=reader.issues)

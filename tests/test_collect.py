@@ -539,11 +539,18 @@ def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
     assert code == 2 and "台账" in output
 
 
+def _inbox_copy(tmp_path: Path) -> Path:
+    inbox = tmp_path / "inbox"
+    shutil.copytree(INBOX, inbox)
+    for n, path in enumerate(sorted(inbox.iterdir())):  # arrival order: by name
+        os.utime(path, (1_700_000_000 + n, 1_700_000_000 + n))
+    return inbox
+
+
 def test_the_inbox_holds_each_file_once_whatever_its_names(tmp_path: Path) -> None:
     from perfxl.collect import inbox_files
 
-    inbox = tmp_path / "inbox"
-    shutil.copytree(INBOX, inbox)
+    inbox = _inbox_copy(tmp_path)
     first = sorted(inbox.glob("*.xlsx"))[0]
     (tmp_path / "link.xlsx").symlink_to(first)
     os.link(first, tmp_path / "hard.xlsx")
@@ -560,14 +567,6 @@ def test_the_inbox_holds_each_file_once_whatever_its_names(tmp_path: Path) -> No
         ]
     )
     assert found == [*sorted(inbox.glob("*.xlsx")), missing]
-
-
-def _inbox_copy(tmp_path: Path) -> Path:
-    inbox = tmp_path / "inbox"
-    shutil.copytree(INBOX, inbox)
-    for n, path in enumerate(sorted(inbox.iterdir())):  # arrival order: by name
-        os.utime(path, (1_700_000_000 + n, 1_700_000_000 + n))
-    return inbox
 
 
 def test_in_parallel_the_report_follows_the_order_of_arrival(tmp_path: Path) -> None:

@@ -99,8 +99,11 @@ def test_a_damaged_part_tells_nothing_and_raises_nothing() -> None:
     assert read_guards(bytes(data), ["项目"]).properties == {}
 
 
-def _set_in_directory(data: bytes, name: str, flags: int = 0, method: int | None = None) -> bytes:
-    """The package with one part's central-directory entry changed."""
+def _set_in_directory(
+    data: bytes, name: str, flags: int = 0, method: int | None = None, size: int | None = None
+) -> bytes:
+    """The package with one part's central-directory entry changed (flags added, method,
+    uncompressed size)."""
     out = bytearray(data)
     at = out.find(b"PK\x01\x02")
     while at >= 0:
@@ -109,6 +112,8 @@ def _set_in_directory(data: bytes, name: str, flags: int = 0, method: int | None
             out[at + 8] |= flags
             if method is not None:
                 out[at + 10 : at + 12] = method.to_bytes(2, "little")
+            if size is not None:
+                out[at + 24 : at + 28] = size.to_bytes(4, "little")
         at = out.find(b"PK\x01\x02", at + 4)
     return bytes(out)
 
@@ -220,14 +225,7 @@ def test_a_part_larger_than_the_package_says_is_not_inflated_beyond_that() -> No
     is left as it came, after at most the size it claims."""
     big = "<worksheet><sheetData/>" + " " * 5_000_000 + "</worksheet>"
     data = package(**{**PARTS, "xl/worksheets/c.xml": big})
-    out = bytearray(data)
-    at = out.find(b"PK\x01\x02")
-    while at >= 0:  # the directory says 1,000 bytes
-        length = int.from_bytes(out[at + 28 : at + 30], "little")
-        if out[at + 46 : at + 46 + length] == b"xl/worksheets/c.xml":
-            out[at + 24 : at + 28] = (1000).to_bytes(4, "little")
-        at = out.find(b"PK\x01\x02", at + 4)
-    opened = open_package(bytes(out))
+    opened = open_package(_set_in_directory(data, "xl/worksheets/c.xml", size=1000))
     assert opened is not None
     assert "xl/worksheets/c.xml" not in opened.parts
     assert "xl/worksheets/a.xml" in opened.parts
