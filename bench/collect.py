@@ -57,11 +57,11 @@ def phase_calamine(files: list[Path], work: Path) -> Work:
 
 
 def phase_collect(files: list[Path], work: Path) -> Work:
-    from perfxl.codesets import load_codeset
-    from perfxl.collect import collect
-    from perfxl.config import Config
-    from perfxl.spec import load_spec
-    from perfxl.store import Store
+    from perfxl.checks.config import Config
+    from perfxl.domain.codesets import load_codeset
+    from perfxl.formats.spec import load_spec
+    from perfxl.ledger.collect import collect
+    from perfxl.ledger.store import Store
 
     def run() -> None:
         with Store(work / "ledger.db") as store:
@@ -74,9 +74,9 @@ def phase_collect(files: list[Path], work: Path) -> Work:
 
 
 def phase_ledger(files: list[Path], work: Path) -> Work:
-    from perfxl.codesets import load_codeset
-    from perfxl.ledger import write_ledger
-    from perfxl.store import Store
+    from perfxl.domain.codesets import load_codeset
+    from perfxl.ledger.store import Store
+    from perfxl.ledger.workbook import write_ledger
 
     def run() -> None:
         with Store(work / "ledger.db") as store:
@@ -93,7 +93,7 @@ def phase_xlsxwriter(files: list[Path], work: Path) -> Work:
 
     import xlsxwriter
 
-    from perfxl.values import parse_value
+    from perfxl.domain.values import parse_value
 
     def run() -> None:
         db = sqlite3.connect(work / "ledger.db")

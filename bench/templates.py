@@ -20,11 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from perfxl.codesets import load_codeset  # noqa: E402
-from perfxl.model import Department, TargetTable  # noqa: E402
-from perfxl.published import read_published  # noqa: E402
-from perfxl.spec import load_spec  # noqa: E402
-from perfxl.template import TemplateOptions, write_template  # noqa: E402
+from perfxl.domain.codesets import load_codeset  # noqa: E402
+from perfxl.domain.model import Department, TargetTable  # noqa: E402
+from perfxl.formats.published import read_published  # noqa: E402
+from perfxl.formats.spec import load_spec  # noqa: E402
+from perfxl.formats.template_writer import TemplateOptions, write_template  # noqa: E402
 
 SEED = ROOT / "samples" / "guangzhou-minzheng-project-targets.txt"
 

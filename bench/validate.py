@@ -18,10 +18,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from corpus import make_corpus  # noqa: E402
 from python_calamine import CalamineWorkbook  # noqa: E402
 
-from perfxl.codesets import load_codeset  # noqa: E402
-from perfxl.config import Config  # noqa: E402
-from perfxl.spec import load_spec  # noqa: E402
-from perfxl.validate import validate_file  # noqa: E402
+from perfxl.checks.config import Config  # noqa: E402
+from perfxl.checks.validate import validate_file  # noqa: E402
+from perfxl.domain.codesets import load_codeset  # noqa: E402
+from perfxl.formats.spec import load_spec  # noqa: E402
 
 
 def calamine_only(paths: list[Path]) -> float:

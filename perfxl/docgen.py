@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from perfxl.catalogue import RULES
+from perfxl.checks.catalogue import RULES
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

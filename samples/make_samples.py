@@ -26,13 +26,13 @@ import openpyxl
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from perfxl.codesets import load_codeset  # noqa: E402
-from perfxl.config import Config  # noqa: E402
-from perfxl.model import Department, Project, TargetTable  # noqa: E402
-from perfxl.published import read_published  # noqa: E402
-from perfxl.spec import load_spec  # noqa: E402
-from perfxl.template import TemplateOptions, write_template  # noqa: E402
-from perfxl.validate import check_table  # noqa: E402
+from perfxl.checks.config import Config  # noqa: E402
+from perfxl.checks.validate import check_table  # noqa: E402
+from perfxl.domain.codesets import load_codeset  # noqa: E402
+from perfxl.domain.model import Department, Project, TargetTable  # noqa: E402
+from perfxl.formats.published import read_published  # noqa: E402
+from perfxl.formats.spec import load_spec  # noqa: E402
+from perfxl.formats.template_writer import TemplateOptions, write_template  # noqa: E402
 
 SEED = HERE / "guangzhou-minzheng-project-targets.txt"
 PUBLISHED_XLSX = (

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from perfxl.amounts import (
+from perfxl.domain.amounts import (
     AmountError,
     beyond_cent,
     from_float,

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from perfxl.cli import app
-from perfxl.published import read_published
-from perfxl.structured import read_structured
+from perfxl.formats.published import read_published
+from perfxl.formats.structured import read_structured
 from tests.conftest import SEED_TXT, SEED_XLSX
 
 runner = CliRunner()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from perfxl.codesets import bundled_names, load_codeset
+from perfxl.domain.codesets import bundled_names, load_codeset
 from perfxl.errors import InputError
 
 

@@ -21,17 +21,17 @@ import pytest
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
-from perfxl.amounts import from_float
+from perfxl.checks.config import Config
 from perfxl.cli import app
-from perfxl.codesets import load_codeset
-from perfxl.collect import collect
-from perfxl.config import Config
-from perfxl.model import Department, Project, TargetTable
-from perfxl.reader import read_any
-from perfxl.roster import read_roster
-from perfxl.spec import load_spec
-from perfxl.store import Store
-from perfxl.template import TemplateOptions, write_template
+from perfxl.domain.amounts import from_float
+from perfxl.domain.codesets import load_codeset
+from perfxl.domain.model import Department, Project, TargetTable
+from perfxl.formats.roster import read_roster
+from perfxl.formats.spec import load_spec
+from perfxl.formats.template_reader import read_any
+from perfxl.formats.template_writer import TemplateOptions, write_template
+from perfxl.ledger.collect import collect
+from perfxl.ledger.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 INBOX, ROSTER = ROOT / "samples" / "inbox", ROOT / "samples" / "roster.csv"
@@ -492,7 +492,7 @@ def test_roster_matches_a_published_table_by_its_department_name(collected: Path
 
 
 def test_a_ledger_of_an_older_schema_is_migrated(tmp_path: Path) -> None:
-    from perfxl.store import MIGRATIONS, SCHEMA_VERSION
+    from perfxl.ledger.store import MIGRATIONS, SCHEMA_VERSION
 
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)
@@ -548,7 +548,7 @@ def _inbox_copy(tmp_path: Path) -> Path:
 
 
 def test_the_inbox_holds_each_file_once_whatever_its_names(tmp_path: Path) -> None:
-    from perfxl.collect import inbox_files
+    from perfxl.ledger.collect import inbox_files
 
     inbox = _inbox_copy(tmp_path)
     first = sorted(inbox.glob("*.xlsx"))[0]
@@ -580,11 +580,11 @@ _SPAWNED = """
 import multiprocessing, sys
 from pathlib import Path
 
-from perfxl.codesets import load_codeset
-from perfxl.collect import collect
-from perfxl.config import Config
-from perfxl.spec import load_spec
-from perfxl.store import Store
+from perfxl.domain.codesets import load_codeset
+from perfxl.ledger.collect import collect
+from perfxl.checks.config import Config
+from perfxl.formats.spec import load_spec
+from perfxl.ledger.store import Store
 
 if __name__ == "__main__":
     multiprocessing.set_start_method("spawn")
@@ -622,7 +622,7 @@ def test_a_worker_that_fails_stops_the_run_clearly_and_a_second_run_completes(
 ) -> None:
     """A worker killed (out of memory, say) or failing on the ledger itself: the run stops
     with a message, not a traceback; what was recorded is whole; the next run completes."""
-    from perfxl import collect as c
+    from perfxl.ledger import collect as c
 
     inbox = _inbox_copy(tmp_path)
     victim = sorted(inbox.iterdir())[3].name
@@ -659,7 +659,7 @@ def test_a_worker_that_fails_stops_the_run_clearly_and_a_second_run_completes(
 
 _CHURN = """
 import resource, sys
-from perfxl.collect import keep_freed_memory
+from perfxl.ledger.collect import keep_freed_memory
 if sys.argv[1] == "keep":
     keep_freed_memory()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -686,7 +686,7 @@ def test_a_worker_keeps_the_memory_it_frees_for_the_next_file() -> None:
 
 
 def test_batches_shrink_and_keep_every_file_once() -> None:
-    from perfxl.collect import batches
+    from perfxl.ledger.collect import batches
 
     items = list(range(1000))
     found = batches(items, 2)
@@ -715,8 +715,8 @@ class _Busy:
 def test_a_batch_is_recorded_whole_whenever_the_turn_comes(tmp_path: Path, busy: bool) -> None:
     """A worker records what it has read when nobody else is recording (file by file), or
     else all at the end of its batch: the ledger is the same either way."""
-    from perfxl import collect as c
-    from perfxl.reader import Expected
+    from perfxl.formats.template_reader import Expected
+    from perfxl.ledger import collect as c
 
     files = sorted(INBOX.iterdir())
     lock = _Busy() if busy else threading.Lock()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from perfxl.catalogue import RULES
+from perfxl.checks.catalogue import RULES
 from perfxl.docgen import generated
 
 ROOT = Path(__file__).resolve().parent.parent

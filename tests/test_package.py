@@ -14,8 +14,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from perfxl.package import open_package, read_guards
-from perfxl.reader import column_texts, text_of
+from perfxl.formats.package import open_package, read_guards
+from perfxl.formats.template_reader import column_texts, text_of
 from tests.conftest import libreoffice_resave
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "inbox"

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perfxl import packed
-from perfxl.model import Indicator
+from perfxl.domain import packed
+from perfxl.domain.model import Indicator
 from tests.conftest import seed_cells
 
 CANONICAL = (

@@ -16,17 +16,17 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from perfxl import validate
+from perfxl.checks import validate
+from perfxl.checks.config import VAGUE_WORDS, Config, load_config
+from perfxl.checks.validate import _FUND_ENDINGS, check_table, fund_core, validate_file
 from perfxl.cli import app
-from perfxl.codesets import load_codeset
-from perfxl.config import VAGUE_WORDS, Config, load_config
+from perfxl.domain.codesets import load_codeset
+from perfxl.domain.model import Department, Project, TargetTable
 from perfxl.errors import InputError
-from perfxl.model import Department, Project, TargetTable
-from perfxl.published import read_published
-from perfxl.reader import Expected
-from perfxl.spec import load_spec
-from perfxl.template import TemplateOptions, write_template
-from perfxl.validate import _FUND_ENDINGS, check_table, fund_core, validate_file
+from perfxl.formats.published import read_published
+from perfxl.formats.spec import load_spec
+from perfxl.formats.template_reader import Expected
+from perfxl.formats.template_writer import TemplateOptions, write_template
 from tests.conftest import SEED_TXT, libreoffice_resave
 
 runner = CliRunner()

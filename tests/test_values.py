@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from perfxl.values import IndicatorValue, compose_value
+from perfxl.domain.values import IndicatorValue, compose_value
 
 
 @pytest.mark.parametrize(

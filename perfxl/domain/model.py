@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, computed_field
 from pydantic.main import IncEx
 
-from perfxl.values import IndicatorValue, parse_value
+from perfxl.domain.values import IndicatorValue, parse_value
 
 Severity = Literal["error", "warning"]
 

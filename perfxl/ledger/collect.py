@@ -37,16 +37,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from perfxl import catalogue as cat
-from perfxl.codesets import CodeSet
-from perfxl.config import Config
+from perfxl.checks import catalogue as cat
+from perfxl.checks.config import Config
+from perfxl.checks.validate import FileReport, expand, validate_file
+from perfxl.domain.codesets import CodeSet
+from perfxl.domain.model import Department, Issue, Project, TargetTable
 from perfxl.errors import PerfxlError
-from perfxl.model import Department, Issue, Project, TargetTable
-from perfxl.reader import Expected
-from perfxl.roster import RosterEntry
-from perfxl.spec import TemplateSpec
-from perfxl.store import Store
-from perfxl.validate import FileReport, expand, validate_file
+from perfxl.formats.roster import RosterEntry
+from perfxl.formats.spec import TemplateSpec
+from perfxl.formats.template_reader import Expected
+from perfxl.ledger.store import Store
 
 T = TypeVar("T")
 CHECKPOINT_EVERY = 200  # files recorded between two checkpoints of the write-ahead log

@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from perfxl import __version__
-from perfxl.codesets import CodeSet
+from perfxl.domain.codesets import CodeSet
+from perfxl.domain.model import Department, Indicator, Project, TargetTable
+from perfxl.domain.values import OPERATORS, QUALITATIVE, fold
 from perfxl.errors import FileError, InputError
-from perfxl.grid import a1, column_letter
-from perfxl.model import Department, Indicator, Project, TargetTable
-from perfxl.roster import RosterEntry
-from perfxl.spec import ROW_ID_HEADER, ColumnSpec, SheetSpec, TemplateSpec
-from perfxl.values import OPERATORS, QUALITATIVE, fold
+from perfxl.formats.grid import a1, column_letter
+from perfxl.formats.roster import RosterEntry
+from perfxl.formats.spec import ROW_ID_HEADER, ColumnSpec, SheetSpec, TemplateSpec
 
 LISTS_SHEET, META_SHEET = "_lists", "_meta"
 NATURES = ("定量", "定性")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from perfxl.model import Issue, Severity
+from perfxl.domain.model import Issue, Severity
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from perfxl.domain.model import Indicator, Issue, Project
 from perfxl.errors import FileError
-from perfxl.model import Indicator, Issue, Project
 
 SCHEMA_VERSION = 3
 MIGRATIONS: dict[int, str] = {

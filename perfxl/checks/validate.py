@@ -13,15 +13,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from perfxl import catalogue as cat
-from perfxl.amounts import beyond_cent, fmt
-from perfxl.codesets import CodeSet, bundled_names, load_codeset
-from perfxl.config import Config
+from perfxl.checks import catalogue as cat
+from perfxl.checks.config import Config
+from perfxl.domain.amounts import beyond_cent, fmt
+from perfxl.domain.codesets import CodeSet, bundled_names, load_codeset
+from perfxl.domain.model import Indicator, Issue, Project, TargetTable
+from perfxl.domain.values import parse_value
 from perfxl.errors import FileError
-from perfxl.model import Indicator, Issue, Project, TargetTable
-from perfxl.reader import Expected, read_any
-from perfxl.spec import TemplateSpec
-from perfxl.values import parse_value
+from perfxl.formats.spec import TemplateSpec
+from perfxl.formats.template_reader import Expected, read_any
 
 FIELD_NAMES = {
     "code": "项目编码",

@@ -10,9 +10,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from perfxl.amounts import AmountError, parse_amount
-from perfxl.grid import Cell, Sheet, read_sheets
-from perfxl.model import Department, Indicator, Issue, Project, ReadResult, TargetTable
+from perfxl.domain.amounts import AmountError, parse_amount
+from perfxl.domain.model import Department, Indicator, Issue, Project, ReadResult, TargetTable
+from perfxl.formats.grid import Cell, Sheet, read_sheets
 
 MARKER = "perfxl 结构化数据"
 PROJECT_SHEET, INDICATOR_SHEET, ISSUE_SHEET, INFO_SHEET = "项目", "指标", "问题", "说明"

@@ -23,16 +23,16 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
-from perfxl import catalogue as cat
-from perfxl.amounts import ZERO, AmountError, fmt, parse_amount
-from perfxl.codesets import CodeSet
+from perfxl.checks import catalogue as cat
+from perfxl.domain.amounts import ZERO, AmountError, fmt, parse_amount
+from perfxl.domain.codesets import CodeSet
+from perfxl.domain.model import Department, Indicator, Issue, Project, ReadResult, TargetTable
+from perfxl.domain.packed import clean_cell
 from perfxl.errors import FileError
-from perfxl.grid import Cell, Sheet, a1, column_letter, read_sheets
-from perfxl.model import Department, Indicator, Issue, Project, ReadResult, TargetTable
-from perfxl.package import read_guards
-from perfxl.packed import clean_cell
-from perfxl.published import read_published, resolve_levels
-from perfxl.spec import (
+from perfxl.formats.grid import Cell, Sheet, a1, column_letter, read_sheets
+from perfxl.formats.package import read_guards
+from perfxl.formats.published import read_published, resolve_levels
+from perfxl.formats.spec import (
     INDICATOR_KEYS,
     PROJECT_KEYS,
     ROW_ID_HEADER,
@@ -40,8 +40,8 @@ from perfxl.spec import (
     TemplateSpec,
     load_spec,
 )
-from perfxl.structured import is_structured, read_structured
-from perfxl.template import (
+from perfxl.formats.structured import is_structured, read_structured
+from perfxl.formats.template_writer import (
     INDICATOR_ROW_PREFIX,
     META_PREFIX,
     META_SHEET,

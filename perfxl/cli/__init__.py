@@ -17,12 +17,21 @@ from rich.console import Console
 from rich.table import Table
 
 from perfxl import __version__
-from perfxl.annotate import ANNOTATABLE, annotate
-from perfxl.codesets import DEFAULT_CODESET, load_codeset
-from perfxl.collect import Event, collect, keep_freed_memory
-from perfxl.config import load_config
+from perfxl.checks.annotate import ANNOTATABLE, annotate
+from perfxl.checks.config import load_config
+from perfxl.checks.validate import FileReport, expand, validate_file
+from perfxl.domain.codesets import DEFAULT_CODESET, load_codeset
+from perfxl.domain.model import Department, Issue, ReadResult
 from perfxl.errors import InputError, PerfxlError
-from perfxl.ledger import (
+from perfxl.formats.published import read_published, write_published
+from perfxl.formats.roster import read_roster
+from perfxl.formats.spec import DEFAULT_SPEC, load_spec
+from perfxl.formats.structured import write_structured
+from perfxl.formats.template_reader import Expected, read_any
+from perfxl.formats.template_writer import TemplateOptions, write_templates
+from perfxl.ledger.collect import Event, collect, keep_freed_memory
+from perfxl.ledger.store import Store
+from perfxl.ledger.workbook import (
     STATUS_TEXT,
     csv_safe,
     department_status,
@@ -30,15 +39,6 @@ from perfxl.ledger import (
     write_ledger,
     write_published_ledger,
 )
-from perfxl.model import Department, Issue, ReadResult
-from perfxl.published import read_published, write_published
-from perfxl.reader import Expected, read_any
-from perfxl.roster import read_roster
-from perfxl.spec import DEFAULT_SPEC, load_spec
-from perfxl.store import Store
-from perfxl.structured import write_structured
-from perfxl.template import TemplateOptions, write_templates
-from perfxl.validate import FileReport, expand, validate_file
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE = 0, 1, 2
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from perfxl.errors import FileError
-from perfxl.grid import Cell, read_sheets
+from perfxl.formats.grid import Cell, read_sheets
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "code": ("code", "单位编码", "部门编码", "编码", "单位代码", "部门代码"),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from perfxl.model import Indicator
+from perfxl.domain.model import Indicator
 
 PERIOD_LABEL = "实施周期指标值"
 ANNUAL_LABEL = "年度指标值"

@@ -8,8 +8,8 @@ import shutil
 from collections import defaultdict
 from pathlib import Path
 
+from perfxl.domain.model import Issue
 from perfxl.errors import FileError
-from perfxl.model import Issue
 
 RESULT_SHEET = "校验结果"
 ANNOTATABLE = (".xlsx", ".xlsm")

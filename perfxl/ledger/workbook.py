@@ -22,15 +22,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from perfxl.amounts import ZERO
-from perfxl.codesets import CodeSet
+from perfxl.domain.amounts import ZERO
+from perfxl.domain.codesets import CodeSet
+from perfxl.domain.model import Department, Project, TargetTable
+from perfxl.domain.values import parse_value
 from perfxl.errors import FileError, InputError
-from perfxl.grid import column_letter
-from perfxl.model import Department, Project, TargetTable
-from perfxl.published import write_published
-from perfxl.roster import RosterEntry
-from perfxl.store import Store, Submission, to_decimal
-from perfxl.values import parse_value
+from perfxl.formats.grid import column_letter
+from perfxl.formats.published import write_published
+from perfxl.formats.roster import RosterEntry
+from perfxl.ledger.store import Store, Submission, to_decimal
 
 AMOUNT_KEYS = ("total", "fiscal", "special", "other")
 AMOUNT_HEADERS = ("总计", "财政拨款", "财政专户拨款", "其他资金")

@@ -18,7 +18,7 @@ from typing import Any, cast
 from python_calamine import CalamineWorkbook
 
 from perfxl.errors import FileError
-from perfxl.package import Package, open_package
+from perfxl.formats.package import Package, open_package
 
 # What a cell can hold; calamine gives dates and times for date-formatted cells.
 Cell = str | float | int | bool | datetime | date | time | timedelta | None

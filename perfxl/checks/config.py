@@ -16,9 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from perfxl.catalogue import RULES
+from perfxl.checks.catalogue import RULES
+from perfxl.domain.model import Issue
 from perfxl.errors import InputError
-from perfxl.model import Issue
 from perfxl.resources import load_toml
 
 CONFIG_NAME = "perfxl.toml"

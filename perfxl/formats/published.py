@@ -16,13 +16,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from perfxl import catalogue as cat
-from perfxl import packed
-from perfxl.amounts import ZERO, AmountError, fmt, parse_amount, rounding_tolerance
-from perfxl.codesets import CodeSet, load_codeset
+from perfxl.checks import catalogue as cat
+from perfxl.domain import packed
+from perfxl.domain.amounts import ZERO, AmountError, fmt, parse_amount, rounding_tolerance
+from perfxl.domain.codesets import CodeSet, load_codeset
+from perfxl.domain.model import Department, Indicator, Issue, Project, ReadResult, TargetTable
 from perfxl.errors import FileError
-from perfxl.grid import Cell, Sheet, a1, column_letter, read_sheets
-from perfxl.model import Department, Indicator, Issue, Project, ReadResult, TargetTable
+from perfxl.formats.grid import Cell, Sheet, a1, column_letter, read_sheets
 
 TITLE = "项目支出绩效目标表"
 AMOUNT_FIELDS = ("total", "fiscal", "special", "other")
