@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from perfxl.checks.config import Config  # noqa: E402
-from perfxl.checks.validate import check_table  # noqa: E402
+from perfxl.checks.rules import check_table  # noqa: E402
 from perfxl.domain.codesets import load_codeset  # noqa: E402
 from perfxl.domain.model import Department, Project, TargetTable  # noqa: E402
 from perfxl.formats.published import read_published  # noqa: E402

@@ -3,7 +3,6 @@ written workbook, to the cent."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import platform
 import shutil
@@ -11,8 +10,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -94,8 +91,9 @@ def test_statuses_supersession_and_rejections(collected: Path) -> None:
     with Store(collected) as store:
         second = subs["440100003-广州市老人院-第2次.xlsx"][2]
         changes = {(c["change"], c["project"]): c["fields"] for c in store.changes(second)}
-        assert changes[("changed", "编码 4401000032026001")]["fiscal"] == ["187.38", "40.00"]
-        assert changes[("changed", "编码 4401000032026002")]["special"] == ["-20.00", "0.00"]
+        # Each change is told by its field's caption, old → new.
+        assert changes[("changed", "编码 4401000032026001")]["财政拨款"] == ["187.38", "40.00"]
+        assert changes[("changed", "编码 4401000032026002")]["财政专户拨款"] == ["-20.00", "0.00"]
         assert ("added", "编码 4401000032026007") in changes
         first = subs["440100003-广州市老人院-第1次.xlsx"][2]
         assert sorted(i.code for i in store.issues(first)) == [
@@ -174,48 +172,50 @@ def test_ledger_totals_equal_the_accepted_inputs_to_the_cent(
     wb = CalamineWorkbook.from_path(str(out))
     assert wb.sheet_names == ["汇总", "部门汇总", "项目明细", "指标明细", "校验问题", "提交情况"]
     summary = wb.get_sheet_by_name("汇总").to_python(skip_empty_area=False)
-    shown = {row[0]: row[1] for row in summary[3:7]}
-    assert {k: money(v) for k, v in shown.items()} == {
+    labelled = {row[0]: row[1] for row in summary if row[0]}
+    assert {k: money(labelled[k]) for k in ("总计", "财政拨款", "财政专户拨款", "其他资金")} == {
         "总计": bureau["total"],
         "财政拨款": bureau["fiscal"],
         "财政专户拨款": bureau["special"],
         "其他资金": bureau["other"],
     }
-    counts = {row[0]: row[1] for row in summary[9:16]}
-    assert counts["项目"] == projects == 19 and counts["指标"] == indicators == 103
-    assert (counts["已接收"], counts["已退回"], counts["未提交"], counts["不在名单的提交"]) == (
-        3,
-        1,
-        1,
-        1,
-    )
-    depts = wb.get_sheet_by_name("部门汇总").to_python()
-    by_code = {row[0]: row for row in depts[1:] if row[0]}
+    assert labelled["项目"] == projects == 19 and labelled["指标"] == indicators == 103
+    counts = tuple(labelled[k] for k in ("已接收", "已退回", "未提交", "不在名单的提交"))
+    assert counts == (3, 1, 1, 1)
+    depts = records(wb, "部门汇总")
+    by_code = {row["单位编码"]: row for row in depts if row["单位编码"]}
     for code_, mine in sums.items():
-        assert money(by_code[code_][4]) == mine["total"]
-        assert money(by_code[code_][5]) == mine["fiscal"]
-    assert by_code["440100005"][2] == "未提交" and by_code["440100001"][2] == "已退回"
-    total_row = next(row for row in depts if row[1] == "合计")
-    assert money(total_row[4]) == bureau["total"]
-    details = wb.get_sheet_by_name("项目明细").to_python()
-    rows = [r for r in details[1:] if r[0]]
+        assert money(by_code[code_]["总计"]) == mine["total"]
+        assert money(by_code[code_]["财政拨款"]) == mine["fiscal"]
+    assert by_code["440100005"]["状态"] == "未提交" and by_code["440100001"]["状态"] == "已退回"
+    total_row = next(row for row in depts if row["单位名称"] == "合计")
+    assert money(total_row["总计"]) == bureau["total"]
+    details = records(wb, "项目明细")
+    rows = [r for r in details if r["单位编码"]]
     assert len(rows) == projects
-    assert sum((money(r[5]) for r in rows), Decimal(0)) == bureau["total"]
-    assert all(r[12] and r[13] for r in rows), "every row names its source sheet and cell"
-    assert money(next(r for r in details if r[3] == "合计")[5]) == bureau["total"]
-    indicator_rows = [r for r in wb.get_sheet_by_name("指标明细").to_python()[1:] if r[0]]
+    assert sum((money(r["总计"]) for r in rows), Decimal(0)) == bureau["total"]
+    assert all(r["来源工作表"] and r["来源单元格"] for r in rows), "every row names its source"
+    assert money(next(r for r in details if r["项目名称"] == "合计")["总计"]) == bureau["total"]
+    indicator_rows = [r for r in records(wb, "指标明细") if r["单位编码"]]
     assert len(indicator_rows) == 103
     # 年度指标值, then its operator, number and unit, derived from the text as written.
-    parsed = {tuple(r[11:15]) for r in indicator_rows}
+    parts = ("年度指标值", "年度计算符号", "年度数值", "年度计量单位")
+    parsed = {tuple(r[k] for k in parts) for r in indicator_rows}
     assert {
         ("100%", "", 100.0, "%"),
         ("95%以上", "≥", 95.0, "%"),
         ("合格以上", "定性", "", ""),
     } <= parsed
-    assert sum(1 for r in indicator_rows if r[13] != "") == 82
+    assert sum(1 for r in indicator_rows if r["年度数值"] != "") == 82
     # The totals are formulas; the cached values above are their results.
     formulas = openpyxl.load_workbook(out)["汇总"]
     assert str(formulas["B4"].value).startswith("=SUM('项目明细'!F2:F20)")
+
+
+def records(wb: CalamineWorkbook, sheet: str) -> list[dict[str, object]]:
+    """A sheet's rows as dicts by the captions of its first row."""
+    rows = wb.get_sheet_by_name(sheet).to_python()
+    return [dict(zip(rows[0], row, strict=False)) for row in rows[1:]]
 
 
 def test_ledger_published_and_detail_formats(collected: Path, tmp_path: Path) -> None:
@@ -410,7 +410,7 @@ def test_older_file_arriving_late_and_rejected_resubmission(tmp_path: Path) -> N
                 assert standing(store) == {
                     k: v for k, v in late.items() if k in {"newer.xlsx", "older.xlsx"}
                 }
-    assert late["newer.xlsx"][2] == [("changed", "编码 P1", ["goal"])]
+    assert late["newer.xlsx"][2] == [("changed", "编码 P1", ["绩效目标"])]
     assert late["older.xlsx"][1:] == ("newer.xlsx", [])
 
 
@@ -428,60 +428,52 @@ def standing(store: Store) -> dict[str, tuple[str, str | None, list[object]]]:
     }
 
 
-def test_killed_midway_a_second_run_completes_without_duplicates(tmp_path: Path) -> None:
-    inbox = tmp_path / "inbox"
+def _distinct_inbox(inbox: Path, count: int) -> None:
+    """`count` files with the samples' content, each from another department."""
     seed_files = [INBOX / n for n in ACCEPTED]
-    count = 60
-    for n in range(count):  # distinct files: same content, another department code each
+    for n in range(count):
         source = read_any(seed_files[n % 3], CODESET).table
         dept = Department(code=f"D{n:03d}", name=f"单位{n}")
-        write_template(
+        path = write_template(
             inbox / f"D{n:03d}.xlsx", SPEC, CODESET, dept, TemplateOptions(year=2026), source
         )
+        os.utime(path, (1_700_000_000 + n, 1_700_000_000 + n))
+
+
+@pytest.mark.parametrize("point", ["read", "transaction", "recorded"])
+def test_killed_midway_a_second_run_completes_without_duplicates(
+    tmp_path: Path, point: str
+) -> None:
+    """The whole run killed (as by a power cut) at its 12th file, once read, once its rows
+    are written but not committed, and once committed: the ledger holds whole submissions
+    only, and a second run ends where a run that was never killed ends."""
+    inbox, count = tmp_path / "inbox", 40
+    _distinct_inbox(inbox, count)
     ledger = tmp_path / "ledger.db"
-    command = [
-        sys.executable,
-        "-m",
-        "perfxl",
-        "collect",
-        str(inbox),
-        "--ledger",
-        str(ledger),
-        "--jobs",
-        "1",
-    ]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    recorded = 0
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with sqlite3.connect(ledger, timeout=0.05) as db:
-                recorded = db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
-        except sqlite3.Error:
-            recorded = 0
-        if recorded >= 5:
-            proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.01)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "collect was killed"
-    assert 5 <= recorded < count, "killed midway"
-    code, output = run("collect", str(inbox), "--ledger", str(ledger), "--jobs", "2")
-    assert code == 0, output
+    command = [sys.executable, "-m", "perfxl", "collect", str(inbox), "--ledger", str(ledger)]
+    env = {**os.environ, "PERFXL_FAULT": f"kill-run:{point}:12"}
+    killed = subprocess.run(
+        [*command, "--jobs", "1"], env=env, start_new_session=True, capture_output=True
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
     with sqlite3.connect(ledger) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert db.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT sha256) FROM submissions"
-        ).fetchone() == (count, count)
-        expected_projects = sum(len(read_any(f, CODESET).table.projects) for f in seed_files)
-        assert (
-            db.execute("SELECT COUNT(*) FROM projects").fetchone()[0]
-            == expected_projects * count // 3
-        )
-        orphans = db.execute(
+        recorded = db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+    # Batches are recorded whole: before the 12th file's commit, fewer than 12 are in.
+    assert (recorded >= 12) if point == "recorded" else (0 < recorded < 12), recorded
+    code, output = run("collect", str(inbox), "--ledger", str(ledger), "--jobs", "2")
+    assert code == 0, output
+    with Store(ledger) as store:
+        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        counts, recorded_after = store.counts(), standing(store)
+        orphans = store.db.execute(
             "SELECT COUNT(*) FROM projects WHERE submission_id NOT IN (SELECT id FROM submissions)"
         ).fetchone()[0]
         assert orphans == 0
+    with Store(tmp_path / "clean.db") as store:
+        collect([inbox], store, CODESET, Config(), SPEC, jobs=2)
+        assert store.counts() == counts and standing(store) == recorded_after
+    assert counts["submissions"] == count
 
 
 def test_roster_matches_a_published_table_by_its_department_name(collected: Path) -> None:
@@ -492,13 +484,11 @@ def test_roster_matches_a_published_table_by_its_department_name(collected: Path
 
 
 def test_a_ledger_of_an_older_schema_is_migrated(tmp_path: Path) -> None:
-    from perfxl.ledger.store import MIGRATIONS, SCHEMA_VERSION
+    from perfxl.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
 
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)
-    for statement in MIGRATIONS[1].split(";"):
-        if statement.strip():
-            db.execute(statement)
+    MIGRATIONS[0](db)  # the first schema, as perfxl 0.1.0 wrote it
     db.execute(
         "INSERT INTO submissions (id, file_name, file_path, sha256, received_at, recorded_at,"
         " status, errors, warnings) VALUES (1, 'a.xlsx', 'a.xlsx', 'x', 't', 't', 'accepted',"
@@ -530,6 +520,14 @@ def test_a_ledger_of_an_older_schema_is_migrated(tmp_path: Path) -> None:
         assert [
             tuple(r) for r in store.db.execute("SELECT verdict, previous_id FROM submissions")
         ] == [("accepted", None)]
+        # v4 knows the fields a template spec added (none yet).
+        assert store.fields("project").extras == ()
+        [project] = store.projects(1)
+        assert (project.code, project.total, project.indicators[0].annual) == (
+            "P1",
+            Decimal("1.00"),
+            "≥10人",
+        )
 
 
 def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
@@ -613,40 +611,34 @@ def test_workers_started_afresh_as_on_windows_and_macos(tmp_path: Path) -> None:
         assert standing(store) == recorded
 
 
-@pytest.mark.skipif(
-    multiprocessing.get_start_method() != "fork", reason="the fault is planted before forking"
-)
 @pytest.mark.parametrize("fault", ["killed", "raises"])
 def test_a_worker_that_fails_stops_the_run_clearly_and_a_second_run_completes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str
 ) -> None:
     """A worker killed (out of memory, say) or failing on the ledger itself: the run stops
     with a message, not a traceback; what was recorded is whole; the next run completes."""
-    from perfxl.ledger import collect as c
-
     inbox = _inbox_copy(tmp_path)
     victim = sorted(inbox.iterdir())[3].name
-    real = c._collect_many
-
-    def failing(batch: list[tuple[Path, str]]) -> list[c.Event]:
-        if any(path.name == victim for path, _ in batch):
-            if fault == "killed":
-                os.kill(os.getpid(), signal.SIGKILL)
-            raise sqlite3.OperationalError("disk I/O error")
-        return real(batch)
-
-    monkeypatch.setattr(c, "_collect_many", failing)
     ledger = tmp_path / "ledger.db"
+    if fault == "killed":  # a worker dies when it has read its second file
+        monkeypatch.setenv("PERFXL_FAULT", "kill-worker:read:2")
+    else:  # the ledger refuses one file's row, as a failing disk would
+        with Store(ledger) as store:
+            store.db.execute(
+                "CREATE TRIGGER failing BEFORE INSERT ON submissions"
+                f" WHEN NEW.file_name = '{victim}' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+            )
     code, output = run("collect", str(inbox), "--ledger", str(ledger), "--jobs", "2")
     assert code == 2 and "Traceback" not in output, output
-    said = "一个工作进程意外退出" if fault == "killed" else "OperationalError:diskI/Oerror"
+    said = "一个工作进程意外退出" if fault == "killed" else "diskI/Oerror"
     flat = "".join(output.split())  # as the console wrapped it
     assert "收集中断" in flat and said in flat, output
     with Store(ledger) as store:
-        assert victim not in {s.file_name for s in store.submissions()}
+        assert victim not in {s.file_name for s in store.submissions()} or fault == "killed"
         for sub in store.submissions():  # whatever was recorded, was recorded whole
             assert len(store.projects(sub.id)) == len(read_any(Path(sub.file_path)).table.projects)
-    monkeypatch.setattr(c, "_collect_many", real)
+        store.db.execute("DROP TRIGGER IF EXISTS failing")
+    monkeypatch.delenv("PERFXL_FAULT", raising=False)
     code, output = run("collect", str(inbox), "--ledger", str(ledger), "--jobs", "2")
     assert code in (0, 1) and "收集中断" not in output, output  # 1: a file was rejected
     with Store(ledger) as store:
@@ -695,47 +687,3 @@ def test_batches_shrink_and_keep_every_file_once() -> None:
     assert sizes[0] == 8 and sizes[-8:] == [1] * 8
     assert sizes == sorted(sizes, reverse=True)
     assert batches([], 2) == [] and batches([1], 2) == [[1]]
-
-
-class _Busy:
-    """A lock another worker always seems to hold, until one waits for it."""
-
-    def __init__(self) -> None:
-        self.tries: list[bool] = []
-
-    def acquire(self, block: bool = True) -> bool:
-        self.tries.append(block)
-        return block
-
-    def release(self) -> None:
-        pass
-
-
-@pytest.mark.parametrize("busy", [False, True])
-def test_a_batch_is_recorded_whole_whenever_the_turn_comes(tmp_path: Path, busy: bool) -> None:
-    """A worker records what it has read when nobody else is recording (file by file), or
-    else all at the end of its batch: the ledger is the same either way."""
-    from perfxl.formats.template_reader import Expected
-    from perfxl.ledger import collect as c
-
-    files = sorted(INBOX.iterdir())
-    lock = _Busy() if busy else threading.Lock()
-    with Store(tmp_path / "l.db") as store:
-        context = c._Context(
-            CODESET, Config(), SPEC, Expected(year=2026), frozenset(), store.path,
-            read_roster(ROSTER), False, lock, None,
-        )  # fmt: skip
-        c._init_worker(context, store)
-        try:
-            events = c._collect_many([(path, c.received_time(path)) for path in files])
-        finally:
-            c._WORKER.clear()
-        assert [e.file for e in events] == [str(p) for p in files]
-        counts = store.counts()
-        recorded = standing(store)
-    with Store(tmp_path / "one-by-one.db") as store:
-        collect(files, store, CODESET, Config(), SPEC, read_roster(ROSTER), 2026, jobs=1)
-        assert store.counts() == counts
-        assert standing(store) == recorded
-    if busy:  # it waited once, at the end of the batch, and recorded everything then
-        assert lock.tries == [False] * (len(files) - 1) + [True]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from perfxl.formats.published import read_published, write_published
+from perfxl.formats.published import read_published
+from perfxl.formats.published_writer import write_published
 from perfxl.formats.structured import write_structured
 from perfxl.formats.template_reader import read_any
 from tests.conftest import IND, SEED_GBK_CSV, SEED_TXT, SEED_XLSX

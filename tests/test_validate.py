@@ -16,9 +16,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from perfxl.checks import validate
+from perfxl.checks import rules
 from perfxl.checks.config import VAGUE_WORDS, Config, load_config
-from perfxl.checks.validate import _FUND_ENDINGS, check_table, fund_core, validate_file
+from perfxl.checks.rules import _FUND_ENDINGS, check_table, fund_core
+from perfxl.checks.validate import validate_file
 from perfxl.cli import app
 from perfxl.domain.codesets import load_codeset
 from perfxl.domain.model import Department, Project, TargetTable
@@ -475,9 +476,9 @@ def test_what_values_hold_is_remembered_per_setting_and_within_bounds(
     )
     # Bounded: with room for 5 values, no more than 5 are ever remembered, and the
     # findings do not change.
-    monkeypatch.setattr(validate, "_FINDINGS_KEPT", 5)
+    monkeypatch.setattr(rules, "_FINDINGS_KEPT", 5)
     more = Config(checks={"vague_words": (*VAGUE_WORDS, "并无此词")})  # type: ignore[arg-type]
     issues = check_table(seed, CODESET, more)
     assert {i.value for i in issues if i.code == "value-vague"} == vague
-    kept = validate._findings_seen(more.checks.placeholders, more.checks.vague_words)
+    kept = rules._findings_seen(more.checks.placeholders, more.checks.vague_words)
     assert 0 < len(kept) <= 5

@@ -13,9 +13,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, computed_field
 from pydantic.main import IncEx
 
+from perfxl.domain.fields import PROJECT
 from perfxl.domain.values import IndicatorValue, parse_value
 
 Severity = Literal["error", "warning"]
+# The values of fields a template spec added: text, or an amount (Decimal, 万元).
+Extra = dict[str, str | Decimal]
 
 
 class Department(BaseModel):
@@ -28,7 +31,7 @@ class Department(BaseModel):
 class Indicator(BaseModel):
     """One 三级指标 with its 一级 and 二级 codes and labels and its two values.
 
-    `extra` holds the values of columns a user added to the template spec.
+    `extra` holds the values of fields a template spec added (domain/fields.py).
 
     `raw` holds the verbatim text of an indicator that could not be parsed, so that it is
     kept and written back as it came rather than dropped.
@@ -44,7 +47,7 @@ class Indicator(BaseModel):
     period: str = ""
     annual: str = ""
     raw: str | None = None
-    extra: dict[str, str] = Field(default_factory=dict)
+    extra: Extra = Field(default_factory=dict)
     # 指标性质 (定量/定性) where the layout states it (the template does, a published table
     # does not); a layout detail like the provenance below, so not part of content().
     nature: Literal["定量", "定性"] | None = None
@@ -59,6 +62,10 @@ class Indicator(BaseModel):
         """The cell a field was read from, else the indicator's own cell."""
         letter = self.columns.get(field)
         return f"{letter}{self.row}" if letter and self.row else self.cell
+
+    def get(self, key: str) -> object:
+        """A field's value: the model's own attribute, or an extra field's."""
+        return getattr(self, key) if key in Indicator.model_fields else self.extra.get(key)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -83,7 +90,8 @@ class Project(BaseModel):
     other: Decimal | None = None
     goal: str = ""
     indicators: list[Indicator] = Field(default_factory=list)
-    extra: dict[str, str] = Field(default_factory=dict)
+    # The values of fields a template spec added (domain/fields.py).
+    extra: Extra = Field(default_factory=dict)
     sheet: str | None = None
     row: int | None = None
     cell: str | None = None
@@ -107,10 +115,14 @@ class Project(BaseModel):
         letter = self.columns.get(field)
         return f"{letter}{self.row}" if letter and self.row else self.cell
 
+    def get(self, key: str) -> object:
+        """A field's value: the model's own attribute, or an extra field's."""
+        return getattr(self, key) if key in Project.model_fields else self.extra.get(key)
+
     def sources_sum(self) -> Decimal:
-        return sum(
-            (a for a in (self.fiscal, self.special, self.other) if a is not None), Decimal("0.00")
-        )
+        """The sum of the registry's funding sources (财政拨款, 财政专户拨款, 其他资金)."""
+        amounts = (getattr(self, f.key) for f in PROJECT.sources)
+        return sum((a for a in amounts if a is not None), Decimal("0.00"))
 
 
 class Issue(BaseModel):
@@ -155,6 +167,20 @@ class ReadResult(BaseModel):
     @property
     def errors(self) -> list[Issue]:
         return [i for i in self.issues if i.severity == "error"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """What `import --json` prints: amounts as decimal strings, each value with its
+        parse, each issue with its place."""
+        table = self.table
+        return {
+            "file": self.file,
+            "kind": self.kind,
+            "department": table.department.model_dump(mode="json"),
+            "fiscal_year": table.fiscal_year,
+            "codeset": table.codeset,
+            "projects": [p.model_dump(mode="json") for p in table.projects],
+            "issues": [i.model_dump(mode="json", exclude_none=True) for i in self.issues],
+        }
 
     @property
     def warnings(self) -> list[Issue]:

@@ -1,5 +1,4 @@
-"""The published project table (项目支出绩效目标表): read it into structured data, and
-write structured data back out in the official layout.
+"""The published project table (项目支出绩效目标表): read it into structured data.
 
 A published table has title lines, a `部门名称：…` or `单位名称：…` line, `单位：万元`, a header
 row, a 合计 row (the sum of all projects), and one row per project with its indicators
@@ -10,7 +9,6 @@ indicators; they group the projects below them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -20,30 +18,13 @@ from perfxl.checks import catalogue as cat
 from perfxl.domain import packed
 from perfxl.domain.amounts import ZERO, AmountError, fmt, parse_amount, rounding_tolerance
 from perfxl.domain.codesets import CodeSet, load_codeset
+from perfxl.domain.fields import PROJECT
 from perfxl.domain.model import Department, Indicator, Issue, Project, ReadResult, TargetTable
-from perfxl.errors import FileError
 from perfxl.formats.grid import Cell, Sheet, a1, column_letter, read_sheets
 
-TITLE = "项目支出绩效目标表"
-AMOUNT_FIELDS = ("total", "fiscal", "special", "other")
-
-# Column key → (official header, other headers seen for it).
-COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "code": ("项目编码", ("项目代码", "项目编号")),
-    "name": ("项目名称", ("项目",)),
-    "unit": ("资金使用单位", ("使用单位",)),
-    "total": ("总计", ("合计", "金额合计", "资金总额", "预算金额")),
-    "fiscal": ("财政拨款", ("一般公共预算", "财政拨款资金", "财政资金")),
-    "special": ("财政专户拨款", ("财政专户管理资金", "财政专户")),
-    "other": ("其他资金", ("其他",)),
-    "goal": ("绩效目标", ("年度绩效目标", "项目绩效目标")),
-    "indicators": ("绩效指标", ("年度绩效指标", "项目绩效指标")),
-}
-REQUIRED = ("name", "total", "fiscal", "special", "other", "goal", "indicators")
-_HEADER_LOOKUP = {
-    label: key for key, (main, others) in COLUMNS.items() for label in (main, *others)
-}
-_HEADER_NOISE = re.compile(r"\s+|[（(]\s*万元\s*[)）]")
+AMOUNT_FIELDS = tuple(f.key for f in PROJECT.money)
+# The columns a published table must have (项目编码 and 资金使用单位 are optional).
+REQUIRED = ("name", *AMOUNT_FIELDS, "goal", "indicators")
 _DEPARTMENT = re.compile(r"^\s*(?:部门|单位)名称\s*[:：]\s*(?P<name>.*?)\s*$")
 _DEPARTMENT_LABEL = re.compile(r"^\s*(?:部门|单位)名称\s*[:：]?\s*$")
 _YEAR = re.compile(r"(20\d\d)\s*年")
@@ -60,7 +41,8 @@ def _text(value: Cell) -> str:
 
 
 def _header_key(value: Cell) -> str | None:
-    return _HEADER_LOOKUP.get(_HEADER_NOISE.sub("", _text(value)))
+    field = PROJECT.lookup(_text(value))
+    return field.key if field else None
 
 
 def find_header(sheet: Sheet) -> tuple[int, dict[str, int]] | None:
@@ -145,7 +127,7 @@ class _Reader:
                 sheet=self.sheet.name,
                 row=None if row is None else row + 1,
                 cell=a1(row, col) if row is not None and col is not None else None,
-                column=COLUMNS[key][0] if key else None,
+                column=PROJECT.header(key) if key else None,
                 value=value,
                 **params,
             )
@@ -154,7 +136,7 @@ class _Reader:
     def read(self, header_row: int) -> TargetTable:
         for key in REQUIRED:
             if key not in self.columns:
-                self.issue(cat.COLUMN_MISSING, header_row, None, column_name=COLUMNS[key][0])
+                self.issue(cat.COLUMN_MISSING, header_row, None, column_name=PROJECT.header(key))
         department, year = _find_department(self.sheet, header_row)
         if department.name is None:
             self.issue(cat.DEPARTMENT_NOT_FOUND, None)
@@ -224,7 +206,7 @@ class _Reader:
                 row.index,
                 key,
                 value=_text(value),
-                column_name=COLUMNS[key][0],
+                column_name=PROJECT.header(key),
                 text=_text(value),
             )
             return None
@@ -318,7 +300,7 @@ class _Reader:
                 row.index,
                 key,
                 value=row.texts.get(key),
-                column_name=COLUMNS[key][0],
+                column_name=PROJECT.header(key),
                 declared=fmt(declared),
                 summed=fmt(summed),
                 diff=fmt(diff),
@@ -381,138 +363,3 @@ def read_published(
         return ReadResult(file=str(path), kind="published", table=table, issues=reader.issues)
     issue = cat.HEADER_NOT_FOUND.issue(file=str(path), sheet=sheets[0].name if sheets else None)
     return ReadResult(file=str(path), kind="published", table=TargetTable(), issues=[issue])
-
-
-# --- writing -----------------------------------------------------------------------------
-
-EXPORT_KEYS = ("name", "total", "fiscal", "special", "other", "goal", "indicators")
-
-
-def _unit_groups(projects: Iterable[Project]) -> list[tuple[str | None, list[Project]]]:
-    """Consecutive projects of the same 资金使用单位, in order."""
-    groups: list[tuple[str | None, list[Project]]] = []
-    for project in projects:
-        if groups and groups[-1][0] == project.unit:
-            groups[-1][1].append(project)
-        else:
-            groups.append((project.unit, [project]))
-    return groups
-
-
-def published_rows(table: TargetTable) -> list[list[str | Decimal | None]]:
-    """The official layout as rows of cells: header, 合计, then units and projects."""
-    with_code = any(p.code for p in table.projects)
-    keys = (("code",) if with_code else ()) + EXPORT_KEYS
-    rows: list[list[str | Decimal | None]] = [[COLUMNS[k][0] for k in keys]]
-
-    def amounts(
-        members: list[Project], label: str, code: str | None = None
-    ) -> list[str | Decimal | None]:
-        values: dict[str, str | Decimal | None] = {"code": code, "name": label}
-        for key in AMOUNT_FIELDS:
-            summed = sum((getattr(p, key) or ZERO for p in members), ZERO)
-            values[key] = summed if key == "total" or summed else None
-        return [values.get(k) for k in keys]
-
-    rows.append(amounts(table.projects, "合计"))
-    for unit, members in _unit_groups(table.projects):
-        if unit:
-            rows.append(amounts(members, unit))
-        for p in members:
-            values: dict[str, str | Decimal | None] = {
-                "code": p.code,
-                "name": p.name,
-                "goal": p.goal,
-                "indicators": packed.render(p.indicators),
-                "total": p.total,
-                "fiscal": p.fiscal or None,
-                "special": p.special or None,
-                "other": p.other or None,
-            }
-            rows.append([values.get(k) for k in keys])
-    return rows
-
-
-_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
-
-
-def sheet_names(tables: list[TargetTable]) -> list[str]:
-    """A valid, unique sheet name per table: the department's name, cut to 31 characters."""
-    names: list[str] = []
-    for n, table in enumerate(tables, start=1):
-        base = _SHEET_FORBIDDEN.sub("_", table.department.name or table.department.code or "")
-        base = base.strip("'")[:28] or f"单位{n}"
-        name, k = base, 2
-        while name in names:
-            name, k = f"{base[:26]}({k})", k + 1
-        names.append(name)
-    return names
-
-
-def write_published(tables: TargetTable | list[TargetTable], path: Path) -> Path:
-    """Write the official layout to an .xlsx workbook: one sheet per table."""
-    import xlsxwriter
-
-    if path.suffix.lower() != ".xlsx":
-        raise FileError(path, "公开表格式只能写成 .xlsx 工作簿")
-    many = tables if isinstance(tables, list) else [tables]
-    names = sheet_names(many) if len(many) > 1 else [TITLE[:31]]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False})
-    try:
-        formats = {
-            "title": workbook.add_format({"bold": True, "font_size": 16, "align": "center"}),
-            "head": workbook.add_format(
-                {
-                    "bold": True,
-                    "border": 1,
-                    "align": "center",
-                    "valign": "vcenter",
-                    "text_wrap": True,
-                    "bg_color": "#DDEBF7",
-                }
-            ),
-            "text": workbook.add_format({"border": 1, "valign": "top", "text_wrap": True}),
-            "money": workbook.add_format({"border": 1, "valign": "top", "num_format": "#,##0.00"}),
-            "bold_text": workbook.add_format({"border": 1, "valign": "top", "bold": True}),
-            "bold_money": workbook.add_format(
-                {"border": 1, "valign": "top", "bold": True, "num_format": "#,##0.00"}
-            ),
-        }
-        for name, table in zip(names, many, strict=True):
-            _write_published_sheet(workbook.add_worksheet(name), table, formats)
-    finally:
-        workbook.close()
-    return path
-
-
-def _write_published_sheet(ws: Any, table: TargetTable, f: dict[str, Any]) -> None:
-    rows = published_rows(table)
-    header = rows[0]
-    last = len(header) - 1
-    ws.merge_range(0, 0, 0, last, TITLE, f["title"])
-    if table.fiscal_year:
-        ws.write_string(1, 0, f"年度：{table.fiscal_year}年")
-    ws.write_string(2, 0, f"部门名称：{table.department.name or ''}")
-    ws.write_string(3, 0, "单位：万元")
-    widths = {"项目编码": 16, "项目名称": 28, "绩效目标": 50, "绩效指标": 80}
-    for c, label in enumerate(header):
-        ws.write_string(4, c, str(label), f["head"])
-        ws.set_column(c, c, widths.get(str(label), 13))
-    indicators_col = header.index("绩效指标")
-    for r, row in enumerate(rows[1:], start=5):
-        is_sum = row[indicators_col] is None  # 合计 and 资金使用单位 rows
-        text, money = (f["bold_text"], f["bold_money"]) if is_sum else (f["text"], f["money"])
-        for c, value in enumerate(row):
-            if isinstance(value, Decimal):
-                # The one place a float meets money: Excel stores numbers as doubles.
-                ws.write_number(r, c, float(value), money)
-            elif value:
-                ws.write_string(r, c, value, text)  # user text: a leading `=` stays text
-            else:
-                ws.write_blank(r, c, None, text)
-    ws.freeze_panes(5, 0)
-    ws.repeat_rows(4)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)

@@ -1,6 +1,12 @@
-"""The declarative template spec (templates/department.toml): sheets, columns, header
-texts, types, lists, widths and help texts. The writer, the reader and the validator all
-work from it, so adding a column is one edit of the TOML file."""
+"""The declarative template spec (templates/department.toml): sheets, columns, types,
+lists, widths and help texts. The writer, the reader and the validator all work from it,
+so adding a column is one edit of the TOML file.
+
+A column whose key is a field of the registry (domain/fields.py) takes its caption and
+whether it is required from there, unless the spec says otherwise; any other key adds an
+*extra* field (text, or an amount), which travels the whole round trip: the reader keeps
+it, the store records it, the ledger and the exports show it, and a change in it is
+reported. The 总计 column sums every amount column of its sheet unless `sums` names them."""
 
 from __future__ import annotations
 
@@ -8,31 +14,34 @@ import hashlib
 import json
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from perfxl.domain.fields import ENTITIES, Fields, extra_field
 from perfxl.errors import InputError
 from perfxl.resources import load_toml, templates_dir
 
 DEFAULT_SPEC = "department"
 ColumnType = Literal["seq", "text", "longtext", "amount", "total", "list"]
 ListName = Literal["projects", "level1", "level2", "operators", "nature"]
-# Keys the domain model knows; any other key is carried along as an extra column.
-PROJECT_KEYS = frozenset(
-    {"seq", "code", "name", "unit", "total", "fiscal", "special", "other", "goal"}
-)
-INDICATOR_KEYS = frozenset(
-    {"project", "level1", "level2", "name", "nature", "operator", "period", "annual", "unit"}
-)
+Entity = Literal["project", "indicator"]
 ROW_ID_HEADER = "行标识"
+# The column types a registry field of each type may be written as.
+_WRITTEN_AS: dict[str, frozenset[str]] = {
+    "amount": frozenset({"amount"}),
+    "total": frozenset({"total"}),
+    "level": frozenset({"list"}),
+    "ref": frozenset({"list"}),
+    "choice": frozenset({"list"}),
+}
 
 
 class ColumnSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    header: str = Field(min_length=1)
+    header: str = Field(min_length=1)  # the registry's caption, where the spec gives none
     type: ColumnType = "text"
     list: ListName | None = None
     sums: tuple[str, ...] = ()
@@ -58,6 +67,7 @@ class ColumnSpec(BaseModel):
 class SheetSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    entity: Entity  # what a row of the sheet is: set by the template spec
     name: str = Field(min_length=1, max_length=31)
     title: str = ""
     rows: int = Field(gt=0, le=100_000)
@@ -83,6 +93,46 @@ class SheetSpec(BaseModel):
         """The hidden, locked row-id column, right of the spec's columns."""
         return len(self.columns)
 
+    @property
+    def fields(self) -> Fields:
+        """The registry's fields of the sheet's rows, with the spec's captions, and the
+        extra fields its columns add."""
+        registry = ENTITIES[self.entity]
+        extras = [
+            extra_field(c.key, c.header, money=c.type == "amount")
+            for c in self.columns
+            if c.key not in registry and c.type != "seq"
+        ]
+        renamed = registry.renamed({c.key: c.header for c in self.columns if c.key in registry})
+        return renamed.with_extras(extras)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        """A registry field's caption and requiredness, where the spec gives none; the
+        total's sources: every amount column."""
+        if not isinstance(data, dict) or data.get("entity") not in ENTITIES:
+            return data
+        registry = ENTITIES[data["entity"]]
+        columns = [dict(c) if isinstance(c, dict) else c for c in data.get("columns", ())]
+        amounts = [
+            c.get("key") for c in columns if isinstance(c, dict) and c.get("type") == "amount"
+        ]
+        for column in columns:
+            if not isinstance(column, dict):
+                continue
+            field = registry.get(str(column.get("key")))
+            if field is not None:
+                column.setdefault("header", field.header)
+                column.setdefault("required", field.required)
+        headers = {c.get("key"): c.get("header") for c in columns if isinstance(c, dict)}
+        for column in columns:
+            if isinstance(column, dict) and column.get("type") == "total":
+                column.setdefault("sums", amounts)
+                parts = " + ".join(str(headers.get(k) or k) for k in column["sums"])
+                column.setdefault("help", f"自动计算：{parts}。")
+        return {**data, "columns": columns}
+
     @model_validator(mode="after")
     def _check(self) -> SheetSpec:
         keys = [c.key for c in self.columns]
@@ -91,10 +141,17 @@ class SheetSpec(BaseModel):
             dupes = sorted({v for v in values if values.count(v) > 1})
             if dupes:
                 raise ValueError(f"工作表 {self.name}: 列的 {what} 重复：{', '.join(dupes)}")
+        registry = ENTITIES[self.entity]
         for column in self.columns:
             missing = [k for k in column.sums if k not in keys]
             if missing:
                 raise ValueError(f"列 {column.key} 的 sums 引用了不存在的列：{', '.join(missing)}")
+            field = registry.get(column.key)
+            allowed = _WRITTEN_AS.get(field.type) if field is not None else None
+            if field is None and column.type not in ("seq", "text", "longtext", "amount"):
+                raise ValueError(f"列 {column.key}：新增的列只能是 text、longtext 或 amount 类型")
+            if allowed is not None and column.type not in allowed:
+                raise ValueError(f"列 {column.key} 的类型应为 {'/'.join(sorted(allowed))}")
         return self
 
 
@@ -115,6 +172,18 @@ class TemplateSpec(BaseModel):
     instructions: InstructionsSpec = InstructionsSpec()
     projects: SheetSpec
     indicators: SheetSpec
+
+    @model_validator(mode="before")
+    @classmethod
+    def _entities(cls, data: Any) -> Any:
+        """Each data sheet says what its rows are, so its columns find their fields."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for key, entity in (("projects", "project"), ("indicators", "indicator")):
+            if isinstance(out.get(key), dict):
+                out[key] = {"entity": entity, **out[key]}
+        return out
 
     @model_validator(mode="after")
     def _check(self) -> TemplateSpec:

@@ -26,20 +26,14 @@ from pydantic import TypeAdapter, ValidationError
 from perfxl.checks import catalogue as cat
 from perfxl.domain.amounts import ZERO, AmountError, fmt, parse_amount
 from perfxl.domain.codesets import CodeSet
+from perfxl.domain.fields import Field
 from perfxl.domain.model import Department, Indicator, Issue, Project, ReadResult, TargetTable
 from perfxl.domain.packed import clean_cell
 from perfxl.errors import FileError
 from perfxl.formats.grid import Cell, Sheet, a1, column_letter, read_sheets
 from perfxl.formats.package import read_guards
 from perfxl.formats.published import read_published, resolve_levels
-from perfxl.formats.spec import (
-    INDICATOR_KEYS,
-    PROJECT_KEYS,
-    ROW_ID_HEADER,
-    SheetSpec,
-    TemplateSpec,
-    load_spec,
-)
+from perfxl.formats.spec import ROW_ID_HEADER, ColumnSpec, SheetSpec, TemplateSpec, load_spec
 from perfxl.formats.structured import is_structured, read_structured
 from perfxl.formats.template_writer import (
     INDICATOR_ROW_PREFIX,
@@ -368,119 +362,135 @@ class _TemplateReader:
             projects=list(projects.values()),
         )
 
-    def _amount(self, r: int, key: str, col: int | None, value: Cell) -> Decimal | None:
-        """An amount cell of the project sheet (row r, column col), blank as zero; text
-        that is not an amount, or an amount written as text, is an issue."""
+    def _amount(
+        self, spec: SheetSpec, r: int, key: str, col: int | None, value: Cell
+    ) -> Decimal | None:
+        """An amount cell (row r, column col), blank as zero; text that is not an amount,
+        or an amount written as text, is an issue."""
         try:
             amount = parse_amount(value)
         except AmountError:
-            self._amount_issue(cat.AMOUNT_INVALID, r, key, col, text_of(value))
+            self._amount_issue(spec, cat.AMOUNT_INVALID, r, key, col, text_of(value))
             return None
         if amount is None:
             return ZERO
         if value.__class__ is str:
-            self._amount_issue(cat.AMOUNT_AS_TEXT, r, key, col, value, amount=fmt(amount))
+            self._amount_issue(spec, cat.AMOUNT_AS_TEXT, r, key, col, value, amount=fmt(amount))
         return amount
 
     def _amount_issue(
-        self, rule: cat.Rule, r: int, key: str, col: int | None, text: Cell, **params: Any
+        self,
+        spec: SheetSpec,
+        rule: cat.Rule,
+        r: int,
+        key: str,
+        col: int | None,
+        text: Cell,
+        **params: Any,
     ) -> None:
-        spec = self.spec.projects
-        column = spec.column(key)
-        header = column.header if column else key
+        header = spec.fields.header(key)
         self.issue(rule, spec.name, r, col, header, text, column_name=header, text=text, **params)
 
     def _projects(self) -> dict[int, Project]:
         spec = self.spec.projects
+        fields = spec.fields
         projects: dict[int, Project] = {}
         rows, at = self.rows(spec, PROJECT_ROW_PREFIX)
         letters = {k: column_letter(c) for k, c in at.found.items()}
+        # Every input column, read by its type: amounts, and text.
         amounts_at = [
             (c.key, at.found.get(c.key), at[c.key]) for c in spec.columns if c.type == "amount"
         ]
-        extra_at = [
-            (c.key, at[c.key])
-            for c in spec.columns
-            if c.key not in PROJECT_KEYS and c.type != "amount"
-        ]
+        texts_at = [(c.key, at[c.key]) for c in spec.columns if c.type in ("text", "longtext")]
+        extras = frozenset(f.key for f in fields.extras)
         total_spec = next((c for c in spec.columns if c.type == "total"), None)
-        seq_c, code_c, name_c, unit_c, goal_c = (
-            at[k] for k in ("seq", "code", "name", "unit", "goal")
-        )
+        seq_c, code_c = at["seq"], at["code"]
         name_letter = column_letter(at.found.get("name", 0))
         for n, (r, row) in enumerate(rows, start=1):
             seq_text = text_of(row[seq_c])
             seq = int(seq_text) if seq_text.isdigit() else n
-            amounts: dict[str, Decimal | None] = {
-                key: self._amount(r, key, col, row[c]) for key, col, c in amounts_at
+            values: dict[str, Any] = {
+                key: self._amount(spec, r, key, col, row[c]) for key, col, c in amounts_at
             }
             if total_spec is not None:
-                # Recomputed, never read: the cached value may be absent or stale.
-                parts = [amounts.get(k) for k in total_spec.sums]
-                total = None if None in parts else sum((p for p in parts if p is not None), ZERO)
-                amounts[total_spec.key] = total
-                shown = row[at[total_spec.key]]
-                if (
-                    total is not None
-                    and isinstance(shown, (int, float))
-                    and not isinstance(shown, bool)
-                ):
-                    shown_amount = parse_amount(shown)
-                    if shown_amount != total:
-                        self.issue(
-                            cat.TOTAL_STALE,
-                            spec.name,
-                            r,
-                            at.found.get(total_spec.key),
-                            total_spec.header,
-                            text_of(shown),
-                            shown=fmt(shown_amount),
-                            summed=fmt(total),
-                        )
+                values[total_spec.key] = self._total(spec, total_spec, r, row, at, values)
             code_cell = row[code_c]
             if isinstance(code_cell, (int, float)) and not isinstance(code_cell, bool):
+                header = fields.header("code")
+                text = text_of(code_cell)
                 self.issue(
-                    cat.CODE_AS_NUMBER,
-                    spec.name,
-                    r,
-                    at.found.get("code"),
-                    "项目编码",
-                    text_of(code_cell),
-                    text=text_of(code_cell),
+                    cat.CODE_AS_NUMBER, spec.name, r, at.found.get("code"), header, text, text=text
                 )
-            goal = text_of(row[goal_c])
+            for key, c in texts_at:
+                values[key] = text_of(row[c])
+            goal = values.get("goal", "")
+            if "<" in goal:
+                values["goal"] = clean_cell(goal)
+            own = {
+                k: _BLANK.get(k, v) if v == "" else v for k, v in values.items() if k not in extras
+            }
             projects[seq] = Project(
-                code=text_of(code_cell) or None,
-                name=text_of(row[name_c]),
-                unit=text_of(row[unit_c]) or None,
-                goal=clean_cell(goal) if "<" in goal else goal,
+                **own,
+                extra={k: values[k] for k in extras if values.get(k) not in (None, "")},
                 sheet=spec.name,
                 row=r + 1,
                 cell=f"{name_letter}{r + 1}",
                 columns=letters,
-                extra={key: text_of(row[c]) for key, c in extra_at},
-                **{k: v for k, v in amounts.items() if k in _AMOUNT_FIELDS},
             )
         return projects
+
+    def _total(
+        self,
+        spec: SheetSpec,
+        total_spec: ColumnSpec,
+        r: int,
+        row: list[Cell],
+        at: Columns,
+        amounts: dict[str, Decimal | None],
+    ) -> Decimal | None:
+        """The total of a row, recomputed, never read: the cached value may be absent or
+        stale (a stale one is an issue)."""
+        parts = [amounts.get(k) for k in total_spec.sums]
+        if None in parts:
+            return None
+        total = sum((p for p in parts if p is not None), ZERO)
+        shown = row[at[total_spec.key]]
+        if isinstance(shown, (int, float)) and not isinstance(shown, bool):
+            shown_amount = parse_amount(shown)
+            if shown_amount != total:
+                self.issue(
+                    cat.TOTAL_STALE,
+                    spec.name,
+                    r,
+                    at.found.get(total_spec.key),
+                    total_spec.header,
+                    text_of(shown),
+                    shown=fmt(shown_amount),
+                    summed=fmt(total),
+                )
+        return total
 
     def _indicators(self, projects: dict[int, Project]) -> None:
         spec = self.spec.indicators
         rows, at = self.rows(spec, INDICATOR_ROW_PREFIX)
         letters = {k: column_letter(c) for k, c in at.found.items()}
-        extra_at = [(c.key, at[c.key]) for c in spec.columns if c.key not in INDICATOR_KEYS]
+        extras = spec.fields.extras
         name_letter = letters.get("name", "A")
         # Column by column: each column's cells as text in a few C-level passes.
         keys = ("project", "level1", "level2", "name", "nature", "operator", "period", "annual")
         cells = [row for _, row in rows]
         columns = [column_texts(list(map(itemgetter(at[k]), cells))) for k in (*keys, "unit")]
+        extra_columns = [
+            (f, at.found.get(f.key), list(map(itemgetter(at[f.key]), cells))) for f in extras
+        ]
         resolve = self.codeset
         sheet = spec.name
         # Validated all at once: the same checks as the constructor, without its call
         # overhead for each of the many indicators.
         found: list[dict[str, Any]] = []
         owners: list[Project] = []
-        for (r, row), label, l1, l2, name, nature, op, period, annual, unit in zip(
-            rows, *columns, strict=True
+        for n, ((r, _), label, l1, l2, name, nature, op, period, annual, unit) in enumerate(
+            zip(rows, *columns, strict=True)
         ):
             seq = _project_seq(label)
             project = projects.get(seq) if seq is not None else None
@@ -508,7 +518,7 @@ class _TemplateReader:
                     "period": compose_cell(op, period, unit),
                     "annual": compose_cell(op, annual, unit),
                     "nature": _NATURES.get(nature),
-                    "extra": {key: text_of(row[c]) for key, c in extra_at} if extra_at else {},
+                    "extra": self._extras(spec, r, n, extra_columns) if extras else {},
                     "sheet": sheet,
                     "row": r + 1,
                     "cell": f"{name_letter}{r + 1}",
@@ -521,9 +531,29 @@ class _TemplateReader:
                 resolve_levels(indicator, resolve)
             project.indicators.append(indicator)
 
+    def _extras(
+        self,
+        spec: SheetSpec,
+        r: int,
+        n: int,
+        columns: list[tuple[Field, int | None, list[Cell]]],
+    ) -> dict[str, str | Decimal]:
+        """The values of the extra fields in the n-th row read (row r of the sheet)."""
+        out: dict[str, str | Decimal] = {}
+        for field, col, cells in columns:
+            value = cells[n]
+            if field.is_money:
+                amount = self._amount(spec, r, field.key, col, value)
+                if amount is not None:
+                    out[field.key] = amount
+            elif text := text_of(value):
+                out[field.key] = text
+        return out
+
 
 _INDICATORS = TypeAdapter(list[Indicator])
-_AMOUNT_FIELDS = frozenset({"total", "fiscal", "special", "other"})
+# Project attributes that are None, not "", when their cell is blank.
+_BLANK: dict[str, None] = {k: None for k, f in Project.model_fields.items() if f.default is None}
 
 
 @lru_cache(maxsize=64)

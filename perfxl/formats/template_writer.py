@@ -473,31 +473,34 @@ class _Writer:
             formula = f'=IF(COUNT({",".join(refs)})=0,"",{"+".join(f"N({x})" for x in refs)})'
             cached: float | str = ""
             if project is not None:
-                parts = [getattr(project, k, None) or project.extra.get(k) for k in column.sums]
+                parts = [project.get(k) for k in column.sums]
                 amounts = [p for p in parts if isinstance(p, Decimal)]
                 if amounts:
                     cached = float(sum(amounts, Decimal(0)))
             ws.write_formula(r, c, formula, self.f.locked_amount, cached)
-        elif column.type == "amount":
-            value = _project_value(project, column.key)
+        else:
+            self._input(ws, r, c, column, _project_value(project, column.key))
+
+    def _input(self, ws: Any, r: int, c: int, column: ColumnSpec, value: object) -> None:
+        """An input cell, prefilled with `value` where there is one: amounts as numbers."""
+        if column.type == "amount":
             if isinstance(value, Decimal) and value:
                 ws.write_number(r, c, float(value), self.f.amount)  # doubles, as Excel stores
             elif value not in (None, "") and not isinstance(value, Decimal):
                 ws.write_string(r, c, str(value), self.f.amount)
             else:
                 ws.write_blank(r, c, None, self.f.amount)
+            return
+        fmt = self.f.wrap if column.type == "longtext" else self.f.text
+        if value not in (None, ""):
+            ws.write_string(r, c, str(value), fmt)
         else:
-            value = _project_value(project, column.key)
-            fmt = self.f.wrap if column.type == "longtext" else self.f.text
-            if value not in (None, ""):
-                ws.write_string(r, c, str(value), fmt)
-            else:
-                ws.write_blank(r, c, None, fmt)
+            ws.write_blank(r, c, None, fmt)
 
     def _indicators(self, ws: Any) -> None:
         sheet = self.spec.indicators
         self._frame(ws, sheet, self.indicator_rows, INDICATOR_ROW_PREFIX)
-        rows: list[dict[str, str]] = []
+        rows: list[dict[str, object]] = []
         for seq, project in enumerate(self.prefill.projects if self.prefill else [], start=1):
             for indicator in project.indicators:
                 rows.append(_indicator_cells(seq, project, indicator))
@@ -505,14 +508,9 @@ class _Writer:
             r = sheet.first_data_row + n
             values = rows[n] if n < len(rows) else {}
             for c, column in enumerate(sheet.columns):
-                value = values.get(column.key, "")
-                fmt = self.f.wrap if column.type == "longtext" else self.f.text
-                if value:
-                    ws.write_string(r, c, value, fmt)
-                else:
-                    ws.write_blank(r, c, None, fmt)
+                self._input(ws, r, c, column, values.get(column.key))
             if values:
-                _fit_height(ws, r, sheet, values)
+                _fit_height(ws, r, sheet, {k: str(v) for k, v in values.items()})
 
 
 def _fit_height(ws: Any, r: int, sheet: SheetSpec, values: dict[str, str]) -> None:
@@ -530,11 +528,7 @@ def _fit_height(ws: Any, r: int, sheet: SheetSpec, values: dict[str, str]) -> No
 
 
 def _project_value(project: Project | None, key: str) -> object:
-    if project is None:
-        return None
-    if key in Project.model_fields:
-        return getattr(project, key)
-    return project.extra.get(key)
+    return None if project is None else project.get(key)
 
 
 def _level_text(code: str | None, label: str | None) -> str:
@@ -543,7 +537,7 @@ def _level_text(code: str | None, label: str | None) -> str:
     return code or label or ""
 
 
-def _indicator_cells(seq: int, project: Project, indicator: Indicator) -> dict[str, str]:
+def _indicator_cells(seq: int, project: Project, indicator: Indicator) -> dict[str, object]:
     if indicator.raw is not None:
         # Could not be parsed when it was imported: keep the words, in the name column.
         return {"project": project_label(seq, project.name), "name": indicator.raw}

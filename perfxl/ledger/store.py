@@ -1,11 +1,14 @@
-"""The submission store: an embedded SQLite database (ledger.db).
+"""The submission store: an embedded SQLite database (ledger.db), and every SQL statement
+perfxl runs on it.
 
 Every submission is recorded with its department, year, file, sha256, received time,
 template identity and status (accepted / rejected / superseded), with its projects,
-indicators and issues, each row carrying its provenance (file, sheet, cell). perfxl
-creates and migrates the schema itself. Each submission is written whole in a transaction
-(with others read at the same time, when they are ready together), so a run killed midway
-leaves whole submissions only, and the next run goes on from there.
+indicators and issues, each row carrying its provenance (file, sheet, cell). The columns of
+projects and indicators are the fields of the registry (domain/fields.py); the values of
+fields a template spec added are kept beside them as JSON, and the `fields` table says
+what those are called and whether they are amounts. perfxl creates and migrates the schema
+itself (ledger/migrations.py). Each submission is written whole in a transaction, so a
+run killed midway leaves whole submissions only, and the next run goes on from there.
 
 Amounts are stored as decimal text, exactly as read, and summed as `Decimal`.
 """
@@ -14,115 +17,40 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from perfxl.domain.model import Indicator, Issue, Project
+from perfxl.domain.fields import INDICATOR, PROJECT, Field, Fields, extra_field
+from perfxl.domain.model import Extra, Indicator, Issue, Project
 from perfxl.errors import FileError
+from perfxl.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
 
-SCHEMA_VERSION = 3
-MIGRATIONS: dict[int, str] = {
-    1: """
-    CREATE TABLE submissions (
-        id INTEGER PRIMARY KEY,
-        department_code TEXT,          -- the roster department it was matched to, if any
-        department_name TEXT,
-        file_department_code TEXT,     -- what the file itself says
-        file_department_name TEXT,
-        fiscal_year INTEGER,
-        file_name TEXT NOT NULL,
-        file_path TEXT NOT NULL,
-        sha256 TEXT NOT NULL UNIQUE,
-        received_at TEXT NOT NULL,     -- the file's modification time, ISO 8601
-        recorded_at TEXT NOT NULL,
-        kind TEXT,                     -- template / plain / published / structured / json
-        template_id TEXT,
-        template_version TEXT,
-        status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'superseded')),
-        errors INTEGER NOT NULL,
-        warnings INTEGER NOT NULL,
-        superseded_by INTEGER REFERENCES submissions(id)
-    );
-    CREATE INDEX submissions_department ON submissions (department_code, fiscal_year);
-    CREATE TABLE projects (
-        id INTEGER PRIMARY KEY,
-        submission_id INTEGER NOT NULL REFERENCES submissions(id),
-        position INTEGER NOT NULL,
-        code TEXT, name TEXT NOT NULL, unit TEXT,
-        total TEXT, fiscal TEXT, special TEXT, other TEXT,
-        goal TEXT NOT NULL,
-        extra TEXT NOT NULL,           -- JSON: values of columns added to the spec
-        sheet TEXT, cell TEXT, row INTEGER
-    );
-    CREATE INDEX projects_submission ON projects (submission_id);
-    CREATE TABLE indicators (
-        id INTEGER PRIMARY KEY,
-        submission_id INTEGER NOT NULL REFERENCES submissions(id),
-        project_id INTEGER NOT NULL REFERENCES projects(id),
-        position INTEGER NOT NULL,
-        level1 TEXT, level1_label TEXT, level2 TEXT, level2_label TEXT,
-        name TEXT NOT NULL, nature TEXT,
-        period TEXT NOT NULL, annual TEXT NOT NULL,
-        period_operator TEXT, period_number TEXT, period_unit TEXT,
-        annual_operator TEXT, annual_number TEXT, annual_unit TEXT,
-        raw TEXT, extra TEXT NOT NULL,
-        sheet TEXT, cell TEXT, row INTEGER
-    );
-    CREATE INDEX indicators_submission ON indicators (submission_id);
-    CREATE TABLE issues (
-        id INTEGER PRIMARY KEY,
-        submission_id INTEGER NOT NULL REFERENCES submissions(id),
-        code TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL, hint TEXT,
-        sheet TEXT, cell TEXT, row INTEGER, column_name TEXT, value TEXT
-    );
-    CREATE INDEX issues_submission ON issues (submission_id);
-    CREATE TABLE changes (
-        id INTEGER PRIMARY KEY,
-        submission_id INTEGER NOT NULL REFERENCES submissions(id),
-        previous_id INTEGER NOT NULL REFERENCES submissions(id),
-        change TEXT NOT NULL CHECK (change IN ('added', 'removed', 'changed')),
-        project_key TEXT NOT NULL,
-        project_name TEXT,
-        fields TEXT NOT NULL           -- JSON: {field: [old, new]}
-    );
-    """,
-    # A project's indicators are looked up by project (counts in the ledger's 项目明细).
-    2: "CREATE INDEX indicators_project ON indicators (project_id)",
-    # Less to write for every indicator collected: the parse of each value (operator,
-    # number, unit) is derived from the value text when it is needed, not stored beside it.
-    3: """
-    ALTER TABLE indicators DROP COLUMN period_operator;
-    ALTER TABLE indicators DROP COLUMN period_number;
-    ALTER TABLE indicators DROP COLUMN period_unit;
-    ALTER TABLE indicators DROP COLUMN annual_operator;
-    ALTER TABLE indicators DROP COLUMN annual_number;
-    ALTER TABLE indicators DROP COLUMN annual_unit;
-    -- A submission's indicators are found through its projects: one index less to keep.
-    DROP INDEX indicators_submission;
-    -- Statuses follow from the order of arrival, whatever the order of recording: each
-    -- submission keeps its own verdict and the submission it was compared with.
-    ALTER TABLE submissions ADD COLUMN verdict TEXT
-        CHECK (verdict IN ('accepted', 'rejected'));
-    ALTER TABLE submissions ADD COLUMN previous_id INTEGER REFERENCES submissions(id);
-    UPDATE submissions SET verdict = CASE
-        WHEN status != 'superseded' THEN status
-        WHEN errors = 0 THEN 'accepted' ELSE 'rejected' END;
-    UPDATE submissions SET previous_id = (
-        SELECT MAX(c.previous_id) FROM changes c WHERE c.submission_id = submissions.id);
-    CREATE INDEX changes_submission ON changes (submission_id)
-    """,
-}
-
-
-def _text(amount: Decimal | None) -> str | None:
-    return None if amount is None else str(amount)
+_PROJECT_COLUMNS = PROJECT.attributes
+_INDICATOR_COLUMNS = INDICATOR.attributes
+_PROJECT_MONEY = frozenset(f.key for f in PROJECT.money)
+_ISSUE_COLUMNS = ("code", "severity", "message", "hint", "sheet", "cell", "row", "column_name")
+_SUBMISSION_COLUMNS = (
+    "id, department_code, department_name, file_department_code, file_department_name,"
+    " fiscal_year, file_name, file_path, sha256, received_at, kind, status, errors, warnings,"
+    " superseded_by"
+)
 
 
 def to_decimal(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
+
+
+def _text(value: object) -> object:
+    """A value as stored: amounts as decimal text, everything else as it is."""
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def _encode(values: Extra) -> str:
+    return json.dumps({k: _text(v) for k, v in values.items()}, ensure_ascii=False)
 
 
 @dataclass
@@ -159,6 +87,7 @@ class Store:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise FileError(path, f"不是 perfxl 的台账数据库，或已损坏（{exc}）") from exc
+        self._extras: dict[str, tuple[Field, ...]] | None = None
 
     def close(self) -> None:
         self.db.close()
@@ -175,20 +104,10 @@ class Store:
             raise FileError(
                 self.path, f"台账由更新版本的 perfxl 创建（结构版本 {version}），请升级 perfxl"
             )
-        for target in range(version + 1, SCHEMA_VERSION + 1):
+        for target, migration in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.transaction():
-                for statement in MIGRATIONS[target].split(";"):
-                    if statement.strip():
-                        self._execute_migration(statement)
+                migration(self.db)
                 self.db.execute(f"PRAGMA user_version = {target}")
-
-    def _execute_migration(self, statement: str) -> None:
-        try:
-            self.db.execute(statement)
-        except sqlite3.OperationalError:
-            # SQLite before 3.35 cannot drop a column: the unused column stays, harmlessly.
-            if "DROP COLUMN" not in statement:
-                raise
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -201,18 +120,21 @@ class Store:
         else:
             self.db.execute("COMMIT")
 
-    # --- writing -------------------------------------------------------------------------
-
-    def has_sha256(self, sha256: str) -> bool:
-        return (
-            self.db.execute("SELECT 1 FROM submissions WHERE sha256 = ?", (sha256,)).fetchone()
-            is not None
-        )
-
     def checkpoint(self) -> None:
         """Move what the write-ahead log holds into the database, without waiting for
         writers (they go on appending meanwhile)."""
         self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def autocheckpoint(self, pages: int) -> None:
+        """How many pages of write-ahead log make a commit move them into the database
+        (0: never; the collecting process does it)."""
+        self.db.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+
+    # --- writing -------------------------------------------------------------------------
+
+    def has_sha256(self, sha256: str) -> bool:
+        found = self.db.execute("SELECT 1 FROM submissions WHERE sha256 = ?", (sha256,))
+        return found.fetchone() is not None
 
     def known_sha256(self) -> frozenset[str]:
         """The sha256 of every file recorded."""
@@ -220,10 +142,9 @@ class Store:
 
     def insert_submission(self, values: dict[str, object]) -> int:
         """A submission's row, in the caller's transaction; its id."""
-        db = self.db
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
-        cursor = db.execute(
+        cursor = self.db.execute(
             f"INSERT INTO submissions ({columns}) VALUES ({marks})", tuple(values.values())
         )
         assert cursor.lastrowid is not None
@@ -234,29 +155,28 @@ class Store:
         submission_id: int,
         projects: list[Project],
         issues: list[Issue],
+        fields: tuple[Fields, Fields] = (PROJECT, INDICATOR),
     ) -> None:
-        """A submission's projects, indicators and issues: one statement per table, each row
-        built once (the project ids are assigned here, inside the caller's transaction)."""
+        """A submission's projects, indicators and issues, in the caller's transaction:
+        one statement per table, each row built once. `fields` are those of the layout the
+        projects and indicators were read from: the extra ones are recorded too."""
         db = self.db
+        extras = [f for entity in fields for f in entity.extras]
+        if extras:
+            self.register(fields)
         first = db.execute("SELECT COALESCE(MAX(id), 0) FROM projects").fetchone()[0] + 1
+        columns = ", ".join(_PROJECT_COLUMNS)
+        marks = ", ".join("?" for _ in _PROJECT_COLUMNS)
         db.executemany(
-            "INSERT INTO projects (id, submission_id, position, code, name, unit, total, fiscal,"
-            " special, other, goal, extra, sheet, cell, row)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO projects (id, submission_id, position, {columns}, extra, sheet, cell,"
+            f" row) VALUES (?, ?, ?, {marks}, ?, ?, ?, ?)",
             [
                 (
                     first + n,
                     submission_id,
                     n + 1,
-                    p.code,
-                    p.name,
-                    p.unit,
-                    _text(p.total),
-                    _text(p.fiscal),
-                    _text(p.special),
-                    _text(p.other),
-                    p.goal,
-                    _extra(p.extra),
+                    *[_text(getattr(p, a)) for a in _PROJECT_COLUMNS],
+                    _encode(p.extra),
                     p.sheet,
                     p.cell,
                     p.row,
@@ -264,25 +184,19 @@ class Store:
                 for n, p in enumerate(projects)
             ],
         )
+        columns = ", ".join(_INDICATOR_COLUMNS)
+        marks = ", ".join("?" for _ in _INDICATOR_COLUMNS)
         db.executemany(
-            "INSERT INTO indicators (submission_id, project_id, position, level1,"
-            " level1_label, level2, level2_label, name, nature, period, annual, raw, extra,"
-            " sheet, cell, row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO indicators (submission_id, project_id, position, {columns}, raw,"
+            f" extra, sheet, cell, row) VALUES (?, ?, ?, {marks}, ?, ?, ?, ?, ?)",
             [
                 (
                     submission_id,
                     first + n,
                     k,
-                    i.level1,
-                    i.level1_label,
-                    i.level2,
-                    i.level2_label,
-                    i.name,
-                    i.nature,
-                    i.period,
-                    i.annual,
+                    *[getattr(i, a) for a in _INDICATOR_COLUMNS],
                     i.raw,
-                    _extra(i.extra),
+                    _encode(i.extra) if i.extra else "{}",
                     i.sheet,
                     i.cell,
                     i.row,
@@ -291,9 +205,10 @@ class Store:
                 for k, i in enumerate(p.indicators, 1)
             ],
         )
+        columns = ", ".join(_ISSUE_COLUMNS)
         db.executemany(
-            "INSERT INTO issues (submission_id, code, severity, message, hint, sheet, cell, row,"
-            " column_name, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO issues (submission_id, {columns}, value)"
+            f" VALUES (?, {', '.join('?' for _ in _ISSUE_COLUMNS)}, ?)",
             [
                 (
                     submission_id,
@@ -311,14 +226,97 @@ class Store:
             ],
         )
 
+    def register(self, fields: Iterable[Fields]) -> None:
+        """Record the extra fields of a layout, each once: the first caption stays."""
+        self.db.executemany(
+            "INSERT OR IGNORE INTO fields (entity, key, header, type) VALUES (?, ?, ?, ?)",
+            [(entity.entity, f.key, f.header, f.type) for entity in fields for f in entity.extras],
+        )
+        self._extras = None
+
+    # --- statuses and changes ------------------------------------------------------------
+
+    def arrivals(self, code: str, fiscal_year: int | None) -> list[sqlite3.Row]:
+        """A department's submissions for a year in their order of arrival (file time, then
+        name): id, verdict, status, superseded_by, previous_id."""
+        return self.db.execute(
+            "SELECT id, verdict, status, superseded_by, previous_id FROM submissions"
+            " WHERE department_code = ? AND fiscal_year IS ?"
+            " ORDER BY received_at, file_name, id",
+            (code, fiscal_year),
+        ).fetchall()
+
+    def set_standing(
+        self, submission_id: int, status: str, superseded_by: int | None, previous: int | None
+    ) -> None:
+        self.db.execute(
+            "UPDATE submissions SET status = ?, superseded_by = ?, previous_id = ? WHERE id = ?",
+            (status, superseded_by, previous, submission_id),
+        )
+
+    def replace_changes(
+        self, submission_id: int, previous: int | None, changes: list[dict[str, Any]]
+    ) -> None:
+        """A submission's changes against the one it replaced (none, if it replaced none)."""
+        self.db.execute("DELETE FROM changes WHERE submission_id = ?", (submission_id,))
+        if previous is None:
+            return
+        self.db.executemany(
+            "INSERT INTO changes (submission_id, previous_id, change, project_key, project_name,"
+            " fields) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    submission_id,
+                    previous,
+                    c["change"],
+                    c["project"],
+                    c["name"],
+                    json.dumps(c["fields"], ensure_ascii=False),
+                )
+                for c in changes
+            ],
+        )
+
     # --- reading -------------------------------------------------------------------------
 
-    def submissions(self, where: str = "1", params: tuple[object, ...] = ()) -> list[Submission]:
+    def fields(self, entity: str) -> Fields:
+        """The fields of projects or indicators in this ledger: the registry's, then the
+        extra ones recorded, in the order they were first recorded."""
+        if self._extras is None:
+            found: dict[str, list[Field]] = {"project": [], "indicator": []}
+            rows = self.db.execute("SELECT entity, key, header, type FROM fields ORDER BY rowid")
+            for row in rows:
+                found[row["entity"]].append(
+                    extra_field(row["key"], row["header"], money=row["type"] == "amount")
+                )
+            self._extras = {k: tuple(v) for k, v in found.items()}
+        registry = PROJECT if entity == "project" else INDICATOR
+        return registry.with_extras(self._extras[entity])
+
+    def extra(self, entity: str, text: str) -> Extra:
+        """The extra fields' values of a row, amounts as Decimal."""
+        values: dict[str, Any] = json.loads(text) if text != "{}" else {}
+        if values:
+            fields = self.fields(entity)
+            for key, value in values.items():
+                field = fields.get(key)
+                if field is not None and field.is_money and value is not None:
+                    values[key] = Decimal(value)
+        return values
+
+    def submissions(self, year: int | None = None, status: str | None = None) -> list[Submission]:
+        """Every submission (of a year, of a status), in the order they arrived."""
+        where: list[str] = ["1"]
+        params: list[object] = []
+        if year is not None:
+            where.append("fiscal_year = ?")
+            params.append(year)
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
         rows = self.db.execute(
-            "SELECT id, department_code, department_name, file_department_code,"
-            " file_department_name, fiscal_year, file_name, file_path, sha256, received_at,"
-            " kind, status, errors, warnings, superseded_by FROM submissions"
-            f" WHERE {where} ORDER BY received_at, id",
+            f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE {' AND '.join(where)}"
+            " ORDER BY received_at, id",
             params,
         ).fetchall()
         return [Submission(**dict(row)) for row in rows]
@@ -328,16 +326,12 @@ class Store:
         for row in self.db.execute(
             "SELECT * FROM projects WHERE submission_id = ? ORDER BY position", (submission_id,)
         ):
+            values = {
+                a: to_decimal(row[a]) if a in _PROJECT_MONEY else row[a] for a in _PROJECT_COLUMNS
+            }
             projects[row["id"]] = Project(
-                code=row["code"],
-                name=row["name"],
-                unit=row["unit"],
-                total=to_decimal(row["total"]),
-                fiscal=to_decimal(row["fiscal"]),
-                special=to_decimal(row["special"]),
-                other=to_decimal(row["other"]),
-                goal=row["goal"],
-                extra=json.loads(row["extra"]),
+                **values,
+                extra=self.extra("project", row["extra"]),
                 sheet=row["sheet"],
                 cell=row["cell"],
                 row=row["row"],
@@ -349,16 +343,9 @@ class Store:
         ):
             projects[row["project_id"]].indicators.append(
                 Indicator(
-                    level1=row["level1"],
-                    level1_label=row["level1_label"],
-                    level2=row["level2"],
-                    level2_label=row["level2_label"],
-                    name=row["name"],
-                    nature=row["nature"],
-                    period=row["period"],
-                    annual=row["annual"],
+                    **{a: row[a] for a in _INDICATOR_COLUMNS},
                     raw=row["raw"],
-                    extra=json.loads(row["extra"]),
+                    extra=self.extra("indicator", row["extra"]),
                     sheet=row["sheet"],
                     cell=row["cell"],
                     row=row["row"],
@@ -369,13 +356,7 @@ class Store:
     def issues(self, submission_id: int) -> list[Issue]:
         return [
             Issue(
-                code=r["code"],
-                severity=r["severity"],
-                message=r["message"],
-                hint=r["hint"],
-                sheet=r["sheet"],
-                cell=r["cell"],
-                row=r["row"],
+                **{k: r[k] for k in _ISSUE_COLUMNS if k != "column_name"},
                 column=r["column_name"],
                 value=r["value"],
             )
@@ -384,7 +365,7 @@ class Store:
             )
         ]
 
-    def changes(self, submission_id: int) -> list[dict[str, object]]:
+    def changes(self, submission_id: int) -> list[dict[str, Any]]:
         return [
             {
                 "change": r["change"],
@@ -403,6 +384,67 @@ class Store:
             for table in ("submissions", "projects", "indicators", "issues", "changes")
         }
 
+    def figures(self, submission_id: int) -> tuple[int, int, dict[str, Decimal]]:
+        """A submission's number of projects and of indicators, and the sum of each amount
+        field of its projects."""
+        fields = self.fields("project")
+        sums = {f.key: Decimal("0.00") for f in fields.money}
+        projects = 0
+        for row in self.db.execute(
+            "SELECT * FROM projects WHERE submission_id = ?", (submission_id,)
+        ):
+            projects += 1
+            extra = self.extra("project", row["extra"])
+            for f in fields.money:
+                value = extra.get(f.key) if f.extra else to_decimal(row[f.key])
+                sums[f.key] += value if isinstance(value, Decimal) else 0
+        indicators = self.db.execute(
+            "SELECT COUNT(*) FROM projects p JOIN indicators i ON i.project_id = p.id"
+            " WHERE p.submission_id = ?",
+            (submission_id,),
+        ).fetchone()[0]
+        return projects, indicators, sums
 
-def _extra(values: dict[str, str]) -> str:
-    return json.dumps(values, ensure_ascii=False) if values else "{}"
+    # --- the ledger's detail tables, streamed --------------------------------------------
+
+    def project_rows(self, year: int | None) -> Iterator[sqlite3.Row]:
+        """The projects of the accepted submissions, with their department, file and number
+        of indicators, by department."""
+        where, params = _accepted(year)
+        yield from self.db.execute(
+            "SELECT s.department_code, s.department_name, s.file_name, p.*,"
+            " (SELECT COUNT(*) FROM indicators i WHERE i.project_id = p.id) AS indicator_count"
+            f" FROM projects p JOIN submissions s ON s.id = p.submission_id WHERE {where}"
+            " ORDER BY s.department_code, s.id, p.position",
+            params,
+        )
+
+    def indicator_rows(self, year: int | None) -> Iterator[sqlite3.Row]:
+        """The indicators of the accepted submissions, with their project, department and
+        file, by department."""
+        where, params = _accepted(year)
+        yield from self.db.execute(
+            "SELECT s.department_code, s.department_name, s.file_name, p.code AS project_code,"
+            " p.name AS project_name, i.* FROM indicators i JOIN projects p ON p.id = i.project_id"
+            f" JOIN submissions s ON s.id = p.submission_id WHERE {where}"
+            " ORDER BY s.department_code, s.id, p.position, i.position",
+            params,
+        )
+
+    def issue_rows(self, year: int | None) -> Iterator[sqlite3.Row]:
+        """The issues of the submissions not superseded, with their department and file."""
+        where, params = "s.status != 'superseded'", [] if year is None else [year]
+        if year is not None:
+            where += " AND s.fiscal_year = ?"
+        yield from self.db.execute(
+            "SELECT s.department_code, s.department_name, s.file_name, s.status, i.*"
+            f" FROM issues i JOIN submissions s ON s.id = i.submission_id WHERE {where}"
+            " ORDER BY s.department_code, s.id, i.id",
+            params,
+        )
+
+
+def _accepted(year: int | None) -> tuple[str, list[object]]:
+    if year is None:
+        return "s.status = 'accepted'", []
+    return "s.status = 'accepted' AND s.fiscal_year = ?", [year]

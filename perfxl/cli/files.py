@@ -1,0 +1,250 @@
+"""The commands on files: import and export a table, write the templates, validate what
+comes back, list a code set."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from perfxl.checks.annotate import ANNOTATABLE, annotate
+from perfxl.checks.config import load_config
+from perfxl.checks.validate import expand, reports_to_dict, validate_file
+from perfxl.cli import render
+from perfxl.cli.app import (
+    EXIT_ERRORS,
+    EXIT_OK,
+    EXIT_UNUSABLE,
+    CodesetOption,
+    ConfigOption,
+    SpecCodesetOption,
+    SpecOption,
+    app,
+    err,
+    fail,
+    next_year,
+    out,
+)
+from perfxl.domain.codesets import DEFAULT_CODESET, load_codeset
+from perfxl.domain.model import Department
+from perfxl.errors import InputError, PerfxlError
+from perfxl.formats.published import read_published
+from perfxl.formats.published_writer import write_published
+from perfxl.formats.roster import read_roster
+from perfxl.formats.spec import DEFAULT_SPEC, load_spec
+from perfxl.formats.structured import write_structured
+from perfxl.formats.template_reader import Expected, read_any
+from perfxl.formats.template_writer import TemplateOptions, write_templates
+
+
+@app.command("import")
+def import_(
+    file: Annotated[
+        Path, typer.Argument(help="公开的项目支出绩效目标表：.xlsx、.csv、.tsv 或 .txt。")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出到标准输出。")] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="写出结构化工作簿（.xlsx）。")
+    ] = None,
+    codeset: CodesetOption = DEFAULT_CODESET,
+) -> None:
+    """读入公开的项目支出绩效目标表，转为结构化数据，并报告发现的问题。
+
+    Read a published project table into structured data and report what is wrong in it.
+    Exit code 0: no errors; 1: errors found; 2: the file could not be read.
+    """
+    try:
+        result = read_published(file, load_codeset(codeset))
+        if output is not None:
+            write_structured(result, output)
+    except PerfxlError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        render.read_summary(result)
+        if output is not None:
+            out.print(f"已写出：{output}")
+    raise typer.Exit(EXIT_ERRORS if result.errors else EXIT_OK)
+
+
+@app.command("export")
+def export(
+    source: Annotated[
+        Path, typer.Argument(help="结构化数据：import 写出的 .xlsx 或 .json，或一张公开表。")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出文件（.xlsx）。")],
+    published: Annotated[
+        bool, typer.Option("--published", help="按官方公开表格式写出（默认写结构化工作簿）。")
+    ] = False,
+    codeset: CodesetOption = DEFAULT_CODESET,
+) -> None:
+    """把结构化数据写成官方公开表格式（--published）或结构化工作簿。
+
+    Write structured data in the official published layout (--published) or as a
+    structured workbook.
+    """
+    try:
+        result = read_any(source, load_codeset(codeset))
+        if published:
+            write_published(result.table, output)
+        else:
+            write_structured(result, output)
+    except PerfxlError as exc:
+        raise fail(exc) from exc
+    out.print(
+        f"已写出：{output}（项目 {len(result.table.projects)} 个，"
+        f"指标 {result.table.indicator_count} 条）"
+    )
+
+
+@app.command("template")
+def template(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="输出目录（有名单时），或 .xlsx 文件路径。")
+    ],
+    roster: Annotated[
+        Path | None,
+        typer.Option(
+            "--roster",
+            help="单位名单（CSV 或 xlsx）：code,name,parent,contact 或 "
+            "单位编码,单位名称,主管部门,联系人。每个单位生成一个模板。",
+        ),
+    ] = None,
+    year: Annotated[int, typer.Option("--year", help="预算年度（默认明年）。")] = 0,
+    prefill: Annotated[
+        list[Path] | None,
+        typer.Option("--prefill", help="用上年数据预填：公开表、import 写出的文件等，可多次给出。"),
+    ] = None,
+    spec: SpecOption = DEFAULT_SPEC,
+    codeset: SpecCodesetOption = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password",
+            envvar="PERFXL_PASSWORD",
+            show_envvar=True,
+            help="工作表保护密码（不会显示或写入日志）。",
+        ),
+    ] = None,
+    deadline: Annotated[str | None, typer.Option("--deadline", help="填报截止时间。")] = None,
+    contact: Annotated[str | None, typer.Option("--contact", help="财务部门联系人。")] = None,
+    department_code: Annotated[
+        str | None, typer.Option("--department-code", help="无名单时：单位编码。")
+    ] = None,
+    department_name: Annotated[
+        str | None, typer.Option("--department-name", help="无名单时：单位名称。")
+    ] = None,
+) -> None:
+    """生成锁定的部门填报模板：下拉选项、二级指标随一级联动、金额校验、工作表保护。
+
+    Write locked department templates: one per roster department, or one.
+    """
+    try:
+        the_spec = load_spec(spec)
+        the_codeset = load_codeset(codeset or the_spec.codeset)
+        entries = read_roster(roster) if roster else None
+        tables = [read_any(path, the_codeset).table for path in prefill or []]
+        options = TemplateOptions(
+            year=year or next_year(), password=password, deadline=deadline, contact=contact
+        )
+        run = write_templates(
+            output,
+            the_spec,
+            the_codeset,
+            options,
+            entries,
+            tables,
+            Department(code=department_code, name=department_name),
+        )
+    except PerfxlError as exc:
+        raise fail(exc) from exc
+    where = output if roster else run.files[0]
+    out.print(f"已生成 {len(run.files)} 个模板（{options.year}年度）：{where}")
+    for code, source in run.prefilled.items():
+        out.print(f"  {code or '模板'} 已用上年数据预填（{source}）")
+    for name in run.unmatched:
+        err.print(f"[yellow]提示：[/]预填数据“{name}”与名单中的单位都对不上，未使用")
+
+
+@app.command("validate")
+def validate(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="要校验的文件或目录（目录中的 .xlsx/.xls/.csv 等全部校验）。"),
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", help="输出格式：table（默认）、json 或 csv。")
+    ] = "table",
+    annotate_dir: Annotated[
+        Path | None,
+        typer.Option("--annotate", help="把标注了问题的副本写到此目录（原文件不会被修改）。"),
+    ] = None,
+    config: ConfigOption = None,
+    spec: SpecOption = DEFAULT_SPEC,
+    codeset: SpecCodesetOption = None,
+    year: Annotated[int | None, typer.Option("--year", help="应为哪一年度的模板。")] = None,
+    department: Annotated[
+        str | None, typer.Option("--department", help="应为哪个单位（编码）的模板。")
+    ] = None,
+) -> None:
+    """校验填报的工作簿：一次找出所有问题，逐一指明单元格并说明如何修改。
+
+    Validate filled workbooks. Exit code 0: no errors; 1: errors found; 2: a file could
+    not be read (the others are still checked).
+    """
+    if fmt not in ("table", "json", "csv"):
+        raise fail(InputError(f"未知的输出格式“{fmt}”：可用 table、json、csv"))
+    try:
+        the_spec = load_spec(spec)
+        the_codeset = load_codeset(codeset or the_spec.codeset)
+        the_config = load_config(config)
+        paths = expand(files)
+        if not paths:
+            raise InputError("没有找到要校验的文件")
+        expected = Expected(department_code=department, year=year)
+        reports = [validate_file(p, the_codeset, the_config, the_spec, expected) for p in paths]
+    except PerfxlError as exc:
+        raise fail(exc) from exc
+    if fmt == "json":
+        sys.stdout.write(json.dumps(reports_to_dict(reports), ensure_ascii=False, indent=2) + "\n")
+    elif fmt == "csv":
+        render.issues_csv(reports)
+    else:
+        render.reports_table(reports)
+    if annotate_dir is not None:
+        for report in reports:
+            path = Path(report.file)
+            if not report.readable or path.suffix.lower() not in ANNOTATABLE:
+                continue
+            try:
+                written = annotate(path, report.issues, annotate_dir)
+            except PerfxlError as exc:
+                err.print(f"[yellow]未生成标注副本：[/]{exc}")
+                continue
+            if fmt == "table":
+                out.print(f"标注副本：{written}")
+    if any(not r.readable for r in reports):
+        raise typer.Exit(EXIT_UNUSABLE)
+    raise typer.Exit(EXIT_ERRORS if any(r.errors for r in reports) else EXIT_OK)
+
+
+@app.command("codes")
+def codes(codeset: CodesetOption = DEFAULT_CODESET) -> None:
+    """列出指标体系的一级、二级指标代码。List the indicator codes of a code set."""
+    try:
+        found = load_codeset(codeset)
+    except PerfxlError as exc:
+        raise fail(exc) from exc
+    table = Table(title=f"指标体系 {found.name}：{found.title}")
+    for column in ("一级代码", "一级指标", "二级代码", "二级指标"):
+        table.add_column(column)
+    for level1 in found.level1:
+        for n, level2 in enumerate(found.children(level1.code)):
+            first = (level1.code, level1.label) if n == 0 else ("", "")
+            table.add_row(*first, level2.code, level2.label)
+    out.print(table)

@@ -1,0 +1,188 @@
+"""The commands on the ledger: collect an inbox into it, show who has submitted, write the
+consolidated workbook and the exports."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from perfxl.checks.config import load_config
+from perfxl.cli import render
+from perfxl.cli.app import (
+    EXIT_ERRORS,
+    EXIT_OK,
+    CodesetOption,
+    ConfigOption,
+    LedgerOption,
+    RosterOption,
+    SpecCodesetOption,
+    SpecOption,
+    app,
+    err,
+    fail,
+    out,
+)
+from perfxl.domain.codesets import DEFAULT_CODESET, load_codeset
+from perfxl.errors import InputError, PerfxlError
+from perfxl.formats.roster import read_roster
+from perfxl.formats.spec import DEFAULT_SPEC, load_spec
+from perfxl.ledger.collect import Event, collect
+from perfxl.ledger.exports import write_details, write_published_ledger
+from perfxl.ledger.status import department_status
+from perfxl.ledger.store import Store
+from perfxl.ledger.workbook import write_ledger
+
+
+@app.command("collect")
+def collect_command(
+    inbox: Annotated[
+        list[Path], typer.Argument(help="收到的文件：目录、文件或通配符（如 inbox/*.xlsx）。")
+    ],
+    roster: RosterOption = None,
+    ledger: LedgerOption = Path("ledger.db"),
+    year: Annotated[
+        int | None, typer.Option("--year", help="收集哪一年度（核对模板年度）。")
+    ] = None,
+    accept_with_errors: Annotated[
+        bool, typer.Option("--accept-with-errors", help="有错误的文件也计入汇总。")
+    ] = False,
+    jobs: Annotated[int, typer.Option("--jobs", help="并行读取的进程数（默认全部核心）。")] = 0,
+    config: ConfigOption = None,
+    spec: SpecOption = DEFAULT_SPEC,
+    codeset: SpecCodesetOption = None,
+) -> None:
+    """收集各单位报回的文件：逐一校验、对应到名单中的单位，记入台账。
+
+    Read, validate and record every workbook of the inbox in the ledger. The same file twice
+    changes nothing; a newer accepted file supersedes the older one; a file with errors is
+    rejected. Exit code 0 when every new file was accepted, 1 when some were rejected.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    try:
+        the_spec = load_spec(spec)
+        the_codeset = load_codeset(codeset or the_spec.codeset)
+        the_config = load_config(config)
+        entries = read_roster(roster) if roster else None
+        store = Store(ledger)
+    except PerfxlError as exc:
+        raise fail(exc) from exc
+    counts = {"errors": 0}
+    columns = (
+        TextColumn("收集"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("错误 {task.fields[errors]}"),
+        TimeElapsedColumn(),
+    )
+    with (
+        store,
+        Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress,
+    ):
+        task = progress.add_task("collect", total=None, rate="", errors=0)
+        started = time.perf_counter()
+
+        def tick(event: Event) -> None:
+            counts["errors"] += event.errors
+            done = progress.tasks[0].completed + 1
+            rate = f"{done / max(time.perf_counter() - started, 1e-9):.1f} 个/秒"
+            progress.update(task, advance=1, rate=rate, errors=counts["errors"])
+
+        try:
+            report = collect(
+                inbox,
+                store,
+                the_codeset,
+                the_config,
+                the_spec,
+                entries,
+                year,
+                accept_with_errors,
+                jobs or None,
+                tick,
+                lambda n: progress.update(task, total=n),
+            )
+        except PerfxlError as exc:
+            raise fail(exc) from exc
+    render.collect_report(report, ledger)
+    raise typer.Exit(EXIT_ERRORS if report.count("rejected") else EXIT_OK)
+
+
+@app.command("status")
+def status_command(
+    roster: RosterOption = None,
+    ledger: LedgerOption = Path("ledger.db"),
+    year: Annotated[int | None, typer.Option("--year", help="只看这一年度。")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出。")] = False,
+) -> None:
+    """对照单位名单：哪些单位已接收、已退回、未提交，哪些文件来自名单之外的单位。
+
+    Roster completeness. Exit code 0 when every roster department has an accepted submission,
+    1 otherwise.
+    """
+    try:
+        entries = read_roster(roster) if roster else None
+        if not ledger.is_file():
+            raise InputError(f"台账 {ledger} 不存在：请先运行 perfxl collect")
+        with Store(ledger) as store:
+            report = department_status(store, entries, year)
+    except PerfxlError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        render.status_table(report)
+    complete = all(d.status == "accepted" for d in report.departments)
+    raise typer.Exit(EXIT_OK if complete else EXIT_ERRORS)
+
+
+@app.command("ledger")
+def ledger_command(
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出文件（.xlsx）或目录。")],
+    ledger: LedgerOption = Path("ledger.db"),
+    roster: RosterOption = None,
+    year: Annotated[int | None, typer.Option("--year", help="只汇总这一年度。")] = None,
+    published: Annotated[
+        bool, typer.Option("--published", help="按官方公开表格式写出，每个单位一张表。")
+    ] = False,
+    bureau: Annotated[
+        str | None,
+        typer.Option("--bureau", help="与 --published 同用：写成一张全局表，此为表头的部门名称。"),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="xlsx（默认）；csv 或 parquet 写出明细表到目录。")
+    ] = "xlsx",
+    codeset: CodesetOption = DEFAULT_CODESET,
+) -> None:
+    """写出汇总台账：汇总、部门汇总、项目明细、指标明细、校验问题、提交情况。
+
+    Write the consolidated ledger workbook, the official published layout (--published), or
+    the detail tables as CSV or Parquet (--format).
+    """
+    try:
+        if not ledger.is_file():
+            raise InputError(f"台账 {ledger} 不存在：请先运行 perfxl collect")
+        entries = read_roster(roster) if roster else None
+        with Store(ledger) as store:
+            if fmt in ("csv", "parquet"):
+                written = write_details(store, output, fmt, year)
+                out.print("已写出：" + "、".join(str(p) for p in written))
+            elif fmt != "xlsx":
+                raise InputError(f"未知的格式“{fmt}”：可用 xlsx、csv、parquet")
+            elif published:
+                write_published_ledger(store, output, year, bureau)
+                out.print(f"已写出公开表：{output}")
+            else:
+                totals = write_ledger(store, output, load_codeset(codeset), entries, year)
+                out.print(
+                    f"已写出台账：{output}（项目 {totals.projects} 个，指标 "
+                    f"{totals.indicators} 条，总计 {totals.amounts['total']:,.2f} 万元）"
+                )
+    except PerfxlError as exc:
+        raise fail(exc) from exc

@@ -1,0 +1,143 @@
+"""How results look on the terminal: rich tables in Chinese, each issue at its place."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+from rich.table import Table
+
+from perfxl.checks.validate import ISSUE_FIELDS, FileReport
+from perfxl.cli.app import out
+from perfxl.domain.model import Issue, ReadResult
+from perfxl.ledger.collect import CollectReport
+from perfxl.ledger.exports import csv_safe
+from perfxl.ledger.status import STATUS_TEXT, StatusReport
+
+KINDS = {
+    "template": "perfxl 模板",
+    "plain": "普通工作表",
+    "published": "公开表",
+    "structured": "perfxl 结构化数据",
+    "json": "JSON",
+    None: "无法读取",
+}
+
+
+def issue_table(issues: list[Issue]) -> Table:
+    table = Table(title=f"发现的问题（{len(issues)}）", show_lines=False)
+    for column in ("级别", "位置", "代码", "说明"):
+        table.add_column(column, overflow="fold")
+    for issue in issues:
+        where = "!".join(x for x in (issue.sheet, issue.cell) if x) or (
+            f"第{issue.row}行" if issue.row else ""
+        )
+        level = "[red]错误[/]" if issue.severity == "error" else "[yellow]提示[/]"
+        table.add_row(level, where, issue.code, issue.message)
+    return table
+
+
+def read_summary(result: ReadResult) -> None:
+    table = result.table
+    out.print(f"[bold]{result.file}[/]（{KINDS[result.kind]}）")
+    out.print(
+        f"部门：{table.department.name or '（未知）'}　项目 {len(table.projects)} 个　"
+        f"指标 {table.indicator_count} 条　错误 {len(result.errors)}　提示 {len(result.warnings)}"
+    )
+    if result.issues:
+        out.print(issue_table(result.issues))
+
+
+def issues_csv(reports: list[FileReport]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(ISSUE_FIELDS)
+    for report in reports:
+        for issue in report.issues:
+            writer.writerow([csv_safe(getattr(issue, k)) for k in ISSUE_FIELDS])
+
+
+def reports_table(reports: list[FileReport]) -> None:
+    summary = Table(title=f"校验了 {len(reports)} 个文件")
+    for column in ("文件", "类型", "项目", "指标", "错误", "提示"):
+        summary.add_column(column, overflow="fold")
+    for r in reports:
+        summary.add_row(
+            r.file,
+            KINDS.get(r.kind, r.kind or ""),
+            str(len(r.table.projects)) if r.table else "-",
+            str(r.table.indicator_count) if r.table else "-",
+            f"[red]{r.errors}[/]" if r.errors else "0",
+            str(r.warnings),
+        )
+    out.print(summary)
+    for r in reports:
+        if r.issues:
+            out.print(f"\n[bold]{r.file}[/]")
+            out.print(issue_table(r.issues))
+
+
+OUTCOMES = {
+    "accepted": "[green]已接收[/]",
+    "rejected": "[red]已退回[/]",
+    "superseded": "已被替代",
+    "duplicate": "重复（已有）",
+}
+CHANGES = {"added": "新增", "removed": "删除", "changed": "修改"}
+
+
+def collect_report(report: CollectReport, ledger: Path) -> None:
+    table = Table(title=f"收集了 {len(report.events)} 个文件")
+    for column in ("文件", "单位", "结果", "错误", "提示"):
+        table.add_column(column, overflow="fold")
+    for event in report.events:
+        table.add_row(
+            Path(event.file).name,
+            event.department or "",
+            OUTCOMES[event.outcome],
+            str(event.errors),
+            str(event.warnings),
+        )
+    out.print(table)
+    for event in report.events:
+        if event.changes:
+            out.print(f"[bold]{Path(event.file).name}[/] 相对上次提交的变化：")
+            for change in event.changes:
+                fields = change["fields"]
+                detail = "；".join(f"{k}：{v[0]} → {v[1]}" for k, v in fields.items())
+                out.print(
+                    f"  {CHANGES[change['change']]} {change['project']}"
+                    + (f"（{detail}）" if detail else "")
+                )
+    out.print(
+        f"台账：{ledger}（已接收 {report.count('accepted')}，已退回 {report.count('rejected')}，"
+        f"重复 {report.count('duplicate')}）"
+    )
+
+
+def status_table(report: StatusReport) -> None:
+    table = Table(title="提交情况")
+    for column in ("单位编码", "单位名称", "状态", "项目", "总计（万元）", "错误", "文件"):
+        table.add_column(column, overflow="fold")
+    colours = {"accepted": "green", "rejected": "red", "missing": "yellow"}
+    total = next(iter(report.money), "total")
+    for d in report.departments:
+        table.add_row(
+            d.code,
+            d.name,
+            f"[{colours[d.status]}]{STATUS_TEXT[d.status]}[/]",
+            str(d.projects),
+            f"{d.amounts.get(total, 0):,.2f}",
+            str(d.errors),
+            d.submission.file_name if d.submission else "",
+        )
+    out.print(table)
+    for s in report.unknown:
+        out.print(
+            f"[yellow]不在名单的单位[/]：{s.file_name}（文件中的单位："
+            f"{s.file_department_name or s.file_department_code or '未写明'}）"
+        )
+    out.print(
+        f"已接收 {report.count('accepted')}，已退回 {report.count('rejected')}，"
+        f"未提交 {report.count('missing')}，名单外 {len(report.unknown)}"
+    )

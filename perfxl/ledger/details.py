@@ -1,0 +1,241 @@
+"""The ledger's detail tables (项目明细, 指标明细, 校验问题, 提交情况): their columns and their
+rows, the same for the workbook, CSV and Parquet.
+
+The columns of projects and indicators are the fields of the ledger (the registry's, and
+those template specs added), by their captions, with each row's department and source
+cell; an indicator value is shown as written, then its 计算符号, number and unit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from perfxl.domain.fields import Field
+from perfxl.domain.values import parse_value
+from perfxl.ledger.status import STATUS_TEXT
+from perfxl.ledger.store import Store, Submission, to_decimal
+
+Kind = Literal["text", "money", "number", "count"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a detail table: its caption, what its values are, its width."""
+
+    title: str
+    kind: Kind = "text"
+    width: int = 12
+
+
+_WIDTHS = {
+    "单位名称": 20,
+    "项目名称": 30,
+    "绩效目标": 50,
+    "三级指标": 28,
+    "来源文件": 24,
+    "文件": 24,
+    "代码": 22,
+    "说明": 60,
+    "修改建议": 40,
+    "接收时间": 22,
+    "文件中的单位": 20,
+}
+_SOURCE = (Column("来源文件"), Column("来源工作表"), Column("来源单元格"))
+
+
+def _column(title: str, kind: Kind = "text") -> Column:
+    return Column(title, kind, _WIDTHS.get(title, 14 if kind == "money" else 12))
+
+
+def _value_prefix(field: Field) -> str:
+    """`实施周期指标值` → `实施周期`: the value's parts are called 实施周期计算符号 …"""
+    return field.title.removesuffix("指标值").removesuffix("值")
+
+
+def field_columns(field: Field) -> list[Column]:
+    """The columns a field is shown in."""
+    if field.type == "level":
+        return [_column(f"{field.title}代码"), _column(field.title)]
+    if field.type == "value":
+        prefix = _value_prefix(field)
+        return [
+            _column(field.title),
+            _column(f"{prefix}计算符号"),
+            _column(f"{prefix}数值", "number"),
+            _column(f"{prefix}计量单位"),
+        ]
+    return [_column(field.title, "money" if field.is_money else "text")]
+
+
+def field_values(
+    field: Field, row: Any, extra: dict[str, Any], raw: str | None = None
+) -> list[object]:
+    """A field's values in a row of the store (an indicator's name: its text as written,
+    `raw`, when it could not be parsed)."""
+    if raw is not None and field.key == "name":
+        return [raw]
+    if field.extra:
+        return [extra.get(field.key)]
+    if field.type == "level":
+        return [row[field.key], row[f"{field.key}_label"]]
+    if field.type == "value":
+        value = parse_value(row[field.key])
+        return [row[field.key], value.operator, value.number, value.unit]
+    if field.is_money:
+        return [to_decimal(row[field.key])]
+    return [row[field.key]]
+
+
+@dataclass
+class Table:
+    """A detail table: its columns, and its rows streamed from the store."""
+
+    name: str  # as a file: projects, indicators, issues, submissions
+    title: str  # as a sheet
+    columns: list[Column]
+    rows: Iterator[list[object]]
+
+
+def project_table(store: Store, year: int | None) -> Table:
+    fields = store.fields("project").modelled
+    columns = [
+        _column("单位编码"),
+        _column("单位名称"),
+        *(c for f in fields for c in field_columns(f)),
+        _column("指标数", "count"),
+        *_SOURCE,
+    ]
+
+    def rows() -> Iterator[list[object]]:
+        for row in store.project_rows(year):
+            extra = store.extra("project", row["extra"])
+            yield [
+                row["department_code"],
+                row["department_name"],
+                *(v for f in fields for v in field_values(f, row, extra)),
+                row["indicator_count"],
+                row["file_name"],
+                row["sheet"],
+                row["cell"],
+            ]
+
+    return Table("projects", "项目明细", columns, rows())
+
+
+def indicator_table(store: Store, year: int | None) -> Table:
+    fields = store.fields("indicator").modelled
+    columns = [
+        _column("单位编码"),
+        _column("单位名称"),
+        _column("项目编码"),
+        _column("项目名称"),
+        *(c for f in fields for c in field_columns(f)),
+        *_SOURCE,
+    ]
+
+    def rows() -> Iterator[list[object]]:
+        for row in store.indicator_rows(year):
+            extra, raw = store.extra("indicator", row["extra"]), row["raw"]
+            yield [
+                row["department_code"],
+                row["department_name"],
+                row["project_code"],
+                row["project_name"],
+                *(v for f in fields for v in field_values(f, row, extra, raw)),
+                row["file_name"],
+                row["sheet"],
+                row["cell"],
+            ]
+
+    return Table("indicators", "指标明细", columns, rows())
+
+
+ISSUE_TITLES = (
+    "单位编码",
+    "单位名称",
+    "文件",
+    "状态",
+    "工作表",
+    "单元格",
+    "代码",
+    "级别",
+    "说明",
+    "原值",
+    "修改建议",
+)
+
+
+def issue_table(store: Store, year: int | None, for_people: bool = True) -> Table:
+    """校验问题: status and severity in Chinese for people, as codes for tools."""
+
+    def rows() -> Iterator[list[object]]:
+        for row in store.issue_rows(year):
+            status, severity = row["status"], row["severity"]
+            if for_people:
+                status = STATUS_TEXT.get(status, status)
+                severity = "错误" if severity == "error" else "提示"
+            yield [
+                row["department_code"],
+                row["department_name"],
+                row["file_name"],
+                status,
+                row["sheet"],
+                row["cell"],
+                row["code"],
+                severity,
+                row["message"],
+                row["value"],
+                row["hint"],
+            ]
+
+    return Table("issues", "校验问题", [_column(t) for t in ISSUE_TITLES], rows())
+
+
+SUBMISSION_COLUMNS = (
+    _column("序号", "count"),
+    _column("单位编码"),
+    _column("单位名称"),
+    _column("文件中的单位"),
+    _column("年度", "count"),
+    _column("文件", "text"),
+    _column("接收时间"),
+    _column("类型"),
+    _column("状态"),
+    _column("错误", "count"),
+    _column("提示", "count"),
+    _column("被替代为", "count"),
+    Column("sha256", "text", 20),
+)
+
+
+def submission_values(s: Submission, for_people: bool = True) -> list[object]:
+    return [
+        s.id,
+        s.department_code or ("（不在名单）" if for_people else None),
+        s.department_name,
+        s.file_department_name or s.file_department_code,
+        s.fiscal_year,
+        s.file_name,
+        s.received_at,
+        s.kind,
+        STATUS_TEXT.get(s.status, s.status) if for_people else s.status,
+        s.errors,
+        s.warnings,
+        s.superseded_by,
+        s.sha256,
+    ]
+
+
+def submission_table(store: Store, year: int | None, for_people: bool = True) -> Table:
+    rows = (submission_values(s, for_people) for s in store.submissions(year))
+    return Table("submissions", "提交情况", list(SUBMISSION_COLUMNS), rows)
+
+
+def detail_tables(store: Store, year: int | None, for_people: bool = True) -> list[Table]:
+    return [
+        project_table(store, year),
+        indicator_table(store, year),
+        issue_table(store, year, for_people),
+        submission_table(store, year, for_people),
+    ]

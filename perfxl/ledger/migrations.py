@@ -1,0 +1,145 @@
+"""The ledger's schema as migrations: named functions, run once each, in order, inside one
+transaction with the schema version they bring (`PRAGMA user_version`). A new ledger runs
+them all, an old one those it has not had; perfxl never changes a migration once released.
+
+Promoting an extra field to a column of its own is a migration that adds the column and
+moves the values out of the `extra` JSON."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable
+
+
+def _run(db: sqlite3.Connection, *statements: str) -> None:
+    for statement in statements:
+        db.execute(statement)
+
+
+def initial(db: sqlite3.Connection) -> None:
+    """Submissions with their projects, indicators, issues and changes."""
+    _run(
+        db,
+        """CREATE TABLE submissions (
+            id INTEGER PRIMARY KEY,
+            department_code TEXT,          -- the roster department it was matched to, if any
+            department_name TEXT,
+            file_department_code TEXT,     -- what the file itself says
+            file_department_name TEXT,
+            fiscal_year INTEGER,
+            file_name TEXT NOT NULL,
+            file_path TEXT NOT NULL,
+            sha256 TEXT NOT NULL UNIQUE,
+            received_at TEXT NOT NULL,     -- the file's modification time, ISO 8601
+            recorded_at TEXT NOT NULL,
+            kind TEXT,                     -- template / plain / published / structured / json
+            template_id TEXT,
+            template_version TEXT,
+            status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'superseded')),
+            errors INTEGER NOT NULL,
+            warnings INTEGER NOT NULL,
+            superseded_by INTEGER REFERENCES submissions(id)
+        )""",
+        "CREATE INDEX submissions_department ON submissions (department_code, fiscal_year)",
+        """CREATE TABLE projects (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            position INTEGER NOT NULL,
+            code TEXT, name TEXT NOT NULL, unit TEXT,
+            total TEXT, fiscal TEXT, special TEXT, other TEXT,
+            goal TEXT NOT NULL,
+            extra TEXT NOT NULL,           -- JSON: values of fields a template spec added
+            sheet TEXT, cell TEXT, row INTEGER
+        )""",
+        "CREATE INDEX projects_submission ON projects (submission_id)",
+        """CREATE TABLE indicators (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            project_id INTEGER NOT NULL REFERENCES projects(id),
+            position INTEGER NOT NULL,
+            level1 TEXT, level1_label TEXT, level2 TEXT, level2_label TEXT,
+            name TEXT NOT NULL, nature TEXT,
+            period TEXT NOT NULL, annual TEXT NOT NULL,
+            period_operator TEXT, period_number TEXT, period_unit TEXT,
+            annual_operator TEXT, annual_number TEXT, annual_unit TEXT,
+            raw TEXT, extra TEXT NOT NULL,
+            sheet TEXT, cell TEXT, row INTEGER
+        )""",
+        "CREATE INDEX indicators_submission ON indicators (submission_id)",
+        """CREATE TABLE issues (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            code TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL, hint TEXT,
+            sheet TEXT, cell TEXT, row INTEGER, column_name TEXT, value TEXT
+        )""",
+        "CREATE INDEX issues_submission ON issues (submission_id)",
+        """CREATE TABLE changes (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            previous_id INTEGER NOT NULL REFERENCES submissions(id),
+            change TEXT NOT NULL CHECK (change IN ('added', 'removed', 'changed')),
+            project_key TEXT NOT NULL,
+            project_name TEXT,
+            fields TEXT NOT NULL           -- JSON: {field: [old, new]}
+        )""",
+    )
+
+
+def indicators_by_project(db: sqlite3.Connection) -> None:
+    """A project's indicators are looked up by project (counts in the ledger's 项目明细)."""
+    db.execute("CREATE INDEX indicators_project ON indicators (project_id)")
+
+
+def values_derived_and_verdicts(db: sqlite3.Connection) -> None:
+    """Less to write for every indicator: the parse of each value (operator, number, unit)
+    is derived from the value text when needed, not stored beside it; a submission's
+    indicators are found through its projects (one index less); each submission keeps its
+    own verdict and the submission it was compared with, so that statuses follow from the
+    order of arrival whatever the order of recording."""
+    for column in (
+        "period_operator",
+        "period_number",
+        "period_unit",
+        "annual_operator",
+        "annual_number",
+        "annual_unit",
+    ):
+        # SQLite before 3.35 cannot drop a column: it stays, unused.
+        with contextlib.suppress(sqlite3.OperationalError):
+            db.execute(f"ALTER TABLE indicators DROP COLUMN {column}")
+    _run(
+        db,
+        "DROP INDEX indicators_submission",
+        "ALTER TABLE submissions ADD COLUMN verdict TEXT"
+        " CHECK (verdict IN ('accepted', 'rejected'))",
+        "ALTER TABLE submissions ADD COLUMN previous_id INTEGER REFERENCES submissions(id)",
+        "UPDATE submissions SET verdict = CASE WHEN status != 'superseded' THEN status"
+        " WHEN errors = 0 THEN 'accepted' ELSE 'rejected' END",
+        "UPDATE submissions SET previous_id = (SELECT MAX(c.previous_id) FROM changes c"
+        " WHERE c.submission_id = submissions.id)",
+        "CREATE INDEX changes_submission ON changes (submission_id)",
+    )
+
+
+def extra_fields(db: sqlite3.Connection) -> None:
+    """The fields template specs added, with their captions and types, in the order they
+    were first recorded: the ledger's outputs show them by their captions."""
+    db.execute(
+        """CREATE TABLE fields (
+            entity TEXT NOT NULL CHECK (entity IN ('project', 'indicator')),
+            key TEXT NOT NULL,
+            header TEXT NOT NULL,
+            type TEXT NOT NULL,
+            PRIMARY KEY (entity, key)
+        )"""
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    initial,
+    indicators_by_project,
+    values_derived_and_verdicts,
+    extra_fields,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
