@@ -1,14 +1,17 @@
 """Benchmark: collect N filled department workbooks (40 projects, 240 indicators each) and
 write the ledger, for N = 100 and 1,000, with in the same run:
 
-- python-calamine alone reading the same files (the floor for collect);
+- python-calamine alone reading the same files, in one process and in as many processes as
+  collect uses (the two floors for collect: collect does more than read, on all cores);
 - xlsxwriter alone writing the same cells as the ledger workbook (the floor for ledger);
 - the peak memory of each phase, each in a process of its own (memory must not grow with N).
 
 Each phase runs in a fresh process; the libraries it uses are imported before its clock
 starts.
 
-    python bench/collect.py [--sizes 100 1000] [--rounds 3] [--corpus /tmp/perfxl-bench-corpus]
+    python bench/collect.py [--sizes 100 1000] [--rounds 3] [--corpus /tmp/perfxl-bench-corpus-v2]
+
+The corpus is what departments send: our template, filled, valid; every file is accepted.
 
 The machine may be shared and noisy: every phase runs --rounds times, and the medians are
 shown, with the range of the ratios of single rounds.
@@ -32,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from corpus import DEFAULT  # noqa: E402
+
 
 def _peak_mib() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -44,14 +49,32 @@ def _peak_mib() -> float:
 Work = Callable[[], None]
 
 
-def phase_calamine(files: list[Path], work: Path) -> Work:
+def _read_all(paths: list[Path]) -> None:
     from python_calamine import CalamineWorkbook
 
+    for path in paths:
+        workbook = CalamineWorkbook.from_path(str(path))
+        for name in workbook.sheet_names:
+            workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+
+
+def phase_calamine(files: list[Path], work: Path) -> Work:
+    import python_calamine  # noqa: F401  (loaded before the clock starts)
+
+    return lambda: _read_all(files)
+
+
+def phase_calamine_parallel(files: list[Path], work: Path) -> Work:
+    """python-calamine on as many processes as collect uses, each taking files in turn."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import python_calamine  # noqa: F401  (loaded before the clock starts, as in collect)
+
+    jobs = os.cpu_count() or 1
+
     def run() -> None:
-        for path in files:
-            workbook = CalamineWorkbook.from_path(str(path))
-            for name in workbook.sheet_names:
-                workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        with ProcessPoolExecutor(jobs) as pool:
+            list(pool.map(_read_all, [files[i::jobs] for i in range(jobs)]))
 
     return run
 
@@ -65,9 +88,7 @@ def phase_collect(files: list[Path], work: Path) -> Work:
 
     def run() -> None:
         with Store(work / "ledger.db") as store:
-            report = collect(
-                files, store, load_codeset(), Config(), load_spec(), accept_with_errors=True
-            )
+            report = collect(files, store, load_codeset(), Config(), load_spec())
             assert report.count("accepted") == len(files), report.count("accepted")
 
     return run
@@ -130,6 +151,7 @@ def phase_xlsxwriter(files: list[Path], work: Path) -> Work:
 
 PHASES = {
     "calamine": phase_calamine,
+    "calamine-parallel": phase_calamine_parallel,
     "collect": phase_collect,
     "ledger": phase_ledger,
     "xlsxwriter": phase_xlsxwriter,
@@ -162,7 +184,7 @@ def _median(values: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
-    parser.add_argument("--corpus", type=Path, default=Path("/tmp/perfxl-bench-corpus"))
+    parser.add_argument("--corpus", type=Path, default=DEFAULT)
     parser.add_argument(
         "--rounds", type=int, default=3, help="rounds of all four phases; medians are shown"
     )
@@ -180,31 +202,33 @@ def main() -> None:
         f"median of {args.rounds} rounds, each phase in a fresh process, the phases of a "
         "round one after the other"
     )
-    print(f"{'N':>6} {'phase':<28}{'seconds':>9}{'ratio':>8}{'(rounds)':>18}{'peak MiB':>10}")
+    jobs = os.cpu_count() or 1
+    print(f"{'N':>6} {'phase':<34}{'seconds':>9}{'ratio':>8}{'(rounds)':>18}{'peak MiB':>10}")
     for count in args.sizes:
         runs: dict[str, list[dict[str, float]]] = {p: [] for p in PHASES}
         for _ in range(args.rounds):
             with tempfile.TemporaryDirectory() as tmp:
-                for phase in ("calamine", "collect", "ledger", "xlsxwriter"):
+                for phase in ("calamine", "calamine-parallel", "collect", "ledger", "xlsxwriter"):
                     runs[phase].append(measure(phase, count, args.corpus, Path(tmp)))
         seconds = {p: [r["seconds"] for r in rs] for p, rs in runs.items()}
-        pairs = {"collect": "calamine", "ledger": "xlsxwriter"}
-        for label, phase in (
-            ("python-calamine read", "calamine"),
-            ("perfxl collect (all cores)", "collect"),
-            ("xlsxwriter, same cells", "xlsxwriter"),
-            ("perfxl ledger xlsx", "ledger"),
+        for label, phase, floor in (
+            ("python-calamine read, 1 process", "calamine", None),
+            (f"python-calamine read, {jobs} proc.", "calamine-parallel", None),
+            ("perfxl collect / 1 process", "collect", "calamine"),
+            (f"perfxl collect / {jobs} proc.", "collect", "calamine-parallel"),
+            ("xlsxwriter, same cells", "xlsxwriter", None),
+            ("perfxl ledger xlsx", "ledger", "xlsxwriter"),
         ):
             shown = spread = ""
-            if phase in pairs:
-                base = seconds[pairs[phase]]
+            if floor is not None:
+                base = seconds[floor]
                 ratio = _median(seconds[phase]) / _median(base)
                 each = [ours / theirs for ours, theirs in zip(seconds[phase], base, strict=True)]
                 shown = f"{ratio:.2f}x"
                 spread = f"{min(each):.2f}-{max(each):.2f}x"
             peak = max(r["peak_mib"] for r in runs[phase])
             print(
-                f"{count:>6} {label:<28}{_median(seconds[phase]):>9.2f}{shown:>8}{spread:>18}"
+                f"{count:>6} {label:<34}{_median(seconds[phase]):>9.2f}{shown:>8}{spread:>18}"
                 f"{peak:>10.0f}"
             )
 

@@ -1,7 +1,7 @@
 """Benchmark: read and validate N filled templates (40 projects, 240 indicators each), and
 in the same run time python-calamine alone reading the same files, for the ratio.
 
-    python bench/validate.py [--count 1000] [--corpus /tmp/perfxl-bench-corpus]
+    python bench/validate.py [--count 1000] [--corpus /tmp/perfxl-bench-corpus-v2]
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from corpus import make_corpus  # noqa: E402
+from corpus import DEFAULT, make_corpus  # noqa: E402
 from python_calamine import CalamineWorkbook  # noqa: E402
 
 from perfxl.checks.config import Config  # noqa: E402
@@ -48,7 +48,7 @@ def perfxl_validate(paths: list[Path]) -> tuple[float, int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--corpus", type=Path, default=Path("/tmp/perfxl-bench-corpus"))
+    parser.add_argument("--corpus", type=Path, default=DEFAULT)
     args = parser.parse_args()
     paths = make_corpus(args.corpus, args.count)
     calamine_only(paths[:20])  # warm the file cache for both

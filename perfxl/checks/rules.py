@@ -42,6 +42,9 @@ class _Checker:
     ) -> None:
         self.table, self.codeset, self.config, self.file = table, codeset, config, file
         self.fields, self.indicator_fields = fields
+        # Sources first: a 总计 that is wrong only because a source is wrong is not
+        # reported again.
+        self.money = sorted(self.fields.money, key=lambda f: f.type == "total")
         self.required = tuple(required)
         self.indicators_read = indicators_read
         # Plain dicts: looked up for every indicator.
@@ -112,9 +115,7 @@ class _Checker:
             if value is None or (isinstance(value, str) and not value.strip()):
                 self.at(cat.REQUIRED_MISSING, project, key, column_name=self.fields.header(key))
         flagged: set[str] = set()
-        # Sources first: a 总计 that is wrong only because a source is wrong is not
-        # reported again.
-        for field in sorted(self.fields.money, key=lambda f: f.type == "total"):
+        for field in self.money:
             amount = project.get(field.key)
             if not isinstance(amount, Decimal):
                 continue

@@ -65,7 +65,7 @@ class Indicator(BaseModel):
 
     def get(self, key: str) -> object:
         """A field's value: the model's own attribute, or an extra field's."""
-        return getattr(self, key) if key in Indicator.model_fields else self.extra.get(key)
+        return getattr(self, key) if key in _INDICATOR_OWN else self.extra.get(key)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -117,12 +117,18 @@ class Project(BaseModel):
 
     def get(self, key: str) -> object:
         """A field's value: the model's own attribute, or an extra field's."""
-        return getattr(self, key) if key in Project.model_fields else self.extra.get(key)
+        return getattr(self, key) if key in _PROJECT_OWN else self.extra.get(key)
 
     def sources_sum(self) -> Decimal:
         """The sum of the registry's funding sources (财政拨款, 财政专户拨款, 其他资金)."""
         amounts = (getattr(self, f.key) for f in PROJECT.sources)
         return sum((a for a in amounts if a is not None), Decimal("0.00"))
+
+
+# The model's own attributes: a field whose key is not one of them lives in `extra`.
+_INDICATOR_OWN = frozenset(Indicator.model_fields)
+_PROJECT_OWN = frozenset(Project.model_fields)
+RESERVED_KEYS = _INDICATOR_OWN | _PROJECT_OWN
 
 
 class Issue(BaseModel):

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from perfxl.domain.fields import ENTITIES, Fields, extra_field
+from perfxl.domain.model import RESERVED_KEYS
 from perfxl.errors import InputError
 from perfxl.resources import load_toml, templates_dir
 
@@ -93,7 +94,7 @@ class SheetSpec(BaseModel):
         """The hidden, locked row-id column, right of the spec's columns."""
         return len(self.columns)
 
-    @property
+    @cached_property
     def fields(self) -> Fields:
         """The registry's fields of the sheet's rows, with the spec's captions, and the
         extra fields its columns add."""

@@ -401,8 +401,13 @@ class _TemplateReader:
         amounts_at = [
             (c.key, at.found.get(c.key), at[c.key]) for c in spec.columns if c.type == "amount"
         ]
-        texts_at = [(c.key, at[c.key]) for c in spec.columns if c.type in ("text", "longtext")]
         extras = frozenset(f.key for f in fields.extras)
+        texts_at = [
+            (c.key, at[c.key], c.key in extras, _BLANK.get(c.key, ""))
+            for c in spec.columns
+            if c.type in ("text", "longtext")
+        ]
+        money_extras = [k for k, _, _ in amounts_at if k in extras]
         total_spec = next((c for c in spec.columns if c.type == "total"), None)
         seq_c, code_c = at["seq"], at["code"]
         name_letter = column_letter(at.found.get("name", 0))
@@ -421,17 +426,20 @@ class _TemplateReader:
                 self.issue(
                     cat.CODE_AS_NUMBER, spec.name, r, at.found.get("code"), header, text, text=text
                 )
-            for key, c in texts_at:
-                values[key] = text_of(row[c])
+            extra = {k: v for k in money_extras if (v := values.pop(k)) is not None}
+            for key, c, is_extra, blank in texts_at:
+                text = text_of(row[c])
+                if is_extra:
+                    if text:
+                        extra[key] = text
+                else:
+                    values[key] = text or blank  # None where the model has no text
             goal = values.get("goal", "")
             if "<" in goal:
                 values["goal"] = clean_cell(goal)
-            own = {
-                k: _BLANK.get(k, v) if v == "" else v for k, v in values.items() if k not in extras
-            }
             projects[seq] = Project(
-                **own,
-                extra={k: values[k] for k in extras if values.get(k) not in (None, "")},
+                **values,
+                extra=extra,
                 sheet=spec.name,
                 row=r + 1,
                 cell=f"{name_letter}{r + 1}",
