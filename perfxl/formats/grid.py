@@ -18,7 +18,6 @@ from typing import Any, cast
 from python_calamine import CalamineWorkbook
 
 from perfxl.errors import FileError
-from perfxl.formats.package import Package, open_package
 
 # What a cell can hold; calamine gives dates and times for date-formatted cells.
 Cell = str | float | int | bool | datetime | date | time | timedelta | None
@@ -36,12 +35,12 @@ class Sheet:
         name: str,
         rows: list[list[Cell]] | None = None,
         loader: Callable[[], list[list[Cell]]] | None = None,
-        package: Package | None = None,
+        data: bytes | None = None,
     ) -> None:
         self.name = name
         self._rows = rows
         self._loader = loader
-        self.package = package  # the xlsx package the sheet was read from, if any
+        self.data = data  # the bytes of the workbook the sheet was read from, if any
 
     @property
     def rows(self) -> list[list[Cell]]:
@@ -94,18 +93,14 @@ def read_bytes(path: Path) -> bytes:
 def _read_workbook(path: Path, data: bytes) -> list[Sheet]:
     if not data:
         raise FileError(path, "文件是空的")
-    package = None
-    if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        package = open_package(data)
-        if package is None and not zipfile.is_zipfile(io.BytesIO(data)):
-            if data.startswith(b"\xd0\xcf\x11\xe0"):
-                raise FileError(path, "文件已加密（设置了打开密码），请去掉密码后再提交")
-            raise FileError(path, "文件不是有效的 Excel 工作簿（可能已损坏或只是改了扩展名）")
+    if path.suffix.lower() in {".xlsx", ".xlsm"} and not zipfile.is_zipfile(io.BytesIO(data)):
+        if data.startswith(b"\xd0\xcf\x11\xe0"):
+            raise FileError(path, "文件已加密（设置了打开密码），请去掉密码后再提交")
+        raise FileError(path, "文件不是有效的 Excel 工作簿（可能已损坏或只是改了扩展名）")
     try:
-        # Its parts already inflated, calamine reads the stored copy of the package.
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(package.stored if package else data))
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         return [
-            Sheet(name, loader=_loader(path, workbook, name), package=package)
+            Sheet(name, loader=_loader(path, workbook, name), data=data)
             for name in workbook.sheet_names
         ]
     except Exception as exc:  # calamine raises its own error types for every bad file

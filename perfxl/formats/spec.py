@@ -19,7 +19,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from perfxl.domain.fields import ENTITIES, Fields, extra_field
-from perfxl.domain.model import RESERVED_KEYS
 from perfxl.errors import InputError
 from perfxl.resources import load_toml, templates_dir
 

@@ -195,9 +195,9 @@ class _TemplateReader:
         if self.meta is None:
             return
         names = [self.spec.projects.name, self.spec.indicators.name]
-        # The package the sheets were read from (none for a workbook that is not xlsx).
-        opened = next((s.package for s in self.sheets if s.package is not None), None)
-        package = read_guards(opened, names)
+        # The bytes of the workbook the sheets were read from (none for a text table).
+        data = next((s.data for s in self.sheets if s.data is not None), None)
+        package = read_guards(data, names)
         for key in IDENTITY_KEYS:
             prop = package.properties.get(META_PREFIX + key)
             if prop is not None and prop != self.meta.get(key, ""):
