@@ -107,9 +107,8 @@ def phase_ledger(files: list[Path], work: Path) -> Work:
 
 
 def phase_xlsxwriter(files: list[Path], work: Path) -> Work:
-    """The same cells as the ledger's sheets, written by xlsxwriter with no logic (the
-    annual value's operator, number and unit are derived from its text, as the ledger
-    does)."""
+    """The same cells as the ledger's sheets, written by xlsxwriter with no logic (each
+    value's operator, number and unit are derived from its text, as the ledger does)."""
     import sqlite3
 
     import xlsxwriter
@@ -128,17 +127,20 @@ def phase_xlsxwriter(files: list[Path], work: Path) -> Work:
             " i.level1_label, i.level2, i.level2_label, i.name, i.nature, i.period,"
             " i.annual, s.file_name, i.sheet, i.cell FROM indicators i"
             " JOIN projects p ON p.id = i.project_id"
-            " JOIN submissions s ON s.id = i.submission_id",
+            " JOIN submissions s ON s.id = p.submission_id",
             "issues": "SELECT * FROM issues",
             "submissions": "SELECT * FROM submissions",
         }
         for name, query in queries.items():
             ws = wb.add_worksheet(name)
             for r, row in enumerate(db.execute(query)):
-                if name == "indicators":  # the annual value's operator, number and unit too
-                    value = parse_value(row[11])
-                    number = None if value.number is None else float(value.number)
-                    row = (*row[:12], value.operator, number, value.unit, *row[12:])
+                if name == "indicators":  # each value's operator, number and unit too
+                    parts = []
+                    for text in row[10:12]:
+                        value = parse_value(text)
+                        number = None if value.number is None else float(value.number)
+                        parts += [text, value.operator, number, value.unit]
+                    row = (*row[:10], *parts, *row[12:])
                 for c, value in enumerate(row):
                     if isinstance(value, (int, float)):
                         ws.write_number(r, c, value)

@@ -23,9 +23,9 @@ from perfxl.cli import app
 from perfxl.domain.amounts import from_float
 from perfxl.domain.codesets import load_codeset
 from perfxl.domain.model import Department, Project, TargetTable
+from perfxl.formats.detect import read_any
 from perfxl.formats.roster import read_roster
 from perfxl.formats.spec import load_spec
-from perfxl.formats.template_reader import read_any
 from perfxl.formats.template_writer import TemplateOptions, write_template
 from perfxl.ledger.collect import collect
 from perfxl.ledger.store import Store

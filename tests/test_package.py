@@ -11,8 +11,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from perfxl.formats.grid import column_texts, text_of
 from perfxl.formats.package import read_guards
-from perfxl.formats.template_reader import column_texts, text_of
 from tests.conftest import libreoffice_resave
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "inbox"

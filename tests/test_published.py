@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from perfxl.formats.detect import read_any
 from perfxl.formats.published import read_published
 from perfxl.formats.published_writer import write_published
 from perfxl.formats.structured import write_structured
-from perfxl.formats.template_reader import read_any
 from tests.conftest import IND, SEED_GBK_CSV, SEED_TXT, SEED_XLSX
 
 

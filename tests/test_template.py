@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from perfxl.cli import app
 from perfxl.domain.codesets import load_codeset
 from perfxl.domain.model import Indicator
+from perfxl.formats.detect import read_any
 from perfxl.formats.published import read_published
 from perfxl.formats.spec import load_spec
-from perfxl.formats.template_reader import read_any
-from perfxl.formats.template_writer import compose_cell, split_indicator
+from perfxl.formats.template_cells import compose_cell, split_indicator
 from tests.conftest import SEED_TXT, libreoffice_resave
 
 ROOT = Path(__file__).resolve().parent.parent

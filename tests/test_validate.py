@@ -26,7 +26,7 @@ from perfxl.domain.model import Department, Project, TargetTable
 from perfxl.errors import InputError
 from perfxl.formats.published import read_published
 from perfxl.formats.spec import load_spec
-from perfxl.formats.template_reader import Expected
+from perfxl.formats.template_frame import Expected
 from perfxl.formats.template_writer import TemplateOptions, write_template
 from tests.conftest import SEED_TXT, libreoffice_resave
 

@@ -17,8 +17,9 @@ from perfxl.domain.codesets import CodeSet, bundled_names, load_codeset
 from perfxl.domain.fields import INDICATOR, PROJECT, Fields
 from perfxl.domain.model import Issue, TargetTable
 from perfxl.errors import FileError
+from perfxl.formats.detect import read_any
 from perfxl.formats.spec import TemplateSpec
-from perfxl.formats.template_reader import Expected, read_any
+from perfxl.formats.template_frame import Expected
 
 READABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".tsv", ".txt", ".json")
 

@@ -32,13 +32,15 @@ from perfxl.cli.app import (
 from perfxl.domain.codesets import DEFAULT_CODESET, load_codeset
 from perfxl.domain.model import Department
 from perfxl.errors import InputError, PerfxlError
+from perfxl.formats.detect import read_any
 from perfxl.formats.published import read_published
 from perfxl.formats.published_writer import write_published
 from perfxl.formats.roster import read_roster
 from perfxl.formats.spec import DEFAULT_SPEC, load_spec
 from perfxl.formats.structured import write_structured
-from perfxl.formats.template_reader import Expected, read_any
-from perfxl.formats.template_writer import TemplateOptions, write_templates
+from perfxl.formats.template_frame import Expected
+from perfxl.formats.template_writer import TemplateOptions
+from perfxl.formats.templates import write_templates
 
 
 @app.command("import")

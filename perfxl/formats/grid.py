@@ -141,3 +141,30 @@ def read_text_table(path: Path, data: bytes | None = None) -> list[list[Cell]]:
         return [list(row) for row in reader]
     except csv.Error as exc:
         raise FileError(path, f"文本表格格式错误：{exc}") from exc
+
+
+# --- cells as text -------------------------------------------------------------------
+
+
+def text_of(value: Cell) -> str:
+    """A cell as text: numbers as Excel shows them, `_x000D_` and stray spaces gone."""
+    if value.__class__ is str:  # the common case first: this runs for every cell read
+        text = value.strip()
+        if "_x000D_" in text or "\r" in text:
+            text = text.replace("_x000D_", "").replace("\r\n", "\n").strip()
+        return text
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return format(value, ".15g")
+    return str(value).strip()
+
+
+def column_texts(values: list[Cell]) -> list[str]:
+    """text_of for each cell of a column; at C speed when the column holds clean text only,
+    as most do."""
+    if set(map(type, values)) <= {str}:
+        joined = "".join(values)  # type: ignore[arg-type]
+        if "\r" not in joined and "_x000D_" not in joined:
+            return list(map(str.strip, values))  # type: ignore[arg-type]
+    return list(map(text_of, values))

@@ -99,16 +99,18 @@ def read_guards(source: Path | bytes | None, sheet_names: list[str]) -> Guards:
         rels = _part(archive, "xl/_rels/workbook.xml.rels")
         if workbook is None or rels is None:
             return Guards(properties, protected)
-        targets = {
-            a.get("Id"): a.get("Target", "")
-            for a in (_attributes(m.group(1)) for m in _RELATIONSHIP.finditer(rels))
-        }
+        wanted: dict[str, str] = {}  # relationship id → sheet name, of the sheets asked about
         for match in _SHEET.finditer(workbook):
             sheet = _attributes(match.group(1))
-            name = sheet.get("name", "")
-            if name not in sheet_names:
+            if sheet.get("name") in sheet_names:
+                wanted[sheet.get("id", "")] = sheet["name"]
+        for match in _RELATIONSHIP.finditer(rels):
+            relationship = _attributes(match.group(1))
+            found = wanted.get(relationship.get("Id", ""))
+            if found is None:
                 continue
-            target = targets.get(sheet.get("id"), "")
+            name = found
+            target = relationship.get("Target", "")
             part = _part(archive, target.lstrip("/") if target.startswith("/") else f"xl/{target}")
             if part is not None:
                 protected[name] = _is_protected(part)

@@ -20,31 +20,34 @@ What makes the workbook hard to fill wrongly, and what survives LibreOffice, Exc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from perfxl import __version__
 from perfxl.domain.codesets import CodeSet
-from perfxl.domain.model import Department, Indicator, Project, TargetTable
-from perfxl.domain.values import OPERATORS, QUALITATIVE, fold
-from perfxl.errors import FileError, InputError
+from perfxl.domain.model import Department, Project, TargetTable
+from perfxl.errors import FileError
 from perfxl.formats.grid import a1, column_letter
-from perfxl.formats.roster import RosterEntry
 from perfxl.formats.spec import ROW_ID_HEADER, ColumnSpec, SheetSpec, TemplateSpec
+from perfxl.formats.template_cells import (
+    INDICATOR_ROW_PREFIX,
+    LISTS_SHEET,
+    META_PREFIX,
+    META_SHEET,
+    NATURES,
+    OPERATOR_CHOICES,
+    PROJECT_ROW_PREFIX,
+    fit_height,
+    indicator_cells,
+    project_label,
+    validation,
+)
 
-LISTS_SHEET, META_SHEET = "_lists", "_meta"
-NATURES = ("定量", "定性")
-OPERATOR_CHOICES = (*OPERATORS, QUALITATIVE)
-META_PREFIX = "perfxl_"
-PROJECT_ROW_PREFIX, INDICATOR_ROW_PREFIX = "P", "I"
 SPARE_ROWS = 20  # free rows left below prefilled data when it outgrows the spec's count
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 
 
 @dataclass(frozen=True)
@@ -53,72 +56,6 @@ class TemplateOptions:
     password: str | None = None
     deadline: str | None = None
     contact: str | None = None
-
-
-@dataclass
-class IndicatorRow:
-    """An indicator as the template's columns hold it."""
-
-    nature: str = ""
-    operator: str = ""
-    period: str = ""
-    annual: str = ""
-    unit: str = ""
-
-
-def _number_text(number: Decimal) -> str:
-    return format(number, "f")
-
-
-def split_indicator(indicator: Indicator) -> IndicatorRow:
-    """Spread an indicator's two values over 指标性质, 计算符号, the value columns and 计量单位.
-
-    Split only where it is lossless: both values quantitative with one operator and one
-    unit, each written exactly as operator + number + unit. Otherwise the texts go into the
-    value columns as written, so that reading the template back gives them unchanged.
-    """
-    period, annual = indicator.period_value, indicator.annual_value
-    if (
-        annual.kind == "定量"
-        and period.kind in ("定量", "blank")
-        and (
-            not period.text.strip()
-            or (period.operator, period.unit) == (annual.operator, annual.unit)
-        )
-    ):
-        op, unit = annual.operator or "", annual.unit or ""
-        values = [
-            value.text if value.number is None else _number_text(value.number)
-            for value in (period, annual)
-        ]
-        composed = [compose_cell(op, values[0], unit), compose_cell(op, values[1], unit)]
-        if composed == [indicator.period, indicator.annual]:
-            return IndicatorRow("定量", op, values[0], values[1], unit)
-    nature = {"定量": "定量", "定性": "定性"}.get(annual.kind, "")
-    return IndicatorRow(
-        nature, QUALITATIVE if nature == "定性" else "", indicator.period, indicator.annual, ""
-    )
-
-
-@lru_cache(maxsize=65536)
-def compose_cell(operator: str, value: str, unit: str) -> str:
-    """The value text from the template's columns; split_indicator's inverse. Operator and
-    unit go around a plain number only; anything else (a statement, a placeholder, a value
-    written whole like `95%以上`) stands as it was written."""
-    if not is_plain_number(value):
-        return value
-    return f"{'' if operator == QUALITATIVE else operator}{value}{unit}"
-
-
-def is_plain_number(text: str) -> bool:
-    if not text.isascii():  # full-width digits: fold them first
-        text = fold(text)
-    return bool(_PLAIN_NUMBER.fullmatch(text.replace(" ", "")))
-
-
-def project_label(seq: int, name: str) -> str:
-    """How the 所属项目 drop-down shows a project: its 序号 and name."""
-    return f"{seq}、{name}"
 
 
 @dataclass
@@ -373,7 +310,10 @@ class _Writer:
         for c, column in enumerate(sheet.columns):
             ws.write_string(sheet.header_row, c, column.header, self.f.header)
             ws.set_column(c, c, column.width)
-            self._validation(ws, sheet, c, column, rows)
+            rule = validation(sheet, c, column, rows)
+            if rule is not None:
+                last_row = sheet.first_data_row + rows - 1
+                ws.data_validation(sheet.first_data_row, c, last_row, c, rule)
         rid = sheet.row_id_col
         ws.write_string(sheet.header_row, rid, ROW_ID_HEADER, self.f.hidden)
         ws.set_column(rid, rid, 10, None, {"hidden": True})
@@ -382,62 +322,6 @@ class _Writer:
         ws.freeze_panes(sheet.first_data_row, 0)
         self._protect(ws)
         self._print_setup(ws, sheet, rows)
-
-    def _validation(self, ws: Any, sheet: SheetSpec, c: int, column: ColumnSpec, rows: int) -> None:
-        first, last = sheet.first_data_row, sheet.first_data_row + rows - 1
-        top = a1(first, c)
-        prompt = (
-            {"input_title": column.header[:32], "input_message": column.help[:255]}
-            if column.help
-            else {}
-        )
-        if column.type == "amount":
-            rule: dict[str, Any] = {
-                "validate": "custom",
-                "value": f"=AND(ISNUMBER({top}),{top}>=0,ROUND({top},2)={top})",
-                "error_title": "金额不正确",
-                "error_message": (
-                    f"“{column.header}”须填写不小于 0 的数字，单位万元，最多两位小数。"
-                ),
-            }
-        elif column.type == "list":
-            source = {
-                "projects": "=LST_PROJECTS",
-                "level1": "=LST_L1",
-                "operators": "=LST_OPS",
-                "nature": "=LST_NATURE",
-            }.get(column.list or "")
-            if column.list == "level2":
-                level1 = sheet.column("level1")
-                if level1 is None:
-                    source = None
-                else:
-                    ref = f"${column_letter(sheet.index('level1'))}{first + 1}"
-                    source = f'=INDIRECT("L2_"&LEFT({ref},1))'
-            if source is None:
-                return
-            rule = {
-                "validate": "list",
-                "source": source,
-                "error_title": "请从列表中选择",
-                "error_message": f"“{column.header}”只能从下拉列表中选择。"
-                + ("请先选择一级指标。" if column.list == "level2" else ""),
-            }
-        elif column.type in ("text", "longtext") and column.max_length:
-            rule = {
-                "validate": "length",
-                "criteria": "<=",
-                "value": column.max_length,
-                "error_title": "内容过长",
-                "error_message": f"“{column.header}”最多 {column.max_length} 个字。",
-            }
-        elif column.locked:
-            return
-        else:
-            rule = {"validate": "any"}
-        if rule["validate"] == "any" and not prompt:
-            return
-        ws.data_validation(first, c, last, c, {**rule, **prompt})
 
     def _projects(self, ws: Any) -> None:
         sheet = self.spec.projects
@@ -449,7 +333,7 @@ class _Writer:
             for c, column in enumerate(sheet.columns):
                 self._project_cell(ws, sheet, r, c, column, n, project)
             if project is not None:
-                _fit_height(
+                fit_height(
                     ws,
                     r,
                     sheet,
@@ -503,57 +387,18 @@ class _Writer:
         rows: list[dict[str, object]] = []
         for seq, project in enumerate(self.prefill.projects if self.prefill else [], start=1):
             for indicator in project.indicators:
-                rows.append(_indicator_cells(seq, project, indicator))
+                rows.append(indicator_cells(seq, project, indicator))
         for n in range(self.indicator_rows):
             r = sheet.first_data_row + n
             values = rows[n] if n < len(rows) else {}
             for c, column in enumerate(sheet.columns):
                 self._input(ws, r, c, column, values.get(column.key))
             if values:
-                _fit_height(ws, r, sheet, {k: str(v) for k, v in values.items()})
-
-
-def _fit_height(ws: Any, r: int, sheet: SheetSpec, values: dict[str, str]) -> None:
-    """Give a prefilled row the height its wrapped text needs. Neither LibreOffice nor WPS
-    fits row heights on load, so long goals would print over the rows below."""
-    lines = 1
-    for column in sheet.columns:
-        if column.type == "longtext":
-            # A CJK character is about two width units at the template's 10-point font.
-            per_line = max(int(column.width / 2), 1)
-            text = values.get(column.key, "")
-            lines = max(lines, sum(-(-max(len(part), 1) // per_line) for part in text.split("\n")))
-    if lines > 1:
-        ws.set_row(r, min(13.5 * lines, 409))
+                fit_height(ws, r, sheet, {k: str(v) for k, v in values.items()})
 
 
 def _project_value(project: Project | None, key: str) -> object:
     return None if project is None else project.get(key)
-
-
-def _level_text(code: str | None, label: str | None) -> str:
-    if code and label:
-        return f"{code}-{label}"
-    return code or label or ""
-
-
-def _indicator_cells(seq: int, project: Project, indicator: Indicator) -> dict[str, object]:
-    if indicator.raw is not None:
-        # Could not be parsed when it was imported: keep the words, in the name column.
-        return {"project": project_label(seq, project.name), "name": indicator.raw}
-    split = split_indicator(indicator)
-    return {
-        **indicator.extra,
-        "project": project_label(seq, project.name),
-        "level1": _level_text(indicator.level1, indicator.level1_label),
-        "level2": _level_text(indicator.level2, indicator.level2_label),
-        "name": indicator.name,
-        "nature": split.nature,
-        "operator": split.operator,
-        "period": split.period,
-        "annual": split.annual,
-        "unit": split.unit,
-    }
 
 
 def write_template(
@@ -571,77 +416,3 @@ def write_template(
     except OSError as exc:
         raise FileError(path, f"无法写入：{exc.strerror or exc}") from exc
     return path
-
-
-@dataclass
-class TemplateRun:
-    """What `perfxl template` wrote."""
-
-    files: list[Path] = field(default_factory=list)
-    prefilled: dict[str, str] = field(default_factory=dict)  # department code → source name
-    unmatched: list[str] = field(default_factory=list)  # prefill departments not on the roster
-
-
-def _key(name: str | None) -> str:
-    return "".join((name or "").split())
-
-
-def write_templates(
-    output: Path,
-    spec: TemplateSpec,
-    codeset: CodeSet,
-    options: TemplateOptions,
-    roster: list[RosterEntry] | None = None,
-    prefill: list[TargetTable] | None = None,
-    department: Department | None = None,
-) -> TemplateRun:
-    """One template per roster department into the folder `output`, or, without a roster,
-    one template at `output` (a .xlsx path, or a folder). Prefilled data is matched to a
-    department by code, then by name; data that matches no department is reported."""
-    run = TemplateRun()
-    tables = list(prefill or [])
-    used: set[int] = set()
-
-    def match(dept: Department) -> TargetTable | None:
-        for i, table in enumerate(tables):
-            by_code = dept.code and table.department.code == dept.code
-            by_name = dept.name and _key(table.department.name) == _key(dept.name)
-            if by_code or by_name:
-                used.add(i)
-                return table
-        return None
-
-    if roster:
-        if output.suffix.lower() == ".xlsx":
-            raise InputError("使用名单时 -o 应为目录，每个单位一个文件")
-        for entry in roster:
-            dept = Department(code=entry.code, name=entry.name)
-            table = match(dept)
-            path = write_template(
-                output / f"{entry.code}.xlsx", spec, codeset, dept, options, table
-            )
-            run.files.append(path)
-            if table is not None:
-                run.prefilled[entry.code] = table.department.name or entry.name
-    else:
-        dept = department or Department()
-        table = match(dept) if (dept.code or dept.name) else None
-        if table is None and len(tables) == 1:
-            table, used = tables[0], {0}
-            dept = Department(
-                code=dept.code or table.department.code, name=dept.name or table.department.name
-            )
-        path = (
-            output
-            if output.suffix.lower() == ".xlsx"
-            else output / f"{dept.code or 'template'}.xlsx"
-        )
-        run.files.append(write_template(path, spec, codeset, dept, options, table))
-        if table is not None:
-            run.prefilled[dept.code or ""] = table.department.name or ""
-    run.unmatched = [
-        t.department.name or t.department.code or "（未知单位）"
-        for i, t in enumerate(tables)
-        if i not in used
-    ]
-    return run

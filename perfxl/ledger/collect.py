@@ -42,7 +42,7 @@ from perfxl.domain.model import Department, Issue, TargetTable
 from perfxl.errors import PerfxlError
 from perfxl.formats.roster import RosterEntry
 from perfxl.formats.spec import TemplateSpec
-from perfxl.formats.template_reader import Expected
+from perfxl.formats.template_frame import Expected
 from perfxl.ledger.settle import Change, settle
 from perfxl.ledger.store import Store
 
@@ -419,23 +419,24 @@ def collect(
     lock = multiprocessing.get_context().Lock()
     workers = min(jobs or os.cpu_count() or 1, len(work))
     done = 0
-    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(settings, lock)) as pool:
+    pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(settings, lock))
+    try:
         futures = [pool.submit(_collect_batch, b) for b in work]
-        try:
-            for future in as_completed(futures):
-                for event in _result(future):
-                    report.events.append(event)
-                    done += 1
-                    if progress:
-                        progress(event)
-                    left = len(pending) - done
-                    # One more while the last files are read, so that the final one has
-                    # little to do.
-                    if left and (done % CHECKPOINT_EVERY == 0 or left == 2 * workers):
-                        store.checkpoint()
-        finally:
-            for future in futures:  # stopped early: what has not started never starts
-                future.cancel()
+        for future in as_completed(futures):
+            for event in _result(future):
+                report.events.append(event)
+                done += 1
+                if progress:
+                    progress(event)
+                left = len(pending) - done
+                # One more while the last files are read, so that the final one has little
+                # to do.
+                if left and (done % CHECKPOINT_EVERY == 0 or left == 2 * workers):
+                    store.checkpoint()
+    finally:
+        # Every batch is recorded (or, stopped early, what has not started never starts):
+        # the workers are left to exit on their own, nobody waits for them.
+        pool.shutdown(wait=False, cancel_futures=True)
     store.checkpoint()
     # Reported in the order of arrival, whichever worker was first.
     arrival = {str(path): n for n, (path, _) in enumerate(pending)}
