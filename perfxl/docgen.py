@@ -63,7 +63,7 @@ def rules_reference() -> str:
     lines = [
         "# Issues perfxl reports",
         "",
-        "Generated from `perfxl/catalogue.py` by `python -m perfxl.docgen`; do not edit.",
+        "Generated from `templates/rules.toml` by `python -m perfxl.docgen`; do not edit.",
         "Severity `error` blocks acceptance (强制性); `warning` informs (提示性).",
         "",
     ]

@@ -546,7 +546,7 @@ def _inbox_copy(tmp_path: Path) -> Path:
 
 
 def test_the_inbox_holds_each_file_once_whatever_its_names(tmp_path: Path) -> None:
-    from perfxl.ledger.collect import inbox_files
+    from perfxl.ledger.inbox import inbox_files
 
     inbox = _inbox_copy(tmp_path)
     first = sorted(inbox.glob("*.xlsx"))[0]

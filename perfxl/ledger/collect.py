@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import glob
 import hashlib
 import multiprocessing
 import os
@@ -34,15 +33,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from perfxl.checks import catalogue as cat
 from perfxl.checks.config import Config
-from perfxl.checks.validate import FileReport, expand, validate_file
+from perfxl.checks.validate import FileReport, validate_file
 from perfxl.domain.codesets import CodeSet
-from perfxl.domain.model import Department, Issue, TargetTable
+from perfxl.domain.model import TargetTable
 from perfxl.errors import PerfxlError
 from perfxl.formats.roster import RosterEntry
 from perfxl.formats.spec import TemplateSpec
 from perfxl.formats.template_frame import Expected
+from perfxl.ledger.inbox import Directory, inbox_files, received_time
 from perfxl.ledger.settle import Change, settle
 from perfxl.ledger.store import Store
 
@@ -87,40 +86,6 @@ class CollectReport:
         return sum(1 for e in self.events if e.outcome == outcome)
 
 
-def inbox_files(inputs: Iterable[Path]) -> list[Path]:
-    """Folders, files and glob patterns (`inbox/*.xlsx`, also when the shell did not expand
-    them), each file once."""
-    paths: list[Path] = []
-    for item in inputs:
-        if not item.exists() and glob.has_magic(str(item)):
-            paths += [Path(p) for p in sorted(glob.glob(str(item), recursive=True))]
-        else:
-            paths.append(item)
-    seen: set[object] = set()
-    out = []
-    for path in expand(paths):
-        # The same file by two names (a link, `./inbox` and `inbox`) is the same file on
-        # disk: one stat tells, where resolving a path takes one for each of its parts.
-        try:
-            info = path.stat()
-            key: object = (info.st_dev, info.st_ino)
-        except OSError:
-            key = path.resolve()  # not there or not readable: reported once, under its name
-        if key not in seen:
-            seen.add(key)
-            out.append(path)
-    return out
-
-
-def received_time(path: Path) -> str:
-    """When a file arrived: its modification time, ISO 8601 in UTC."""
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        mtime = 0.0
-    return datetime.fromtimestamp(mtime, UTC).isoformat(timespec="seconds")
-
-
 def batches(items: list[T], jobs: int, most: int = 8) -> list[list[T]]:
     """Items in batches that shrink as the work runs out (guided scheduling): few hand-overs
     between processes while there is much to do, and no worker left idle at the end while
@@ -163,7 +128,7 @@ class _Worker:
         # Workers only append; the collecting process moves the log into the database, so
         # that no worker stalls the others behind the write lock while it does.
         self.store.autocheckpoint(0)
-        self.roster = _Roster(settings.roster)
+        self.roster = Directory(settings.roster)
         what, _, rest = os.environ.get(FAULT, "").partition(":")
         where, _, n = rest.partition(":")
         self.fault = (what, where, int(n)) if n.isdigit() else None
@@ -293,41 +258,6 @@ def _record_all(worker: _Worker, read: list[_Read]) -> list[Event]:
 
 
 # --- matching and recording --------------------------------------------------------------
-
-
-def _key(name: str | None) -> str:
-    return "".join((name or "").split())
-
-
-class _Roster:
-    def __init__(self, entries: list[RosterEntry] | None) -> None:
-        self.entries = entries
-        self.by_code = {e.code: e for e in entries or []}
-        self.by_name = {_key(e.name): e for e in entries or []}
-
-    def match(
-        self, report: FileReport, department: Department
-    ) -> tuple[str | None, str | None, Issue | None]:
-        """(department code, name, an issue when the file, which names `department`, matches
-        no roster department)."""
-        code, name = department.code, department.name
-        if self.entries is None:
-            return code or name, name, None
-        # Our template carries the code; a table that is not ours carries the name.
-        entry = (
-            (self.by_code.get(code or "") if report.kind in ("template", "plain") else None)
-            or self.by_name.get(_key(name))
-            or self.by_code.get(code or "")
-        )
-        if entry is not None:
-            return entry.code, entry.name, None
-        if not report.readable:
-            return None, None, None
-        found = (
-            "（".join(x for x in (name, code) if x) + ("）" if name and code else "")
-            or "（文件中未写明）"
-        )
-        return None, None, cat.DEPARTMENT_UNKNOWN.issue(file=report.file, found=found)
 
 
 def _record(worker: _Worker, read: _Read) -> Event:

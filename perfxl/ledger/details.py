@@ -13,8 +13,9 @@ from typing import Any, Literal
 
 from perfxl.domain.fields import Field
 from perfxl.domain.values import parse_value
+from perfxl.ledger.queries import Submission, to_decimal
 from perfxl.ledger.status import STATUS_TEXT
-from perfxl.ledger.store import Store, Submission, to_decimal
+from perfxl.ledger.store import Store
 
 Kind = Literal["text", "money", "number", "count"]
 

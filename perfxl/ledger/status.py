@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from perfxl.formats.roster import RosterEntry
-from perfxl.ledger.store import Store, Submission
+from perfxl.ledger.queries import Submission
+from perfxl.ledger.store import Store
 
 STATUS_TEXT = {
     "accepted": "已接收",

@@ -1,0 +1,230 @@
+"""What the ledger holds, as every query that reads it: the submissions, one submission's
+projects, indicators, issues and changes, a department's figures, the fields recorded, and
+the detail tables streamed for the ledger's outputs. The store (ledger/store.py) adds the
+connection and the statements that write."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from perfxl.domain.fields import INDICATOR, PROJECT, Field, Fields, extra_field
+from perfxl.domain.model import Extra, Indicator, Issue, Project
+
+PROJECT_COLUMNS = PROJECT.attributes
+INDICATOR_COLUMNS = INDICATOR.attributes
+ISSUE_COLUMNS = ("code", "severity", "message", "hint", "sheet", "cell", "row", "column_name")
+_PROJECT_MONEY = frozenset(f.key for f in PROJECT.money)
+_SUBMISSION_COLUMNS = (
+    "id, department_code, department_name, file_department_code, file_department_name,"
+    " fiscal_year, file_name, file_path, sha256, received_at, kind, status, errors, warnings,"
+    " superseded_by"
+)
+
+
+def to_decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+@dataclass
+class Submission:
+    id: int
+    department_code: str | None
+    department_name: str | None
+    file_department_code: str | None
+    file_department_name: str | None
+    fiscal_year: int | None
+    file_name: str
+    file_path: str
+    sha256: str
+    received_at: str
+    kind: str | None
+    status: str
+    errors: int
+    warnings: int
+    superseded_by: int | None
+
+
+class Queries:
+    """The reading half of the store."""
+
+    db: sqlite3.Connection
+
+    def __init__(self) -> None:
+        self._extras: dict[str, tuple[Field, ...]] | None = None
+
+    # --- reading -------------------------------------------------------------------------
+
+    def fields(self, entity: str) -> Fields:
+        """The fields of projects or indicators in this ledger: the registry's, then the
+        extra ones recorded, in the order they were first recorded."""
+        if self._extras is None:
+            found: dict[str, list[Field]] = {"project": [], "indicator": []}
+            rows = self.db.execute("SELECT entity, key, header, type FROM fields ORDER BY rowid")
+            for row in rows:
+                found[row["entity"]].append(
+                    extra_field(row["key"], row["header"], money=row["type"] == "amount")
+                )
+            self._extras = {k: tuple(v) for k, v in found.items()}
+        registry = PROJECT if entity == "project" else INDICATOR
+        return registry.with_extras(self._extras[entity])
+
+    def extra(self, entity: str, text: str) -> Extra:
+        """The extra fields' values of a row, amounts as Decimal."""
+        values: dict[str, Any] = json.loads(text) if text != "{}" else {}
+        if values:
+            fields = self.fields(entity)
+            for key, value in values.items():
+                field = fields.get(key)
+                if field is not None and field.is_money and value is not None:
+                    values[key] = Decimal(value)
+        return values
+
+    def submissions(self, year: int | None = None, status: str | None = None) -> list[Submission]:
+        """Every submission (of a year, of a status), in the order they arrived."""
+        where: list[str] = ["1"]
+        params: list[object] = []
+        if year is not None:
+            where.append("fiscal_year = ?")
+            params.append(year)
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        rows = self.db.execute(
+            f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE {' AND '.join(where)}"
+            " ORDER BY received_at, id",
+            params,
+        ).fetchall()
+        return [Submission(**dict(row)) for row in rows]
+
+    def projects(self, submission_id: int) -> list[Project]:
+        projects: dict[int, Project] = {}
+        for row in self.db.execute(
+            "SELECT * FROM projects WHERE submission_id = ? ORDER BY position", (submission_id,)
+        ):
+            values = {
+                a: to_decimal(row[a]) if a in _PROJECT_MONEY else row[a] for a in PROJECT_COLUMNS
+            }
+            projects[row["id"]] = Project(
+                **values,
+                extra=self.extra("project", row["extra"]),
+                sheet=row["sheet"],
+                cell=row["cell"],
+                row=row["row"],
+            )
+        for row in self.db.execute(
+            "SELECT i.* FROM projects p JOIN indicators i ON i.project_id = p.id"
+            " WHERE p.submission_id = ? ORDER BY i.project_id, i.position",
+            (submission_id,),
+        ):
+            projects[row["project_id"]].indicators.append(
+                Indicator(
+                    **{a: row[a] for a in INDICATOR_COLUMNS},
+                    raw=row["raw"],
+                    extra=self.extra("indicator", row["extra"]),
+                    sheet=row["sheet"],
+                    cell=row["cell"],
+                    row=row["row"],
+                )
+            )
+        return list(projects.values())
+
+    def issues(self, submission_id: int) -> list[Issue]:
+        return [
+            Issue(
+                **{k: r[k] for k in ISSUE_COLUMNS if k != "column_name"},
+                column=r["column_name"],
+                value=r["value"],
+            )
+            for r in self.db.execute(
+                "SELECT * FROM issues WHERE submission_id = ? ORDER BY id", (submission_id,)
+            )
+        ]
+
+    def changes(self, submission_id: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "change": r["change"],
+                "project": r["project_key"],
+                "name": r["project_name"],
+                "fields": json.loads(r["fields"]),
+            }
+            for r in self.db.execute(
+                "SELECT * FROM changes WHERE submission_id = ? ORDER BY id", (submission_id,)
+            )
+        ]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("submissions", "projects", "indicators", "issues", "changes")
+        }
+
+    def figures(self, submission_id: int) -> tuple[int, int, dict[str, Decimal]]:
+        """A submission's number of projects and of indicators, and the sum of each amount
+        field of its projects."""
+        fields = self.fields("project")
+        sums = {f.key: Decimal("0.00") for f in fields.money}
+        projects = 0
+        for row in self.db.execute(
+            "SELECT * FROM projects WHERE submission_id = ?", (submission_id,)
+        ):
+            projects += 1
+            extra = self.extra("project", row["extra"])
+            for f in fields.money:
+                value = extra.get(f.key) if f.extra else to_decimal(row[f.key])
+                sums[f.key] += value if isinstance(value, Decimal) else 0
+        indicators = self.db.execute(
+            "SELECT COUNT(*) FROM projects p JOIN indicators i ON i.project_id = p.id"
+            " WHERE p.submission_id = ?",
+            (submission_id,),
+        ).fetchone()[0]
+        return projects, indicators, sums
+
+    # --- the ledger's detail tables, streamed --------------------------------------------
+
+    def project_rows(self, year: int | None) -> Iterator[sqlite3.Row]:
+        """The projects of the accepted submissions, with their department, file and number
+        of indicators, by department."""
+        where, params = _accepted(year)
+        yield from self.db.execute(
+            "SELECT s.department_code, s.department_name, s.file_name, p.*,"
+            " (SELECT COUNT(*) FROM indicators i WHERE i.project_id = p.id) AS indicator_count"
+            f" FROM projects p JOIN submissions s ON s.id = p.submission_id WHERE {where}"
+            " ORDER BY s.department_code, s.id, p.position",
+            params,
+        )
+
+    def indicator_rows(self, year: int | None) -> Iterator[sqlite3.Row]:
+        """The indicators of the accepted submissions, with their project, department and
+        file, by department."""
+        where, params = _accepted(year)
+        yield from self.db.execute(
+            "SELECT s.department_code, s.department_name, s.file_name, p.code AS project_code,"
+            " p.name AS project_name, i.* FROM indicators i JOIN projects p ON p.id = i.project_id"
+            f" JOIN submissions s ON s.id = p.submission_id WHERE {where}"
+            " ORDER BY s.department_code, s.id, p.position, i.position",
+            params,
+        )
+
+    def issue_rows(self, year: int | None) -> Iterator[sqlite3.Row]:
+        """The issues of the submissions not superseded, with their department and file."""
+        where, params = "s.status != 'superseded'", [] if year is None else [year]
+        if year is not None:
+            where += " AND s.fiscal_year = ?"
+        yield from self.db.execute(
+            "SELECT s.department_code, s.department_name, s.file_name, s.status, i.*"
+            f" FROM issues i JOIN submissions s ON s.id = i.submission_id WHERE {where}"
+            " ORDER BY s.department_code, s.id, i.id",
+            params,
+        )
+
+
+def _accepted(year: int | None) -> tuple[str, list[object]]:
+    if year is None:
+        return "s.status = 'accepted'", []
+    return "s.status = 'accepted' AND s.fiscal_year = ?", [year]
