@@ -4,6 +4,7 @@ the reader, the rules, the ledger, every ledger output, and the change report.""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import sqlite3
@@ -277,3 +278,46 @@ def test_a_spec_column_that_cannot_be_a_field_is_a_clear_error(
     spec = spec_with(tmp_path, columns)
     code, output = run("template", "--spec", str(spec), "-o", str(tmp_path / "t.xlsx"))
     assert code == 2 and said in output and "Traceback" not in output
+
+
+def test_the_structured_workbook_and_json_keep_the_added_fields(tmp_path: Path) -> None:
+    """A filled template with added columns, exported as a structured workbook and read back
+    (and the same through JSON): the added values come back, amounts as amounts."""
+    from perfxl.domain.model import ReadResult
+    from perfxl.formats.detect import read_any
+    from perfxl.formats.jsonfile import read_json
+    from perfxl.formats.structured import read_structured
+
+    spec = spec_with(tmp_path, PROJECT_COLUMNS + INDICATOR_COLUMNS)
+    indicators = [{**i, "权重": 30, "指标说明": "说明"} for i in INDICATORS]
+    source = returned(
+        tmp_path, spec, "a.xlsx", 1_000, {**PROJECT, "债券资金": 5, "备注": "甲"}, indicators
+    )
+    structured = tmp_path / "structured.xlsx"
+    code, output = run("export", str(source), "--spec", str(spec), "-o", str(structured))
+    assert code == 0, output
+    first = read_any(source, spec=load_spec(spec))
+    back = read_structured(structured)
+    as_json = tmp_path / "table.json"
+    as_json.write_text(
+        json.dumps(
+            ReadResult(file="x", kind="json", table=first.table).to_dict(), ensure_ascii=False
+        ),
+        encoding="utf-8",
+    )
+    for result in (back, read_json(as_json)):
+        [project] = result.table.projects
+        assert project.extra == {"bond": Decimal("5.00"), "remark": "甲"}
+        assert project.total == Decimal("15.00")
+        assert [i.extra for i in project.indicators] == [
+            {"weight": Decimal("30.00"), "basis": "说明"}
+        ] * 3
+        assert [(e.entity, e.key, e.header, e.money) for e in result.table.extras] == [
+            ("project", "bond", "债券资金", True),
+            ("project", "remark", "备注", False),
+            ("indicator", "weight", "权重", True),
+            ("indicator", "basis", "指标说明", False),
+        ]
+        assert [p.content() for p in result.table.projects] == [
+            p.content() for p in first.table.projects
+        ]

@@ -14,7 +14,6 @@ from perfxl.checks import catalogue as cat
 from perfxl.checks.config import Config
 from perfxl.checks.rules import check_table
 from perfxl.domain.codesets import CodeSet, bundled_names, load_codeset
-from perfxl.domain.fields import INDICATOR, PROJECT, Fields
 from perfxl.domain.model import Issue, TargetTable
 from perfxl.errors import FileError
 from perfxl.formats.detect import read_any
@@ -26,14 +25,12 @@ READABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".tsv", 
 
 @dataclass
 class FileReport:
-    """One file validated: what kind it was, what it holds, every issue found, and the
-    fields of its projects and indicators (a template spec adds its own)."""
+    """One file validated: what kind it was, what it holds, every issue found."""
 
     file: str
     kind: str | None
     table: TargetTable | None
     issues: list[Issue] = dataclasses.field(default_factory=list)
-    fields: tuple[Fields, Fields] = (PROJECT, INDICATOR)
 
     @property
     def readable(self) -> bool:
@@ -134,7 +131,6 @@ def validate_file(
         issues.insert(0, cat.NOT_OUR_TEMPLATE.issue(file=str(path), kind=kind))
     table_codeset = _codeset_for(result.table, codeset)
     unread = {cat.SHEET_MISSING.code, cat.HEADER_NOT_FOUND.code}
-    fields = (PROJECT, INDICATOR)
     if result.kind in ("template", "plain"):  # the spec: which fields, which must be filled
         fields = (spec.projects.fields, spec.indicators.fields)
         required = [c.key for c in spec.projects.columns if c.required and c.type != "seq"]
@@ -147,7 +143,7 @@ def validate_file(
     else:
         issues += check_table(result.table, table_codeset, config, str(path))
     ordered = sorted(config.apply(issues), key=_reading_order(spec))
-    return FileReport(str(path), result.kind, result.table, ordered, fields)
+    return FileReport(str(path), result.kind, result.table, ordered)
 
 
 def _reading_order(spec: TemplateSpec) -> Any:

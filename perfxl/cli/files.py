@@ -84,6 +84,7 @@ def export(
         bool, typer.Option("--published", help="按官方公开表格式写出（默认写结构化工作簿）。")
     ] = False,
     codeset: CodesetOption = DEFAULT_CODESET,
+    spec: SpecOption = DEFAULT_SPEC,
 ) -> None:
     """把结构化数据写成官方公开表格式（--published）或结构化工作簿。
 
@@ -91,9 +92,9 @@ def export(
     structured workbook.
     """
     try:
-        result = read_any(source, load_codeset(codeset))
+        result = read_any(source, load_codeset(codeset), load_spec(spec))
         if published:
-            write_published(result.table, output)
+            write_published(result.table, output, result.table.fields("project"))
         else:
             write_structured(result, output)
     except PerfxlError as exc:
@@ -150,7 +151,7 @@ def template(
         the_spec = load_spec(spec)
         the_codeset = load_codeset(codeset or the_spec.codeset)
         entries = read_roster(roster) if roster else None
-        tables = [read_any(path, the_codeset).table for path in prefill or []]
+        tables = [read_any(path, the_codeset, the_spec).table for path in prefill or []]
         options = TemplateOptions(
             year=year or next_year(), password=password, deadline=deadline, contact=contact
         )

@@ -20,10 +20,12 @@ Types:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
+
+from perfxl.domain.values import parse_value
 
 FieldType = Literal["text", "code", "amount", "total", "level", "value", "choice", "ref", "packed"]
 MONEY_TYPES = frozenset({"amount", "total"})
@@ -47,11 +49,36 @@ class Field:
     model: bool = True
     # Added by a template spec; its values live in the model's `extra`.
     extra: bool = False
+    # Its column's width in the ledger and the exports (0: by its type).
+    width: int = 0
 
     @property
     def title(self) -> str:
         """The field's name in the ledger, the exports and the change report."""
         return self.label or self.header
+
+    @property
+    def titles(self) -> tuple[str, ...]:
+        """The columns the field is shown in (the ledger, the exports, the structured
+        workbook): a level's code, then its label; a value as written, then its 计算符号,
+        number and unit; anything else in one column."""
+        if self.type == "level":
+            return (f"{self.title}代码", self.title)
+        if self.type == "value":
+            prefix = self.title.removesuffix("指标值")
+            return (self.title, f"{prefix}计算符号", f"{prefix}数值", f"{prefix}计量单位")
+        return (self.title,)
+
+    def shown(self, value_of: Callable[[str], Any]) -> list[Any]:
+        """The field's values in its columns (`titles`); `value_of(name)` gives the value of
+        a model attribute, or of an extra field by its key."""
+        if self.type == "level":
+            return [value_of(self.key), value_of(f"{self.key}_label")]
+        if self.type == "value":
+            text = value_of(self.key) or ""
+            value = parse_value(text)
+            return [text, value.operator, value.number, value.unit]
+        return [value_of(self.key)]
 
     @property
     def is_money(self) -> bool:
@@ -170,19 +197,22 @@ def caption_key(caption: object) -> str:
 PROJECT = Fields(
     "project",
     (
-        Field("code", "项目编码", "code", aliases=("项目代码", "项目编号")),
-        Field("name", "项目名称", required=True, aliases=("项目", "支出项目名称")),
-        Field("unit", "资金使用单位", aliases=("使用单位",)),
+        Field("code", "项目编码", "code", aliases=("项目代码", "项目编号"), width=16),
+        Field("name", "项目名称", required=True, aliases=("项目", "支出项目名称"), width=30),
+        Field("unit", "资金使用单位", aliases=("使用单位",), width=20),
         Field("total", "总计", "total", aliases=("合计", "金额合计", "资金总额", "预算金额")),
         Field("fiscal", "财政拨款", "amount", aliases=("一般公共预算", "财政拨款资金", "财政资金")),
         Field("special", "财政专户拨款", "amount", aliases=("财政专户管理资金", "财政专户")),
         Field("other", "其他资金", "amount", aliases=("其他",)),
-        Field("goal", "绩效目标", required=True, aliases=("年度绩效目标", "项目绩效目标")),
+        Field(
+            "goal", "绩效目标", required=True, aliases=("年度绩效目标", "项目绩效目标"), width=50
+        ),
         Field(
             "indicators",
             "绩效指标",
             "packed",
             aliases=("年度绩效指标", "项目绩效指标"),
+            width=80,
             compared=False,
             model=False,
         ),
@@ -195,7 +225,7 @@ INDICATOR = Fields(
         Field("project", "所属项目", "ref", compared=False, model=False),
         Field("level1", "一级指标", "level"),
         Field("level2", "二级指标", "level"),
-        Field("name", "三级指标", required=True, aliases=("指标名称", "三级指标名称")),
+        Field("name", "三级指标", required=True, aliases=("指标名称", "三级指标名称"), width=28),
         Field("nature", "指标性质", "choice", compared=False),
         Field("operator", "计算符号", aliases=("符号",), compared=False, model=False),
         Field("period", "实施周期指标值", "value"),

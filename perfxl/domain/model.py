@@ -13,7 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, computed_field
 from pydantic.main import IncEx
 
-from perfxl.domain.fields import PROJECT
+from perfxl.domain import fields as registry
+from perfxl.domain.fields import INDICATOR, PROJECT, Fields, extra_field
 from perfxl.domain.values import IndicatorValue, parse_value
 
 Severity = Literal["error", "warning"]
@@ -146,8 +147,26 @@ class Issue(BaseModel):
     value: str | None = None
 
 
+class ExtraField(BaseModel):
+    """A field a template spec added, as the data that carries it says: which rows it is
+    of, its key (in `extra`), its caption, and whether it is an amount."""
+
+    entity: Literal["project", "indicator"]
+    key: str
+    header: str
+    money: bool = False
+
+    def field(self) -> registry.Field:
+        return extra_field(self.key, self.header, self.money)
+
+    @classmethod
+    def of(cls, entity: Literal["project", "indicator"], field: registry.Field) -> ExtraField:
+        return cls(entity=entity, key=field.key, header=field.header, money=field.is_money)
+
+
 class TargetTable(BaseModel):
-    """A department's projects and indicators, whatever layout they were read from."""
+    """A department's projects and indicators, whatever layout they were read from, with
+    the extra fields its layout added."""
 
     department: Department = Field(default_factory=Department)
     fiscal_year: int | None = None
@@ -156,6 +175,12 @@ class TargetTable(BaseModel):
     template_id: str | None = None
     template_version: str | None = None
     projects: list[Project] = Field(default_factory=list)
+    extras: list[ExtraField] = Field(default_factory=list)
+
+    def fields(self, entity: Literal["project", "indicator"]) -> Fields:
+        """The fields of its projects or indicators: the registry's and the extra ones."""
+        known = PROJECT if entity == "project" else INDICATOR
+        return known.with_extras(e.field() for e in self.extras if e.entity == entity)
 
     @property
     def indicator_count(self) -> int:
@@ -184,6 +209,7 @@ class ReadResult(BaseModel):
             "department": table.department.model_dump(mode="json"),
             "fiscal_year": table.fiscal_year,
             "codeset": table.codeset,
+            "extras": [e.model_dump(mode="json") for e in table.extras],
             "projects": [p.model_dump(mode="json") for p in table.projects],
             "issues": [i.model_dump(mode="json", exclude_none=True) for i in self.issues],
         }

@@ -5,51 +5,29 @@ reads it back, so it can stand in for the published table it came from.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from perfxl.domain.amounts import AmountError, parse_amount
-from perfxl.domain.model import Department, Indicator, Issue, Project, ReadResult, TargetTable
+from perfxl.domain.fields import PROJECT, Field
+from perfxl.domain.model import (
+    Department,
+    Extra,
+    ExtraField,
+    Indicator,
+    Issue,
+    Project,
+    ReadResult,
+    TargetTable,
+)
 from perfxl.formats.grid import Cell, Sheet, read_sheets
 
 MARKER = "perfxl 结构化数据"
 PROJECT_SHEET, INDICATOR_SHEET, ISSUE_SHEET, INFO_SHEET = "项目", "指标", "问题", "说明"
-
-# (header, getter) per column; the reader finds columns by these headers.
-PROJECT_COLUMNS: list[tuple[str, Callable[[int, Project], Any]]] = [
-    ("项目序号", lambda n, p: n),
-    ("项目编码", lambda n, p: p.code),
-    ("项目名称", lambda n, p: p.name),
-    ("资金使用单位", lambda n, p: p.unit),
-    ("总计", lambda n, p: p.total),
-    ("财政拨款", lambda n, p: p.fiscal),
-    ("财政专户拨款", lambda n, p: p.special),
-    ("其他资金", lambda n, p: p.other),
-    ("绩效目标", lambda n, p: p.goal),
-    ("指标数", lambda n, p: len(p.indicators)),
-    ("来源工作表", lambda n, p: p.sheet),
-    ("来源单元格", lambda n, p: p.cell),
-]
-INDICATOR_COLUMNS: list[tuple[str, Callable[[int, Indicator], Any]]] = [
-    ("项目序号", lambda n, i: n),
-    ("一级指标代码", lambda n, i: i.level1),
-    ("一级指标", lambda n, i: i.level1_label),
-    ("二级指标代码", lambda n, i: i.level2),
-    ("二级指标", lambda n, i: i.level2_label),
-    ("三级指标", lambda n, i: i.name),
-    ("实施周期指标值", lambda n, i: i.period),
-    ("实施周期计算符号", lambda n, i: i.period_value.operator),
-    ("实施周期数值", lambda n, i: i.period_value.number),
-    ("实施周期计量单位", lambda n, i: i.period_value.unit),
-    ("年度指标值", lambda n, i: i.annual),
-    ("年度计算符号", lambda n, i: i.annual_value.operator),
-    ("年度数值", lambda n, i: i.annual_value.number),
-    ("年度计量单位", lambda n, i: i.annual_value.unit),
-    ("无法识别的原文", lambda n, i: i.raw),
-    ("来源单元格", lambda n, i: i.cell),
-]
+FIELD_SHEET = "字段"  # the extra fields a template spec added: entity, key, caption, type
+SEQ, COUNT, RAW = "项目序号", "指标数", "无法识别的原文"
+SOURCE_SHEET, SOURCE_CELL = "来源工作表", "来源单元格"
 ISSUE_COLUMNS: list[tuple[str, str]] = [
     ("文件", "file"),
     ("工作表", "sheet"),
@@ -62,44 +40,50 @@ ISSUE_COLUMNS: list[tuple[str, str]] = [
     ("原值", "value"),
     ("修改建议", "hint"),
 ]
-AMOUNT_HEADERS = frozenset({"总计", "财政拨款", "财政专户拨款", "其他资金"})
-NUMBER_HEADERS = frozenset({"实施周期数值", "年度数值"})
 
 
 def write_structured(result: ReadResult, path: Path) -> Path:
+    """The structured workbook of what was read: one row per project and per indicator,
+    each field in its columns (domain/fields.py), the issues, and what the data is."""
     import xlsxwriter
 
+    table = result.table
+    fields = table.fields("project").modelled
+    indicator_fields = table.fields("indicator").modelled
+    money = {t for f in fields if f.is_money for t in f.titles}
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = xlsxwriter.Workbook(str(path))
     try:
         head = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-        money = workbook.add_format({"num_format": "#,##0.00"})
+        money_format = workbook.add_format({"num_format": "#,##0.00"})
         wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
 
         def sheet(name: str, headers: list[str], rows: list[list[Any]]) -> None:
             ws = workbook.add_worksheet(name)
             for c, label in enumerate(headers):
                 ws.write_string(0, c, label, head)
-                ws.set_column(c, c, 40 if label in {"绩效目标", "说明"} else 14)
+                wide = label in (PROJECT["goal"].title, "说明")
+                ws.set_column(c, c, 50 if wide else 14, wrap if wide else None)
             for r, row in enumerate(rows, start=1):
                 for c, value in enumerate(row):
-                    _write(ws, r, c, value, money if headers[c] in AMOUNT_HEADERS else None)
+                    _write(ws, r, c, value, money_format if headers[c] in money else None)
             ws.freeze_panes(1, 0)
             ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
-            if name == PROJECT_SHEET:
-                ws.set_column(headers.index("绩效目标"), headers.index("绩效目标"), 50, wrap)
 
-        projects = result.table.projects
+        projects = table.projects
         sheet(
             PROJECT_SHEET,
-            [h for h, _ in PROJECT_COLUMNS],
-            [[get(n, p) for _, get in PROJECT_COLUMNS] for n, p in enumerate(projects, 1)],
+            [SEQ, *(t for f in fields for t in f.titles), COUNT, SOURCE_SHEET, SOURCE_CELL],
+            [
+                [n, *_shown(fields, p), len(p.indicators), p.sheet, p.cell]
+                for n, p in enumerate(projects, 1)
+            ],
         )
         sheet(
             INDICATOR_SHEET,
-            [h for h, _ in INDICATOR_COLUMNS],
+            [SEQ, *(t for f in indicator_fields for t in f.titles), RAW, SOURCE_CELL],
             [
-                [get(n, i) for _, get in INDICATOR_COLUMNS]
+                [n, *_shown(indicator_fields, i), i.raw, i.cell]
                 for n, p in enumerate(projects, 1)
                 for i in p.indicators
             ],
@@ -109,7 +93,11 @@ def write_structured(result: ReadResult, path: Path) -> Path:
             [h for h, _ in ISSUE_COLUMNS],
             [[getattr(issue, attr) for _, attr in ISSUE_COLUMNS] for issue in result.issues],
         )
-        table = result.table
+        sheet(
+            FIELD_SHEET,
+            ["对象", "键", "列名", "类型"],
+            [[e.entity, e.key, e.header, "amount" if e.money else "text"] for e in table.extras],
+        )
         sheet(
             INFO_SHEET,
             ["项", "值"],
@@ -128,6 +116,10 @@ def write_structured(result: ReadResult, path: Path) -> Path:
     finally:
         workbook.close()
     return path
+
+
+def _shown(fields: tuple[Field, ...], row: Project | Indicator) -> list[object]:
+    return [v for f in fields for v in f.shown(row.get)]
 
 
 def _write(ws: Any, r: int, c: int, value: Any, money: Any) -> None:
@@ -172,50 +164,78 @@ def _opt(value: Cell) -> str | None:
     return _str(value) or None
 
 
+def _amount(value: Cell) -> Decimal | None:
+    try:
+        return parse_amount(value)
+    except AmountError:
+        return None
+
+
+def _values(fields: tuple[Field, ...], record: dict[str, Cell]) -> tuple[dict[str, Any], Extra]:
+    """A row's model attributes and extra fields, by the fields' captions."""
+    own: dict[str, Any] = {}
+    extra: Extra = {}
+    for field in fields:
+        value = record.get(field.title)
+        if field.is_money:
+            parsed: Any = _amount(value)
+        elif field.type == "level":
+            own[f"{field.key}_label"] = _opt(record.get(field.titles[1]))
+            parsed = _opt(record.get(field.titles[0]))
+        else:
+            parsed = _str(value) if field.key in _TEXTS else _opt(value)
+        if field.extra:
+            if parsed not in (None, ""):
+                extra[field.key] = parsed
+        else:
+            own[field.key] = parsed
+    return own, extra
+
+
+_TEXTS = frozenset({"name", "goal", "period", "annual"})  # "" rather than None when blank
+
+
 def read_structured(path: Path, sheets: list[Sheet] | None = None) -> ReadResult:
     """Read back a workbook written by write_structured."""
     sheets = sheets if sheets is not None else read_sheets(path)
     by_name = {s.name: s for s in sheets}
     info = {_str(r.get("项")): r.get("值") for r in _records(by_name[INFO_SHEET])}
-    projects: list[Project] = []
+    extras = [
+        ExtraField(
+            entity="indicator" if _str(r.get("对象")) == "indicator" else "project",
+            key=_str(r.get("键")),
+            header=_str(r.get("列名")),
+            money=_str(r.get("类型")) == "amount",
+        )
+        for r in _records(by_name.get(FIELD_SHEET, Sheet(FIELD_SHEET, [])))
+    ]
+    year = _str(info.get("年度"))
+    table = TargetTable(
+        department=Department(code=_opt(info.get("部门编码")), name=_opt(info.get("部门名称"))),
+        fiscal_year=int(year) if year.isdigit() else None,
+        codeset=_opt(info.get("指标体系")),
+        extras=extras,
+    )
+    fields = table.fields("project").modelled
     for record in _records(by_name[PROJECT_SHEET]):
-        amounts: dict[str, Decimal | None] = {}
-        for key, header in (
-            ("total", "总计"),
-            ("fiscal", "财政拨款"),
-            ("special", "财政专户拨款"),
-            ("other", "其他资金"),
-        ):
-            try:
-                amounts[key] = parse_amount(record.get(header))
-            except AmountError:
-                amounts[key] = None
-        projects.append(
+        own, extra = _values(fields, record)
+        table.projects.append(
             Project(
-                code=_opt(record.get("项目编码")),
-                name=_str(record.get("项目名称")),
-                unit=_opt(record.get("资金使用单位")),
-                goal=_str(record.get("绩效目标")),
-                sheet=_opt(record.get("来源工作表")),
-                cell=_opt(record.get("来源单元格")),
-                **amounts,
+                **own,
+                extra=extra,
+                sheet=_opt(record.get(SOURCE_SHEET)),
+                cell=_opt(record.get(SOURCE_CELL)),
             )
         )
+    fields = table.fields("indicator").modelled
     for record in _records(by_name[INDICATOR_SHEET]):
-        number = int(float(_str(record.get("项目序号")) or 0))
-        if not 1 <= number <= len(projects):
+        number = int(float(_str(record.get(SEQ)) or 0))
+        if not 1 <= number <= len(table.projects):
             continue
-        projects[number - 1].indicators.append(
+        own, extra = _values(fields, record)
+        table.projects[number - 1].indicators.append(
             Indicator(
-                level1=_opt(record.get("一级指标代码")),
-                level1_label=_opt(record.get("一级指标")),
-                level2=_opt(record.get("二级指标代码")),
-                level2_label=_opt(record.get("二级指标")),
-                name=_str(record.get("三级指标")),
-                period=_str(record.get("实施周期指标值")),
-                annual=_str(record.get("年度指标值")),
-                raw=_opt(record.get("无法识别的原文")),
-                cell=_opt(record.get("来源单元格")),
+                **own, extra=extra, raw=_opt(record.get(RAW)), cell=_opt(record.get(SOURCE_CELL))
             )
         )
     issues = [
@@ -231,11 +251,4 @@ def read_structured(path: Path, sheets: list[Sheet] | None = None) -> ReadResult
         )
         for r in _records(by_name.get(ISSUE_SHEET, Sheet(ISSUE_SHEET, [])))
     ]
-    year = _str(info.get("年度"))
-    table = TargetTable(
-        department=Department(code=_opt(info.get("部门编码")), name=_opt(info.get("部门名称"))),
-        fiscal_year=int(year) if year.isdigit() else None,
-        codeset=_opt(info.get("指标体系")),
-        projects=projects,
-    )
     return ReadResult(file=str(path), kind="structured", table=table, issues=issues)

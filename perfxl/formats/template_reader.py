@@ -22,7 +22,14 @@ from perfxl.checks import catalogue as cat
 from perfxl.domain.amounts import ZERO, AmountError, fmt, parse_amount
 from perfxl.domain.codesets import CodeSet
 from perfxl.domain.fields import Field
-from perfxl.domain.model import Department, Indicator, Project, ReadResult, TargetTable
+from perfxl.domain.model import (
+    Department,
+    ExtraField,
+    Indicator,
+    Project,
+    ReadResult,
+    TargetTable,
+)
 from perfxl.domain.packed import clean_cell
 from perfxl.formats.grid import Cell, Sheet, column_letter, column_texts, read_sheets, text_of
 from perfxl.formats.published import resolve_levels
@@ -53,6 +60,10 @@ class _TemplateReader(Frame):
             template_id=meta.get("template_id") or None,
             template_version=meta.get("spec_version") or None,
             projects=list(projects.values()),
+            extras=[
+                *(ExtraField.of("project", f) for f in self.spec.projects.fields.extras),
+                *(ExtraField.of("indicator", f) for f in self.spec.indicators.fields.extras),
+            ],
         )
 
     def _amount(

@@ -297,7 +297,7 @@ def _record(worker: _Worker, read: _Read) -> Event:
             "warnings": warnings,
         },
     )
-    store.insert_content(submission_id, table.projects, issues, report.fields)
+    store.insert_content(submission_id, table.projects, issues, table.extras)
     status: str = verdict
     changes: list[Change] = []
     if code is not None:

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from perfxl.domain.fields import Field
-from perfxl.domain.values import parse_value
+from perfxl.domain.fields import INDICATOR, PROJECT, Field
 from perfxl.ledger.queries import Submission, to_decimal
 from perfxl.ledger.status import STATUS_TEXT
 from perfxl.ledger.store import Store
@@ -31,10 +30,6 @@ class Column:
 
 _WIDTHS = {
     "单位名称": 20,
-    "项目名称": 30,
-    "绩效目标": 50,
-    "三级指标": 28,
-    "来源文件": 24,
     "文件": 24,
     "代码": 22,
     "说明": 60,
@@ -42,50 +37,42 @@ _WIDTHS = {
     "接收时间": 22,
     "文件中的单位": 20,
 }
-_SOURCE = (Column("来源文件"), Column("来源工作表"), Column("来源单元格"))
+_SOURCE = (Column("来源文件", width=24), Column("来源工作表"), Column("来源单元格"))
 
 
-def _column(title: str, kind: Kind = "text") -> Column:
-    return Column(title, kind, _WIDTHS.get(title, 14 if kind == "money" else 12))
-
-
-def _value_prefix(field: Field) -> str:
-    """`实施周期指标值` → `实施周期`: the value's parts are called 实施周期计算符号 …"""
-    return field.title.removesuffix("指标值").removesuffix("值")
+def _column(title: str, kind: Kind = "text", width: int = 0) -> Column:
+    return Column(title, kind, width or _WIDTHS.get(title, 14 if kind == "money" else 12))
 
 
 def field_columns(field: Field) -> list[Column]:
-    """The columns a field is shown in."""
-    if field.type == "level":
-        return [_column(f"{field.title}代码"), _column(field.title)]
+    """The columns a field is shown in: money as money, a value's number as a number."""
+    kinds: list[Kind] = ["money" if field.is_money else "text"] * len(field.titles)
     if field.type == "value":
-        prefix = _value_prefix(field)
-        return [
-            _column(field.title),
-            _column(f"{prefix}计算符号"),
-            _column(f"{prefix}数值", "number"),
-            _column(f"{prefix}计量单位"),
-        ]
-    return [_column(field.title, "money" if field.is_money else "text")]
+        kinds[2] = "number"
+    return [
+        _column(title, kind, field.width) for title, kind in zip(field.titles, kinds, strict=True)
+    ]
 
 
-def field_values(
-    field: Field, row: Any, extra: dict[str, Any], raw: str | None = None
+def _row_values(
+    fields: tuple[Field, ...], row: Any, extra: dict[str, Any], raw: str | None = None
 ) -> list[object]:
-    """A field's values in a row of the store (an indicator's name: its text as written,
-    `raw`, when it could not be parsed)."""
-    if raw is not None and field.key == "name":
-        return [raw]
-    if field.extra:
-        return [extra.get(field.key)]
-    if field.type == "level":
-        return [row[field.key], row[f"{field.key}_label"]]
-    if field.type == "value":
-        value = parse_value(row[field.key])
-        return [row[field.key], value.operator, value.number, value.unit]
-    if field.is_money:
-        return [to_decimal(row[field.key])]
-    return [row[field.key]]
+    """The fields' values in a row of the store: amounts as Decimal, extra fields from their
+    JSON, an indicator's name as written (`raw`) when it could not be parsed."""
+
+    def value_of(name: str) -> object:
+        if name in extra:
+            return extra[name]
+        if name == "name" and raw is not None:
+            return raw
+        value = row[name] if name in _ROW_COLUMNS else None
+        return to_decimal(value) if name in _MONEY else value
+
+    return [v for f in fields for v in f.shown(value_of)]
+
+
+_ROW_COLUMNS = frozenset(PROJECT.attributes) | frozenset(INDICATOR.attributes)
+_MONEY = frozenset(f.key for f in PROJECT.money)
 
 
 @dataclass
@@ -110,11 +97,10 @@ def project_table(store: Store, year: int | None) -> Table:
 
     def rows() -> Iterator[list[object]]:
         for row in store.project_rows(year):
-            extra = store.extra("project", row["extra"])
             yield [
                 row["department_code"],
                 row["department_name"],
-                *(v for f in fields for v in field_values(f, row, extra)),
+                *_row_values(fields, row, store.extra("project", row["extra"])),
                 row["indicator_count"],
                 row["file_name"],
                 row["sheet"],
@@ -129,21 +115,21 @@ def indicator_table(store: Store, year: int | None) -> Table:
     columns = [
         _column("单位编码"),
         _column("单位名称"),
-        _column("项目编码"),
-        _column("项目名称"),
+        _column(PROJECT["code"].title, width=PROJECT["code"].width),
+        _column(PROJECT["name"].title, width=PROJECT["name"].width),
         *(c for f in fields for c in field_columns(f)),
         *_SOURCE,
     ]
 
     def rows() -> Iterator[list[object]]:
         for row in store.indicator_rows(year):
-            extra, raw = store.extra("indicator", row["extra"]), row["raw"]
+            extra = store.extra("indicator", row["extra"])
             yield [
                 row["department_code"],
                 row["department_name"],
                 row["project_code"],
                 row["project_name"],
-                *(v for f in fields for v in field_values(f, row, extra, raw)),
+                *_row_values(fields, row, extra, row["raw"]),
                 row["file_name"],
                 row["sheet"],
                 row["cell"],

@@ -24,8 +24,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from perfxl.domain.fields import INDICATOR, PROJECT, Fields
-from perfxl.domain.model import Extra, Issue, Project
+from perfxl.domain.model import Extra, ExtraField, Issue, Project
 from perfxl.errors import FileError
 from perfxl.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
 from perfxl.ledger.queries import (
@@ -132,15 +131,14 @@ class Store(Queries):
         submission_id: int,
         projects: list[Project],
         issues: list[Issue],
-        fields: tuple[Fields, Fields] = (PROJECT, INDICATOR),
+        extras: list[ExtraField] | None = None,
     ) -> None:
         """A submission's projects, indicators and issues, in the caller's transaction:
-        one statement per table, each row built once. `fields` are those of the layout the
-        projects and indicators were read from: the extra ones are recorded too."""
+        one statement per table, each row built once. `extras` are the fields the layout of
+        the projects and indicators added: they are recorded too."""
         db = self.db
-        extras = [f for entity in fields for f in entity.extras]
         if extras:
-            self.register(fields)
+            self.register(extras)
         first = db.execute("SELECT COALESCE(MAX(id), 0) FROM projects").fetchone()[0] + 1
         columns = ", ".join(PROJECT_COLUMNS)
         marks = ", ".join("?" for _ in PROJECT_COLUMNS)
@@ -203,11 +201,11 @@ class Store(Queries):
             ],
         )
 
-    def register(self, fields: Iterable[Fields]) -> None:
+    def register(self, extras: Iterable[ExtraField]) -> None:
         """Record the extra fields of a layout, each once: the first caption stays."""
         self.db.executemany(
             "INSERT OR IGNORE INTO fields (entity, key, header, type) VALUES (?, ?, ?, ?)",
-            [(entity.entity, f.key, f.header, f.type) for entity in fields for f in entity.extras],
+            [(e.entity, e.key, e.header, "amount" if e.money else "text") for e in extras],
         )
         self._extras = None
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from perfxl.domain.codesets import CodeSet
+from perfxl.domain.fields import INDICATOR, PROJECT
 from perfxl.formats.grid import column_letter
 from perfxl.formats.roster import RosterEntry
 from perfxl.ledger.details import (
@@ -94,7 +95,7 @@ def write_ledger(
     return totals
 
 
-_LEVELS = ("一级指标代码", "二级指标代码")
+_LEVELS = (INDICATOR["level1"].titles[0], INDICATOR["level2"].titles[0])
 
 
 def _formats(wb: Any) -> dict[str, Any]:
@@ -171,7 +172,8 @@ def _write_table(
         if on_row is not None:
             on_row(values)
     if total_label is not None and money:
-        label_col = next(c for c, col in enumerate(table.columns) if col.title == "项目名称")
+        name = PROJECT["name"].title
+        label_col = next(c for c, col in enumerate(table.columns) if col.title == name)
         _total_row(ws, r + 1, label_col, sums, f)
     return {money[c]: s for c, s in sums.items()}, r
 
@@ -268,9 +270,9 @@ def _write_summary(
         ws.write_string(n, 0, label)
         ws.write_number(n, 1, value)
     r += len(counts) + 2
-    ws.write_string(r, 0, "一级指标", f["head"])
+    ws.write_string(r, 0, INDICATOR["level1"].title, f["head"])
     ws.write_string(r, 1, "指标数", f["head"])
-    ws.write_string(r, 3, "二级指标", f["head"])
+    ws.write_string(r, 3, INDICATOR["level2"].title, f["head"])
     ws.write_string(r, 4, "指标数", f["head"])
     level1 = [(f"{i.code}-{i.label}", totals.by_level1.get(i.code, 0)) for i in codeset.level1]
     level1 += [
