@@ -11,16 +11,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from perfxl.domain.fields import ROSTER
 from perfxl.errors import FileError
 from perfxl.formats.grid import Cell, read_sheets
 
-HEADERS: dict[str, tuple[str, ...]] = {
-    "code": ("code", "单位编码", "部门编码", "编码", "单位代码", "部门代码"),
-    "name": ("name", "单位名称", "部门名称", "名称"),
-    "parent": ("parent", "主管部门", "上级单位", "上级部门"),
-    "contact": ("contact", "联系人", "联系方式"),
-}
-_LOOKUP = {label.lower(): key for key, labels in HEADERS.items() for label in labels}
 # A department code becomes a file name: keep it to what every file system accepts.
 _CODE = re.compile(r"^[0-9A-Za-z_.\-]{1,64}$")
 
@@ -39,6 +33,11 @@ def _text(value: Cell) -> str:
     return "" if value is None else str(value).strip()
 
 
+def _key(caption: Cell) -> str | None:
+    field = ROSTER.lookup(_text(caption))
+    return field.key if field else None
+
+
 def read_roster(path: Path) -> list[RosterEntry]:
     """Every department of the roster. Raises FileError, naming the rows, when a code is
     missing, repeated or unusable as a file name, since the templates are named by code."""
@@ -48,17 +47,17 @@ def read_roster(path: Path) -> list[RosterEntry]:
         (
             i
             for i, row in enumerate(rows[:20])
-            if {"code", "name"} <= {_LOOKUP.get(_text(v).lower()) for v in row}
+            if {"code", "name"} <= {_key(v) for v in row}
         ),
         None,
     )
     if header_at is None:
         raise FileError(path, "名单缺少表头：需要 code 和 name 列（或 单位编码 和 单位名称）")
-    columns = {
-        _LOOKUP[_text(v).lower()]: c
-        for c, v in enumerate(rows[header_at])
-        if _text(v).lower() in _LOOKUP
-    }
+    columns: dict[str, int] = {}
+    for c, v in enumerate(rows[header_at]):
+        key = _key(v)
+        if key is not None:
+            columns.setdefault(key, c)
     entries: list[RosterEntry] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
@@ -69,7 +68,7 @@ def read_roster(path: Path) -> list[RosterEntry]:
             continue
         code, name = values.get("code", ""), values.get("name", "")
         if not code or not name:
-            problems.append(f"第{r + 1}行缺少{'单位编码' if not code else '单位名称'}")
+            problems.append(f"第{r + 1}行缺少{ROSTER.header('code' if not code else 'name')}")
             continue
         if not _CODE.match(code):
             problems.append(f"第{r + 1}行的单位编码“{code}”只能含字母、数字、点、下划线和连字符")
