@@ -44,11 +44,7 @@ def read_roster(path: Path) -> list[RosterEntry]:
     sheets = read_sheets(path)
     rows = sheets[0].rows if sheets else []
     header_at = next(
-        (
-            i
-            for i, row in enumerate(rows[:20])
-            if {"code", "name"} <= {_key(v) for v in row}
-        ),
+        (i for i, row in enumerate(rows[:20]) if {"code", "name"} <= {_key(v) for v in row}),
         None,
     )
     if header_at is None:
