@@ -3,8 +3,6 @@ comes back, list a code set."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -66,7 +64,7 @@ def import_(
     except PerfxlError as exc:
         raise fail(exc) from exc
     if as_json:
-        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        render.print_json(result.to_dict())
     else:
         render.read_summary(result)
         if output is not None:
@@ -214,7 +212,7 @@ def validate(
     except PerfxlError as exc:
         raise fail(exc) from exc
     if fmt == "json":
-        sys.stdout.write(json.dumps(reports_to_dict(reports), ensure_ascii=False, indent=2) + "\n")
+        render.print_json(reports_to_dict(reports))
     elif fmt == "csv":
         render.issues_csv(reports)
     else:

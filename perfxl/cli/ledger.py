@@ -3,8 +3,6 @@ consolidated workbook and the exports."""
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -135,7 +133,7 @@ def status_command(
     except PerfxlError as exc:
         raise fail(exc) from exc
     if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        render.print_json(report.to_dict())
     else:
         render.status_table(report)
     complete = all(d.status == "accepted" for d in report.departments)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from pathlib import Path
 
@@ -23,6 +24,11 @@ KINDS = {
     "json": "JSON",
     None: "无法读取",
 }
+
+
+def print_json(data: object) -> None:
+    """A result's JSON shape (the library gives it) on standard output."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def issue_table(issues: list[Issue]) -> Table:
