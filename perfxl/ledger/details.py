@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from perfxl.domain.fields import INDICATOR, PROJECT, Field
-from perfxl.ledger.queries import Submission, to_decimal
+from perfxl.ledger.queries import Submission, decode_extra, to_decimal
 from perfxl.ledger.status import STATUS_TEXT
 from perfxl.ledger.store import Store
 
@@ -86,7 +86,8 @@ class Table:
 
 
 def project_table(store: Store, year: int | None) -> Table:
-    fields = store.fields("project").modelled
+    all_fields = store.fields("project")
+    fields = all_fields.modelled
     columns = [
         _column("单位编码"),
         _column("单位名称"),
@@ -100,7 +101,7 @@ def project_table(store: Store, year: int | None) -> Table:
             yield [
                 row["department_code"],
                 row["department_name"],
-                *_row_values(fields, row, store.extra("project", row["extra"])),
+                *_row_values(fields, row, decode_extra(row["extra"], all_fields)),
                 row["indicator_count"],
                 row["file_name"],
                 row["sheet"],
@@ -111,7 +112,8 @@ def project_table(store: Store, year: int | None) -> Table:
 
 
 def indicator_table(store: Store, year: int | None) -> Table:
-    fields = store.fields("indicator").modelled
+    all_fields = store.fields("indicator")
+    fields = all_fields.modelled
     columns = [
         _column("单位编码"),
         _column("单位名称"),
@@ -123,7 +125,7 @@ def indicator_table(store: Store, year: int | None) -> Table:
 
     def rows() -> Iterator[list[object]]:
         for row in store.indicator_rows(year):
-            extra = store.extra("indicator", row["extra"])
+            extra = decode_extra(row["extra"], all_fields)
             yield [
                 row["department_code"],
                 row["department_name"],

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from perfxl.domain.fields import INDICATOR, PROJECT, Field, Fields, extra_field
+from perfxl.domain.fields import INDICATOR, PROJECT, Fields, extra_field
 from perfxl.domain.model import Extra, Indicator, Issue, Project
 
 PROJECT_COLUMNS = PROJECT.attributes
@@ -49,40 +49,31 @@ class Submission:
     superseded_by: int | None
 
 
+def decode_extra(text: str, fields: Fields) -> Extra:
+    """The extra fields' values of a row, from their JSON, amounts as Decimal."""
+    values: dict[str, Any] = json.loads(text) if text != "{}" else {}
+    for key, value in values.items():
+        field = fields.get(key)
+        if field is not None and field.is_money and value is not None:
+            values[key] = Decimal(value)
+    return values
+
+
 class Queries:
     """The reading half of the store."""
 
     db: sqlite3.Connection
-
-    def __init__(self) -> None:
-        self._extras: dict[str, tuple[Field, ...]] | None = None
 
     # --- reading -------------------------------------------------------------------------
 
     def fields(self, entity: str) -> Fields:
         """The fields of projects or indicators in this ledger: the registry's, then the
         extra ones recorded, in the order they were first recorded."""
-        if self._extras is None:
-            found: dict[str, list[Field]] = {"project": [], "indicator": []}
-            rows = self.db.execute("SELECT entity, key, header, type FROM fields ORDER BY rowid")
-            for row in rows:
-                found[row["entity"]].append(
-                    extra_field(row["key"], row["header"], money=row["type"] == "amount")
-                )
-            self._extras = {k: tuple(v) for k, v in found.items()}
-        registry = PROJECT if entity == "project" else INDICATOR
-        return registry.with_extras(self._extras[entity])
-
-    def extra(self, entity: str, text: str) -> Extra:
-        """The extra fields' values of a row, amounts as Decimal."""
-        values: dict[str, Any] = json.loads(text) if text != "{}" else {}
-        if values:
-            fields = self.fields(entity)
-            for key, value in values.items():
-                field = fields.get(key)
-                if field is not None and field.is_money and value is not None:
-                    values[key] = Decimal(value)
-        return values
+        rows = self.db.execute(
+            "SELECT key, header, type FROM fields WHERE entity = ? ORDER BY rowid", (entity,)
+        )
+        extras = [extra_field(r["key"], r["header"], money=r["type"] == "amount") for r in rows]
+        return (PROJECT if entity == "project" else INDICATOR).with_extras(extras)
 
     def submissions(self, year: int | None = None, status: str | None = None) -> list[Submission]:
         """Every submission (of a year, of a status), in the order they arrived."""
@@ -102,6 +93,8 @@ class Queries:
         return [Submission(**dict(row)) for row in rows]
 
     def projects(self, submission_id: int) -> list[Project]:
+        """A submission's projects with their indicators, as they were recorded."""
+        fields, indicator_fields = self.fields("project"), self.fields("indicator")
         projects: dict[int, Project] = {}
         for row in self.db.execute(
             "SELECT * FROM projects WHERE submission_id = ? ORDER BY position", (submission_id,)
@@ -111,7 +104,7 @@ class Queries:
             }
             projects[row["id"]] = Project(
                 **values,
-                extra=self.extra("project", row["extra"]),
+                extra=decode_extra(row["extra"], fields),
                 sheet=row["sheet"],
                 cell=row["cell"],
                 row=row["row"],
@@ -125,7 +118,7 @@ class Queries:
                 Indicator(
                     **{a: row[a] for a in INDICATOR_COLUMNS},
                     raw=row["raw"],
-                    extra=self.extra("indicator", row["extra"]),
+                    extra=decode_extra(row["extra"], indicator_fields),
                     sheet=row["sheet"],
                     cell=row["cell"],
                     row=row["row"],
@@ -174,7 +167,7 @@ class Queries:
             "SELECT * FROM projects WHERE submission_id = ?", (submission_id,)
         ):
             projects += 1
-            extra = self.extra("project", row["extra"])
+            extra = decode_extra(row["extra"], fields)
             for f in fields.money:
                 value = extra.get(f.key) if f.extra else to_decimal(row[f.key])
                 sums[f.key] += value if isinstance(value, Decimal) else 0

@@ -52,7 +52,6 @@ class Store(Queries):
     """The ledger database: its connection, its schema, and every statement that writes."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__()
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -207,7 +206,6 @@ class Store(Queries):
             "INSERT OR IGNORE INTO fields (entity, key, header, type) VALUES (?, ?, ?, ?)",
             [(e.entity, e.key, e.header, "amount" if e.money else "text") for e in extras],
         )
-        self._extras = None
 
     # --- statuses and changes ------------------------------------------------------------
 
