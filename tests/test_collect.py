@@ -3,6 +3,7 @@ written workbook, to the cent."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import platform
 import shutil
@@ -585,7 +586,7 @@ from perfxl.formats.spec import load_spec
 from perfxl.ledger.store import Store
 
 if __name__ == "__main__":
-    multiprocessing.set_start_method("spawn")
+    multiprocessing.set_start_method(sys.argv[3])
     with Store(Path(sys.argv[2])) as store:
         report = collect([Path(sys.argv[1])], store, load_codeset(), Config(), load_spec(), jobs=2)
     for event in report.events:
@@ -593,14 +594,18 @@ if __name__ == "__main__":
 """
 
 
-def test_workers_started_afresh_as_on_windows_and_macos(tmp_path: Path) -> None:
-    """Where processes cannot be forked, each worker starts afresh and is handed what it
-    needs: the run gives what one process gives."""
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_workers_started_afresh_as_on_windows_and_macos(tmp_path: Path, method: str) -> None:
+    """Where processes are not forked by the collecting process (spawned, as on Windows and
+    macOS, or forked by a server, as Python 3.14 does on Linux), each worker starts afresh
+    and is handed what it needs: the run gives what one process gives."""
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} start method here")
     inbox = _inbox_copy(tmp_path)
     script = tmp_path / "spawned.py"
     script.write_text(_SPAWNED, encoding="utf-8")
     out = subprocess.run(
-        [sys.executable, str(script), str(inbox), str(tmp_path / "spawned.db")],
+        [sys.executable, str(script), str(inbox), str(tmp_path / "spawned.db"), method],
         capture_output=True, text=True, check=True, timeout=120,
     )  # fmt: skip
     with Store(tmp_path / "one.db") as store:

@@ -95,12 +95,12 @@ def fill(path: Path, sheet: str, rows: list[dict[str, object]]) -> None:
 
 
 def returned(tmp_path: Path, spec: Path, name: str, mtime: int, project: dict[str, object],
-             indicators: list[dict[str, object]]) -> Path:  # fmt: skip
+             indicators: list[dict[str, object]], department: str = "D01") -> Path:  # fmt: skip
     """A department's template, written with the spec, filled in and sent back."""
     path = tmp_path / "inbox" / name
     code, output = run(
-        "template", "--spec", str(spec), "--year", "2026", "--department-code", "D01",
-        "--department-name", "测试单位", "-o", str(path),
+        "template", "--spec", str(spec), "--year", "2026", "--department-code", department,
+        "--department-name", f"测试单位{department}", "-o", str(path),
     )  # fmt: skip
     assert code == 0, output
     fill(path, "项目", [project])
@@ -321,3 +321,82 @@ def test_the_structured_workbook_and_json_keep_the_added_fields(tmp_path: Path) 
         assert [p.content() for p in result.table.projects] == [
             p.content() for p in first.table.projects
         ]
+
+
+def test_a_key_recorded_as_an_amount_may_later_hold_text(tmp_path: Path) -> None:
+    """One department's spec makes 债券资金 an amount, another's makes the same key text:
+    both are collected, and the ledger shows each value as it came."""
+    ledger = tmp_path / "ledger.db"
+    spec = spec_with(tmp_path, PROJECT_COLUMNS)
+    returned(tmp_path, spec, "a.xlsx", 1_000, {**PROJECT, "债券资金": 5}, INDICATORS)
+    collect(tmp_path, spec, ledger)
+    shutil.rmtree(tmp_path / "inbox")
+    text_spec = tmp_path / "text.toml"
+    text_spec.write_text(
+        spec.read_text(encoding="utf-8").replace(
+            'type = "amount"\n\n[[projects.columns]]\nkey = "remark"',
+            'type = "text"\n\n[[projects.columns]]\nkey = "remark"',
+        ),
+        encoding="utf-8",
+    )
+    project = {**PROJECT, "债券资金": "见附件"}
+    path = returned(tmp_path, text_spec, "b.xlsx", 2_000, project, INDICATORS, "D02")
+    code, output = run(
+        "collect", str(path), "--spec", str(text_spec), "--ledger", str(ledger), "--year", "2026"
+    )
+    assert code == 0, output
+    book, _, _ = outputs(tmp_path, ledger)
+    assert sorted(str(r["债券资金"]) for r in records(book, "项目明细") if r["单位编码"]) == [
+        "5.0",
+        "见附件",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("columns", "said"),
+    [
+        ('[[projects.columns]]\nkey = "row"\nheader = "行"\ntype = "text"\n', "保留"),
+        ('[[projects.columns]]\nkey = "goal"\ntype = "amount"\n', "goal"),
+        ('[[indicators.columns]]\nkey = "p"\nheader = "项目名称"\ntype = "text"\n', "已有他用"),
+        ('[[projects.columns]]\nkey = "f"\nheader = "来源文件"\ntype = "text"\n', "已有他用"),
+    ],
+)
+def test_an_added_column_may_not_take_a_reserved_key_type_or_caption(
+    tmp_path: Path, columns: str, said: str
+) -> None:
+    spec = spec_with(tmp_path, columns)
+    code, output = run("template", "--spec", str(spec), "-o", str(tmp_path / "t.xlsx"))
+    assert code == 2 and said in "".join(output.split()), output
+
+
+def test_a_required_added_indicator_column_left_blank_is_an_error(tmp_path: Path) -> None:
+    spec = spec_with(
+        tmp_path,
+        INDICATOR_COLUMNS.replace('type = "longtext"', 'type = "longtext"\nrequired = true'),
+    )
+    indicators = [{**i, "指标说明": "说明"} for i in INDICATORS]
+    indicators[1] = {k: v for k, v in indicators[1].items() if k != "指标说明"}
+    path = returned(tmp_path, spec, "a.xlsx", 1_000, PROJECT, indicators)
+    code, output = run("validate", str(path), "--spec", str(spec), "--format", "csv")
+    found = [
+        (r["cell"], r["column"])
+        for r in csv.DictReader(output.splitlines())
+        if r["code"] == "required-missing"
+    ]
+    assert code == 1 and found == [("K5", "指标说明")]
+
+
+GOOD = {"name": "项目甲", "goal": "完成甲项目的全部建设内容。", "total": "1.00", "fiscal": "1.00"}
+
+
+def test_json_with_added_amounts_is_checked_like_the_others(tmp_path: Path) -> None:
+    data = {
+        "department": {"name": "测试单位"},
+        "extras": [{"entity": "project", "key": "bond", "header": "债券资金", "money": True}],
+        "projects": [{**GOOD, "extra": {"bond": "-5.555"}}],
+    }
+    path = tmp_path / "table.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    _, output = run("validate", str(path), "--format", "json")
+    issues = json.loads(output)["issues"]
+    assert {(i["code"], i["column"]) for i in issues} >= {("amount-negative", "债券资金")}

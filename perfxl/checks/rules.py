@@ -39,6 +39,7 @@ class _Checker:
         fields: tuple[Fields, Fields],
         required: Iterable[str],
         indicators_read: bool,
+        indicator_required: Iterable[str] = (),
     ) -> None:
         self.table, self.codeset, self.config, self.file = table, codeset, config, file
         self.fields, self.indicator_fields = fields
@@ -46,6 +47,7 @@ class _Checker:
         # reported again.
         self.money = sorted(self.fields.money, key=lambda f: f.type == "total")
         self.required = tuple(required)
+        self.indicator_required = tuple(indicator_required)
         self.indicators_read = indicators_read
         # Plain dicts: looked up for every indicator.
         self.level1 = {item.code: item for item in codeset.level1}
@@ -173,6 +175,11 @@ class _Checker:
                     self.at_indicator(
                         unknown, ind, field, text, text=text, codeset=self.codeset.name
                     )
+        for key in self.indicator_required:
+            value = ind.get(key)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                header = self.indicator_fields.header(key)
+                self.at_indicator(cat.REQUIRED_MISSING, ind, key, column_name=header)
         name = ind.name
         if not name.strip():
             header = self.indicator_fields.header("name")
@@ -324,12 +331,16 @@ def check_table(
     fields: tuple[Fields, Fields] = (PROJECT, INDICATOR),
     required: Iterable[str] | None = None,
     indicators_read: bool = True,
+    indicator_required: Iterable[str] = (),
 ) -> list[Issue]:
     """Every rule over a table's projects and indicators. `fields` are those of the
     projects and the indicators of the table's layout (a template spec adds its own);
     `required` names the project fields that must be filled in (by default those the
     fields require); `indicators_read` False skips the per-project indicator checks when
-    no indicator could be read."""
+    no indicator could be read; `indicator_required` names the indicator fields that must be
+    filled in beyond those the rules always require (一级, 二级, 三级, 年度指标值)."""
     if required is None:
         required = [f.key for f in fields[0] if f.required]
-    return _Checker(table, codeset, config, file, fields, required, indicators_read).run()
+    return _Checker(
+        table, codeset, config, file, fields, required, indicators_read, indicator_required
+    ).run()

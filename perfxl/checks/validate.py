@@ -137,11 +137,23 @@ def validate_file(
         indicators_read = not any(
             i.code in unread and i.sheet == spec.indicators.name for i in issues
         )
+        always = ("project", "level1", "level2", "name", "annual")  # checked by their own rules
+        indicator_required = [
+            c.key for c in spec.indicators.columns if c.required and c.key not in always
+        ]
         issues += check_table(
-            result.table, table_codeset, config, str(path), fields, required, indicators_read
+            result.table,
+            table_codeset,
+            config,
+            str(path),
+            fields,
+            required,
+            indicators_read,
+            indicator_required,
         )
-    else:
-        issues += check_table(result.table, table_codeset, config, str(path))
+    else:  # the fields the data says it has: the registry's, and any a spec added
+        fields = (result.table.fields("project"), result.table.fields("indicator"))
+        issues += check_table(result.table, table_codeset, config, str(path), fields)
     ordered = sorted(config.apply(issues), key=_reading_order(spec))
     return FileReport(str(path), result.kind, result.table, ordered)
 

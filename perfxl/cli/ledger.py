@@ -180,7 +180,7 @@ def ledger_command(
                 totals = write_ledger(store, output, load_codeset(codeset), entries, year)
                 out.print(
                     f"已写出台账：{output}（项目 {totals.projects} 个，指标 "
-                    f"{totals.indicators} 条，总计 {totals.amounts['total']:,.2f} 万元）"
+                    f"{totals.indicators} 条，{totals.headline()}）"
                 )
     except PerfxlError as exc:
         raise fail(exc) from exc

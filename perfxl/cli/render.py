@@ -123,10 +123,10 @@ def collect_report(report: CollectReport, ledger: Path) -> None:
 
 def status_table(report: StatusReport) -> None:
     table = Table(title="提交情况")
-    for column in ("单位编码", "单位名称", "状态", "项目", "总计（万元）", "错误", "文件"):
+    total, caption = next(iter(report.money.items()))  # the first amount: 总计
+    for column in ("单位编码", "单位名称", "状态", "项目", f"{caption}（万元）", "错误", "文件"):
         table.add_column(column, overflow="fold")
     colours = {"accepted": "green", "rejected": "red", "missing": "yellow"}
-    total = next(iter(report.money), "total")
     for d in report.departments:
         table.add_row(
             d.code,

@@ -247,3 +247,14 @@ ROSTER = Fields(
 )
 
 ENTITIES = {"project": PROJECT, "indicator": INDICATOR, "roster": ROSTER}
+# Captions the ledger's outputs give the columns around the fields: a field a template spec
+# adds may not take one, nor a caption of the registry.
+CONTEXT_CAPTIONS = frozenset(
+    {"单位编码", "单位名称", "指标数", "来源文件", "来源工作表", "来源单元格", "项目序号"}
+)
+
+
+def taken_captions() -> frozenset[str]:
+    """Every caption a column of the ledger's outputs may already have."""
+    own = {t for fields in (PROJECT, INDICATOR) for f in fields for t in (*f.titles, f.header)}
+    return CONTEXT_CAPTIONS | own

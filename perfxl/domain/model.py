@@ -156,6 +156,10 @@ class ExtraField(BaseModel):
     header: str
     money: bool = False
 
+    @property
+    def type(self) -> str:
+        return "amount" if self.money else "text"
+
     def field(self) -> registry.Field:
         return extra_field(self.key, self.header, self.money)
 

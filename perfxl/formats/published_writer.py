@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from perfxl.domain import packed
+from perfxl.domain.amounts import ZERO
 from perfxl.domain.fields import PROJECT, Field, Fields
 from perfxl.domain.model import Project, TargetTable
 from perfxl.errors import FileError
 
 TITLE = "项目支出绩效目标表"
-ZERO = Decimal("0.00")
 
 
 def _unit_groups(projects: Iterable[Project]) -> list[tuple[str | None, list[Project]]]:
@@ -34,7 +34,7 @@ def _unit_groups(projects: Iterable[Project]) -> list[tuple[str | None, list[Pro
 def published_columns(table: TargetTable, fields: Fields = PROJECT) -> list[Field]:
     """The layout's columns: 项目编码 where any project has one, 项目名称, the amounts, 绩效目标,
     绩效指标, then the extra text fields."""
-    money = [f for f in fields.money]
+    money = list(fields.money)
     texts = [f for f in fields.extras if not f.is_money]
     code = [fields["code"]] if any(p.code for p in table.projects) else []
     return [*code, fields["name"], *money, fields["goal"], fields["indicators"], *texts]
@@ -146,10 +146,9 @@ def _write_published_sheet(ws: Any, table: TargetTable, fields: Fields, f: dict[
         ws.write_string(1, 0, f"年度：{table.fiscal_year}年")
     ws.write_string(2, 0, f"部门名称：{table.department.name or ''}")
     ws.write_string(3, 0, "单位：万元")
-    widths = {"项目编码": 16, "项目名称": 28, "绩效目标": 50, "绩效指标": 80}
-    for c, label in enumerate(header):
+    for c, (label, field) in enumerate(zip(header, published_columns(table, fields), strict=True)):
         ws.write_string(4, c, str(label), f["head"])
-        ws.set_column(c, c, widths.get(str(label), 13))
+        ws.set_column(c, c, field.width or 13)
     indicators_col = header.index(fields["indicators"].header)
     for r, row in enumerate(rows[1:], start=5):
         is_sum = row[indicators_col] is None  # 合计 and 资金使用单位 rows

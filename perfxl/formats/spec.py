@@ -18,7 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from perfxl.domain.fields import ENTITIES, Fields, extra_field
+from perfxl.domain.fields import ENTITIES, Fields, extra_field, taken_captions
+from perfxl.domain.model import RESERVED_KEYS
 from perfxl.errors import InputError
 from perfxl.resources import load_toml, templates_dir
 
@@ -29,6 +30,9 @@ Entity = Literal["project", "indicator"]
 ROW_ID_HEADER = "行标识"
 # The column types a registry field of each type may be written as.
 _WRITTEN_AS: dict[str, frozenset[str]] = {
+    "text": frozenset({"text", "longtext", "list"}),
+    "code": frozenset({"text"}),
+    "value": frozenset({"text"}),
     "amount": frozenset({"amount"}),
     "total": frozenset({"total"}),
     "level": frozenset({"list"}),
@@ -148,11 +152,22 @@ class SheetSpec(BaseModel):
                 raise ValueError(f"列 {column.key} 的 sums 引用了不存在的列：{', '.join(missing)}")
             field = registry.get(column.key)
             allowed = _WRITTEN_AS.get(field.type) if field is not None else None
-            if field is None and column.type not in ("seq", "text", "longtext", "amount"):
-                raise ValueError(f"列 {column.key}：新增的列只能是 text、longtext 或 amount 类型")
             if allowed is not None and column.type not in allowed:
                 raise ValueError(f"列 {column.key} 的类型应为 {'/'.join(sorted(allowed))}")
+            if field is None and column.type != "seq":
+                _check_added(column)
         return self
+
+
+def _check_added(column: ColumnSpec) -> None:
+    """A column a spec adds: text or an amount, a key of its own, a caption no column of
+    the ledger's outputs has already."""
+    if column.type not in ("text", "longtext", "amount"):
+        raise ValueError(f"列 {column.key}：新增的列只能是 text、longtext 或 amount 类型")
+    if column.key in RESERVED_KEYS:
+        raise ValueError(f"列 {column.key}：此 key 为 perfxl 保留，请换一个")
+    if column.header in taken_captions():
+        raise ValueError(f"列 {column.key}：列名“{column.header}”已有他用，请换一个")
 
 
 class InstructionsSpec(BaseModel):
@@ -182,7 +197,7 @@ class TemplateSpec(BaseModel):
         out = dict(data)
         for key, entity in (("projects", "project"), ("indicators", "indicator")):
             if isinstance(out.get(key), dict):
-                out[key] = {"entity": entity, **out[key]}
+                out[key] = {**out[key], "entity": entity}
         return out
 
     @model_validator(mode="after")

@@ -96,7 +96,7 @@ def write_structured(result: ReadResult, path: Path) -> Path:
         sheet(
             FIELD_SHEET,
             ["对象", "键", "列名", "类型"],
-            [[e.entity, e.key, e.header, "amount" if e.money else "text"] for e in table.extras],
+            [[e.entity, e.key, e.header, e.type] for e in table.extras],
         )
         sheet(
             INFO_SHEET,
@@ -192,7 +192,10 @@ def _values(fields: tuple[Field, ...], record: dict[str, Cell]) -> tuple[dict[st
     return own, extra
 
 
-_TEXTS = frozenset({"name", "goal", "period", "annual"})  # "" rather than None when blank
+# Attributes that are "" rather than None when blank.
+_TEXTS = frozenset(
+    k for model in (Project, Indicator) for k, f in model.model_fields.items() if f.default == ""
+)
 
 
 def read_structured(path: Path, sheets: list[Sheet] | None = None) -> ReadResult:

@@ -5,11 +5,12 @@ connection and the statements that write."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from perfxl.domain.fields import INDICATOR, PROJECT, Fields, extra_field
@@ -54,8 +55,10 @@ def decode_extra(text: str, fields: Fields) -> Extra:
     values: dict[str, Any] = json.loads(text) if text != "{}" else {}
     for key, value in values.items():
         field = fields.get(key)
-        if field is not None and field.is_money and value is not None:
-            values[key] = Decimal(value)
+        if field is not None and field.is_money and isinstance(value, str):
+            # A key recorded as an amount may hold text from a spec that made it text.
+            with contextlib.suppress(InvalidOperation):
+                values[key] = Decimal(value)
     return values
 
 

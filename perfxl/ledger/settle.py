@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfxl.domain.fields import Fields
+from perfxl.domain.fields import Field, Fields
 from perfxl.domain.model import Indicator, Project
 from perfxl.ledger.store import Store
 
@@ -18,7 +18,12 @@ Change = dict[str, Any]  # {"change": added/removed/changed, "project", "name", 
 NOTHING = "（无）"
 
 
-def _text(value: object) -> str:
+def _value(row: Project | Indicator, field: Field) -> str:
+    """A field's value as compared: an amount a spec added is 0.00 where it was not given
+    (a version written before the column was added)."""
+    value = row.get(field.key)
+    if value is None and field.extra and field.is_money:
+        return "0.00"
     return "" if value is None else str(value)
 
 
@@ -45,7 +50,7 @@ def _indicator_changes(
     old: list[Indicator], new: list[Indicator], fields: Fields
 ) -> dict[str, list[str]]:
     """Indicators added, removed and changed, each field of them by its caption."""
-    compared = [f for f in fields if f.compared and (f.model or f.extra) and f.type != "level"]
+    compared = [f for f in fields if f.compared and f.model and f.type != "level"]
     before = _numbered(old, lambda i: (i.level1, i.level2, _indicator_key(i)))
     after = _numbered(new, lambda i: (i.level1, i.level2, _indicator_key(i)))
     out: dict[str, list[str]] = {}
@@ -58,7 +63,7 @@ def _indicator_changes(
         for field in compared:
             if field.key == "name":
                 continue
-            a, b = _text(previous.get(field.key)), _text(indicator.get(field.key))
+            a, b = _value(previous, field), _value(indicator, field)
             if a != b:
                 out[f"{label}的{field.title}"] = [a, b]
     for key, indicator in before.items():
@@ -72,7 +77,7 @@ def diff(
 ) -> list[Change]:
     """Projects added, removed and changed (which fields, old → new, by their captions), by
     project code, else by name."""
-    compared = [f for f in fields if f.compared and (f.model or f.extra) and f.key != "code"]
+    compared = [f for f in fields if f.compared and f.model and f.key != "code"]
     before = _numbered(old, _project_key)
     after = _numbered(new, _project_key)
     out: list[Change] = []
@@ -83,7 +88,7 @@ def diff(
             continue
         changed: dict[str, list[str]] = {}
         for field in compared:
-            a, b = _text(previous.get(field.key)), _text(project.get(field.key))
+            a, b = _value(previous, field), _value(project, field)
             if a != b:
                 changed[field.title] = [a, b]
         changed |= _indicator_changes(previous.indicators, project.indicators, indicator_fields)

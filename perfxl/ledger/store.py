@@ -204,7 +204,7 @@ class Store(Queries):
         """Record the extra fields of a layout, each once: the first caption stays."""
         self.db.executemany(
             "INSERT OR IGNORE INTO fields (entity, key, header, type) VALUES (?, ?, ?, ?)",
-            [(e.entity, e.key, e.header, "amount" if e.money else "text") for e in extras],
+            [(e.entity, e.key, e.header, e.type) for e in extras],
         )
 
     # --- statuses and changes ------------------------------------------------------------

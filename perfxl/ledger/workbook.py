@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from perfxl.domain.amounts import ZERO
 from perfxl.domain.codesets import CodeSet
 from perfxl.domain.fields import INDICATOR, PROJECT
 from perfxl.formats.grid import column_letter
@@ -30,8 +31,6 @@ from perfxl.ledger.details import (
 from perfxl.ledger.status import STATUS_TEXT, StatusReport, department_status
 from perfxl.ledger.store import Store
 
-ZERO = Decimal("0.00")
-
 
 @dataclass
 class LedgerTotals:
@@ -43,6 +42,11 @@ class LedgerTotals:
     indicators: int = 0
     by_level1: Counter[str] = field(default_factory=Counter)
     by_level2: Counter[str] = field(default_factory=Counter)
+
+    def headline(self) -> str:
+        """The first amount (总计) and its sum: `总计 4,684.03 万元`."""
+        key, caption = next(iter(self.money.items()))
+        return f"{caption} {self.amounts[key]:,.2f} 万元"
 
 
 def write_ledger(
@@ -294,11 +298,12 @@ def _write_summary(
             ws.write_string(r + 1 + n, 3, level2[n][0])
             ws.write_number(r + 1 + n, 4, level2[n][1])
     first, last = dept_rows
-    total_col = 4  # 部门汇总: the first amount is 总计
+    total = next(iter(totals.money.values()))  # the first amount: 总计
+    total_col = 4  # 部门汇总: the amounts start after 单位编码, 单位名称, 状态, 项目数
     chart = wb.add_chart({"type": "bar"})
     chart.add_series(
         {
-            "name": "总计（万元）",
+            "name": f"{total}（万元）",
             "categories": ["部门汇总", first, 1, last, 1],
             "values": ["部门汇总", first, total_col, last, total_col],
         }
