@@ -50,7 +50,7 @@ def write_structured(result: ReadResult, path: Path) -> Path:
     table = result.table
     fields = table.fields("project").modelled
     indicator_fields = table.fields("indicator").modelled
-    money = {t for f in fields if f.is_money for t in f.titles}
+    money = {t for f in (*fields, *indicator_fields) if f.is_money for t in f.titles}
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = xlsxwriter.Workbook(str(path))
     try:
