@@ -37,8 +37,8 @@ type = "text"
 """
 INDICATOR_COLUMNS = """
 [[indicators.columns]]
-key = "weight"
-header = "权重"
+key = "cost"
+header = "测算金额"
 type = "amount"
 
 [[indicators.columns]]
@@ -199,7 +199,7 @@ def test_project_columns_added_to_the_spec_reach_every_output(tmp_path: Path) ->
 def test_indicator_columns_added_to_the_spec_reach_every_output(tmp_path: Path) -> None:
     spec = spec_with(tmp_path, INDICATOR_COLUMNS)
     indicators = [
-        {**i, "权重": w, "指标说明": f"反映{i['三级指标']}情况"}
+        {**i, "测算金额": w, "指标说明": f"反映{i['三级指标']}情况"}
         for i, w in zip(INDICATORS, (40, 30, 20), strict=True)
     ]
     returned(tmp_path, spec, "first.xlsx", 1_000, PROJECT, indicators)
@@ -210,19 +210,19 @@ def test_indicator_columns_added_to_the_spec_reach_every_output(tmp_path: Path) 
         assert submission.status == "accepted", store.issues(submission.id)
         [project] = store.projects(submission.id)
     assert [i.extra for i in project.indicators] == [
-        {"weight": Decimal("40.00"), "basis": "反映助餐人次情况"},
-        {"weight": Decimal("30.00"), "basis": "反映老人就餐便利度情况"},
-        {"weight": Decimal("20.00"), "basis": "反映服务对象满意度情况"},
+        {"cost": Decimal("40.00"), "basis": "反映助餐人次情况"},
+        {"cost": Decimal("30.00"), "basis": "反映老人就餐便利度情况"},
+        {"cost": Decimal("20.00"), "basis": "反映服务对象满意度情况"},
     ]
     book, folder_csv, folder_parquet = outputs(tmp_path, ledger)
     rows = [r for r in records(book, "指标明细") if r["单位编码"]]
-    assert [(r["三级指标"], r["权重"], r["指标说明"]) for r in rows] == [
+    assert [(r["三级指标"], r["测算金额"], r["指标说明"]) for r in rows] == [
         ("助餐人次", 40, "反映助餐人次情况"),
         ("老人就餐便利度", 30, "反映老人就餐便利度情况"),
         ("服务对象满意度", 20, "反映服务对象满意度情况"),
     ]
-    weights = [r["权重"] for r in csv_rows(folder_csv / "indicators.csv")]
-    assert weights == ["40.00", "30.00", "20.00"]
+    costs = [r["测算金额"] for r in csv_rows(folder_csv / "indicators.csv")]
+    assert costs == ["40.00", "30.00", "20.00"]
     frame = pd.read_parquet(folder_parquet / "indicators.parquet")
     assert list(frame["指标说明"]) == [r["指标说明"] for r in rows]
 
@@ -289,7 +289,7 @@ def test_the_structured_workbook_and_json_keep_the_added_fields(tmp_path: Path) 
     from perfxl.formats.structured import read_structured
 
     spec = spec_with(tmp_path, PROJECT_COLUMNS + INDICATOR_COLUMNS)
-    indicators = [{**i, "权重": 30, "指标说明": "说明"} for i in INDICATORS]
+    indicators = [{**i, "测算金额": 30, "指标说明": "说明"} for i in INDICATORS]
     source = returned(
         tmp_path, spec, "a.xlsx", 1_000, {**PROJECT, "债券资金": 5, "备注": "甲"}, indicators
     )
@@ -310,12 +310,12 @@ def test_the_structured_workbook_and_json_keep_the_added_fields(tmp_path: Path) 
         assert project.extra == {"bond": Decimal("5.00"), "remark": "甲"}
         assert project.total == Decimal("15.00")
         assert [i.extra for i in project.indicators] == [
-            {"weight": Decimal("30.00"), "basis": "说明"}
+            {"cost": Decimal("30.00"), "basis": "说明"}
         ] * 3
         assert [(e.entity, e.key, e.header, e.money) for e in result.table.extras] == [
             ("project", "bond", "债券资金", True),
             ("project", "remark", "备注", False),
-            ("indicator", "weight", "权重", True),
+            ("indicator", "cost", "测算金额", True),
             ("indicator", "basis", "指标说明", False),
         ]
         assert [p.content() for p in result.table.projects] == [

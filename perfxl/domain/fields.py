@@ -10,6 +10,7 @@ added to a template spec (an *extra* field) travels the whole round trip like th
 Types:
     text     free text                    code     an identifier, kept as text
     amount   money in 万元 (Decimal)      total    the sum of the other amounts
+    number   a number that is not money (a weight), Decimal
     level    a 一级/二级 code with its label (two attributes: `level1`, `level1_label`)
     value    an indicator value as written (its 计算符号, number and unit are derived)
     choice   one of a few words (指标性质)
@@ -27,8 +28,11 @@ from typing import Any, Literal
 
 from perfxl.domain.values import parse_value
 
-FieldType = Literal["text", "code", "amount", "total", "level", "value", "choice", "ref", "packed"]
+FieldType = Literal[
+    "text", "code", "amount", "total", "number", "level", "value", "choice", "ref", "packed"
+]
 MONEY_TYPES = frozenset({"amount", "total"})
+DECIMAL_TYPES = MONEY_TYPES | {"number"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,11 @@ class Field:
     @property
     def is_money(self) -> bool:
         return self.type in MONEY_TYPES
+
+    @property
+    def is_decimal(self) -> bool:
+        """Held as Decimal: money, or a number such as a weight."""
+        return self.type in DECIMAL_TYPES
 
     @property
     def attributes(self) -> tuple[str, ...]:
@@ -205,7 +214,17 @@ PROJECT = Fields(
         Field("special", "财政专户拨款", "amount", aliases=("财政专户管理资金", "财政专户")),
         Field("other", "其他资金", "amount", aliases=("其他",)),
         Field(
-            "goal", "绩效目标", required=True, aliases=("年度绩效目标", "项目绩效目标"), width=50
+            "goal",
+            "绩效目标",
+            required=True,
+            aliases=("年度绩效目标", "项目绩效目标", "年度目标", "当年目标", "项目年度目标"),
+            width=50,
+        ),
+        Field(
+            "long_goal",
+            "长期目标",
+            aliases=("长期绩效目标", "实施期目标", "中长期目标", "项目总体目标", "总体目标"),
+            width=50,
         ),
         Field(
             "indicators",
@@ -231,6 +250,8 @@ INDICATOR = Fields(
         Field("period", "实施周期指标值", "value"),
         Field("annual", "年度指标值", "value", required=True),
         Field("unit", "计量单位", aliases=("度量单位",), compared=False, model=False),
+        Field("weight", "权重", "number", aliases=("分值", "指标分值", "权重分值", "指标权重")),
+        Field("direction", "指标方向性", aliases=("指标方向", "方向")),
     ),
 )
 

@@ -48,6 +48,9 @@ class Indicator(BaseModel):
     period: str = ""
     annual: str = ""
     raw: str | None = None
+    # 权重 / 分值, and 指标方向性 (正向/反向), where the layout gives them.
+    weight: Decimal | None = None
+    direction: str | None = None
     extra: Extra = Field(default_factory=dict)
     # 指标性质 (定量/定性) where the layout states it (the template does, a published table
     # does not); a layout detail like the provenance below, so not part of content().
@@ -90,6 +93,7 @@ class Project(BaseModel):
     special: Decimal | None = None
     other: Decimal | None = None
     goal: str = ""
+    long_goal: str = ""  # 长期目标 / 实施期目标, where the layout gives one beside the year's
     indicators: list[Indicator] = Field(default_factory=list)
     # The values of fields a template spec added (domain/fields.py).
     extra: Extra = Field(default_factory=dict)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from perfxl.domain.fields import INDICATOR, PROJECT, Field
-from perfxl.ledger.queries import Submission, decode_extra, to_decimal
+from perfxl.ledger.queries import DECIMALS, Submission, decode_extra, to_decimal
 from perfxl.ledger.status import STATUS_TEXT
 from perfxl.ledger.store import Store
 
@@ -66,13 +66,12 @@ def _row_values(
         if name == "name" and raw is not None:
             return raw
         value = row[name] if name in _ROW_COLUMNS else None
-        return to_decimal(value) if name in _MONEY else value
+        return to_decimal(value) if name in DECIMALS else value
 
     return [v for f in fields for v in f.shown(value_of)]
 
 
 _ROW_COLUMNS = frozenset(PROJECT.attributes) | frozenset(INDICATOR.attributes)
-_MONEY = frozenset(f.key for f in PROJECT.money)
 
 
 @dataclass

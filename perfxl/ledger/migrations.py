@@ -136,10 +136,22 @@ def extra_fields(db: sqlite3.Connection) -> None:
     )
 
 
+def weights_directions_long_goals(db: sqlite3.Connection) -> None:
+    """Three fields promoted to columns of their own: an indicator's 权重 and 指标方向性,
+    a project's 长期目标 (tables other than the template carry them)."""
+    _run(
+        db,
+        "ALTER TABLE indicators ADD COLUMN weight TEXT",
+        "ALTER TABLE indicators ADD COLUMN direction TEXT",
+        "ALTER TABLE projects ADD COLUMN long_goal TEXT NOT NULL DEFAULT ''",
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     initial,
     indicators_by_project,
     values_derived_and_verdicts,
     extra_fields,
+    weights_directions_long_goals,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -19,7 +19,8 @@ from perfxl.domain.model import Extra, Indicator, Issue, Project
 PROJECT_COLUMNS = PROJECT.attributes
 INDICATOR_COLUMNS = INDICATOR.attributes
 ISSUE_COLUMNS = ("code", "severity", "message", "hint", "sheet", "cell", "row", "column_name")
-_PROJECT_MONEY = frozenset(f.key for f in PROJECT.money)
+# The attributes held as Decimal (stored as decimal text).
+DECIMALS = frozenset(f.key for fields in (PROJECT, INDICATOR) for f in fields if f.is_decimal)
 _SUBMISSION_COLUMNS = (
     "id, department_code, department_name, file_department_code, file_department_name,"
     " fiscal_year, file_name, file_path, sha256, received_at, kind, status, errors, warnings,"
@@ -102,9 +103,7 @@ class Queries:
         for row in self.db.execute(
             "SELECT * FROM projects WHERE submission_id = ? ORDER BY position", (submission_id,)
         ):
-            values = {
-                a: to_decimal(row[a]) if a in _PROJECT_MONEY else row[a] for a in PROJECT_COLUMNS
-            }
+            values = {a: to_decimal(row[a]) if a in DECIMALS else row[a] for a in PROJECT_COLUMNS}
             projects[row["id"]] = Project(
                 **values,
                 extra=decode_extra(row["extra"], fields),
@@ -119,7 +118,10 @@ class Queries:
         ):
             projects[row["project_id"]].indicators.append(
                 Indicator(
-                    **{a: row[a] for a in INDICATOR_COLUMNS},
+                    **{
+                        a: to_decimal(row[a]) if a in DECIMALS else row[a]
+                        for a in INDICATOR_COLUMNS
+                    },
                     raw=row["raw"],
                     extra=decode_extra(row["extra"], indicator_fields),
                     sheet=row["sheet"],

@@ -168,7 +168,7 @@ class Store(Queries):
                     submission_id,
                     first + n,
                     k,
-                    *_indicator_values(i),
+                    *map(_text, _indicator_values(i)),
                     i.raw,
                     _encode(i.extra) if i.extra else "{}",
                     i.sheet,
