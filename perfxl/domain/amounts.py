@@ -1,7 +1,10 @@
-"""Money. Amounts are in 万元 with two decimals and are always `Decimal`; no float ever
-holds one for longer than the conversion of a spreadsheet's number cell.
+"""Money. Amounts are in 万元 and always `Decimal`; no float ever holds one for longer than
+the conversion of a spreadsheet's number cell.
 
-People write `7,895.82`, `1,209.08`, `44, 770. 21`, full-width digits, or a trailing 万元.
+People write `7,895.82`, `1,209.08`, `44, 770. 21`, full-width digits, or a trailing 万元 or
+元. A table in 元 is converted exactly (3,309,840.00 元 is 330.984 万元, never rounded), so
+an amount may carry more than two decimals; those entered in 万元 keep two. A cell that says
+the amount does not apply (`*`, `——`, `/`, `无`) is no amount: None, not zero.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from decimal import Decimal, InvalidOperation
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 _AMOUNT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-_UNIT_SUFFIXES = ("万元", "元", "万")
+_UNIT_SUFFIXES = (("万元", 0), ("元", -4), ("万", 0))  # the suffix, and the power of ten to 万元
+# Written where an amount does not apply.
+NOT_APPLICABLE = frozenset({"*", "**", "-", "--", "—", "——", "－", "/", "无", "不适用", "／"})
+_WAN, _YUAN = "万元", "元"
 
 
 class AmountError(ValueError):
@@ -53,9 +59,10 @@ def parse_amount(value: object) -> Decimal | None:
         text = unicodedata.normalize("NFKC", str(value)).strip()
         if not text:
             return None
-        for suffix in _UNIT_SUFFIXES:
+        scale = 0
+        for suffix, power in _UNIT_SUFFIXES:
             if text.endswith(suffix):
-                text = text[: -len(suffix)]
+                text, scale = text[: -len(suffix)], power
                 break
         text = re.sub(r"[\s,]", "", text)
         if not _AMOUNT.fullmatch(text):
@@ -64,6 +71,8 @@ def parse_amount(value: object) -> Decimal | None:
             number = Decimal(text)
         except InvalidOperation as exc:  # pragma: no cover - guarded by the pattern
             raise AmountError(str(value)) from exc
+        if scale:  # written in 元: to 万元, exactly
+            return tidy(number.scaleb(scale))
     if not number.is_finite():
         raise AmountError(str(value))
     exponent = number.as_tuple().exponent
@@ -73,6 +82,40 @@ def parse_amount(value: object) -> Decimal | None:
         except InvalidOperation as exc:  # beyond 28 digits: no budget amount
             raise AmountError(str(value)) from exc
     return number
+
+
+def tidy(amount: Decimal) -> Decimal:
+    """An exact amount with two decimals where two say it all, and no trailing zeros
+    beyond (`330.984000` → `330.984`, `5.0000` → `5.00`)."""
+    cents = amount.quantize(CENT) if abs(amount) < Decimal("1e24") else amount
+    return cents if cents == amount else amount.normalize()
+
+
+def unit_of(text: object) -> str | None:
+    """The money unit a unit line or a caption names: `单位：万元`, `金额单位:元`,
+    `（万元）`, `金额(元)`; None where it names none."""
+    folded = "".join(unicodedata.normalize("NFKC", str(text or "")).split())
+    if _WAN in folded:
+        return _WAN
+    if re.search(r"(?<!万)元", folded):
+        return _YUAN
+    return None
+
+
+def parse_money(value: object, unit: str | None = _WAN) -> Decimal | None:
+    """A cell as an amount in 万元, from a table whose amounts are in `unit` (元 or 万元);
+    a unit written in the cell wins. None for a blank cell, or one that says the amount
+    does not apply; raises AmountError for anything else that is not an amount."""
+    if isinstance(value, str):
+        text = "".join(unicodedata.normalize("NFKC", value).split())
+        if not text or text in NOT_APPLICABLE:
+            return None
+        if text.endswith(("元", "万")):  # the cell says its unit
+            return parse_amount(text)
+    amount = parse_amount(value)
+    if amount is None or unit != _YUAN:
+        return amount
+    return tidy(amount.scaleb(-4))
 
 
 def places(amount: Decimal) -> int:

@@ -192,13 +192,20 @@ def extra_field(key: str, header: str, money: bool = False) -> Field:
     return Field(key, header, "amount" if money else "text", extra=True)
 
 
-_CAPTION_NOISE = re.compile(r"\s+|[（(]\s*(?:万元|元)\s*[)）]|[★*]")
+# What a caption carries beside its name: spaces and line breaks, marks (★ core, * required),
+# anything in brackets (a unit `（万元）`, points `(50分)`, `（资金使用单位）`), a leading
+# `其中：` and a trailing colon.
+_CAPTION_NOISE = re.compile(r"\s+|[★☆*※]|[（(][^（()）]*[)）]|^其中[:：]|[:：]$")
 
 
 def caption_key(caption: object) -> str:
-    """A caption as it is compared: without spaces, line breaks, marks and a unit in
-    brackets, and in lower case (`总 计（万元）` is `总计`, `Code` is `code`)."""
-    return _CAPTION_NOISE.sub("", "" if caption is None else str(caption)).casefold()
+    """A caption as it is compared: without spaces, line breaks, marks, brackets and what
+    they hold, and in lower case (`总 计（万元）` is `总计`, `产出指标(50分)` is `产出指标`,
+    `Code` is `code`)."""
+    text = "" if caption is None else str(caption)
+    for _ in range(2):  # a bracket inside a bracket, once
+        text = _CAPTION_NOISE.sub("", text)
+    return text.casefold()
 
 
 # --- the registry ------------------------------------------------------------------------
@@ -208,9 +215,49 @@ PROJECT = Fields(
     (
         Field("code", "项目编码", "code", aliases=("项目代码", "项目编号"), width=16),
         Field("name", "项目名称", required=True, aliases=("项目", "支出项目名称"), width=30),
-        Field("unit", "资金使用单位", aliases=("使用单位",), width=20),
-        Field("total", "总计", "total", aliases=("合计", "金额合计", "资金总额", "预算金额")),
-        Field("fiscal", "财政拨款", "amount", aliases=("一般公共预算", "财政拨款资金", "财政资金")),
+        Field(
+            "unit",
+            "资金使用单位",
+            aliases=(
+                "使用单位",
+                "单位名称",
+                "预算单位",
+                "实施单位",
+                "项目实施单位",
+                "预算单位名称",
+            ),
+            width=20,
+        ),
+        Field(
+            "total",
+            "总计",
+            "total",
+            aliases=(
+                "合计",
+                "金额合计",
+                "资金总额",
+                "预算金额",
+                "预算数",
+                "金额",
+                "项目金额",
+                "申报金额",
+                "年度预算数",
+                "项目资金",
+                "年度资金总额",
+            ),
+        ),
+        Field(
+            "fiscal",
+            "财政拨款",
+            "amount",
+            aliases=(
+                "一般公共预算",
+                "财政拨款资金",
+                "财政资金",
+                "财政拨款金额",
+                "一般公共预算拨款",
+            ),
+        ),
         Field("special", "财政专户拨款", "amount", aliases=("财政专户管理资金", "财政专户")),
         Field("other", "其他资金", "amount", aliases=("其他",)),
         Field(
@@ -246,10 +293,35 @@ INDICATOR = Fields(
         Field("level2", "二级指标", "level"),
         Field("name", "三级指标", required=True, aliases=("指标名称", "三级指标名称"), width=28),
         Field("nature", "指标性质", "choice", compared=False),
-        Field("operator", "计算符号", aliases=("符号",), compared=False, model=False),
-        Field("period", "实施周期指标值", "value"),
-        Field("annual", "年度指标值", "value", required=True),
-        Field("unit", "计量单位", aliases=("度量单位",), compared=False, model=False),
+        Field(
+            "operator",
+            "计算符号",
+            aliases=("符号", "运算符号", "运算符"),
+            compared=False,
+            model=False,
+        ),
+        Field(
+            "period",
+            "实施周期指标值",
+            "value",
+            aliases=("实施期指标值", "长期指标值", "中长期指标值", "实施周期目标值"),
+        ),
+        Field(
+            "annual",
+            "年度指标值",
+            "value",
+            required=True,
+            aliases=(
+                "指标值",
+                "目标值",
+                "年度目标值",
+                "当年预期实现值",
+                "本年度计划水平",
+                "年度指标目标值",
+                "预期指标值",
+            ),
+        ),
+        Field("unit", "计量单位", aliases=("度量单位", "单位"), compared=False, model=False),
         Field("weight", "权重", "number", aliases=("分值", "指标分值", "权重分值", "指标权重")),
         Field("direction", "指标方向性", aliases=("指标方向", "方向")),
     ),

@@ -119,12 +119,22 @@ def _loader(path: Path, workbook: Any, name: str) -> Callable[[], list[list[Cell
 
 
 def decode(data: bytes, path: Path) -> str:
-    for encoding in ENCODINGS:
+    """A text table's text: UTF-16 by its byte-order mark (or, without one, by its zero
+    bytes, as some tools write it), else UTF-8 (with or without a mark), else GBK."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encodings: tuple[str, ...] = ("utf-16",)
+    elif len(data) >= 4 and data[1::2].count(0) > len(data) // 4:
+        encodings = ("utf-16-le",)
+    elif len(data) >= 4 and data[0::2].count(0) > len(data) // 4:
+        encodings = ("utf-16-be",)
+    else:
+        encodings = ENCODINGS
+    for encoding in encodings:
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise FileError(path, "文本编码无法识别：请另存为 UTF-8 或 GBK 编码")
+    raise FileError(path, "文本编码无法识别：请另存为 UTF-8、UTF-16 或 GBK 编码")
 
 
 def read_text_table(path: Path, data: bytes | None = None) -> list[list[Cell]]:
