@@ -97,22 +97,26 @@ def expand(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-def _codeset_for(table: TargetTable, default: CodeSet) -> CodeSet:
-    """The code set a template was written with, where perfxl knows it."""
-    if table.codeset and table.codeset != default.name and table.codeset in bundled_names():
+def _codeset_for(table: TargetTable, given: CodeSet | None, spec: TemplateSpec) -> CodeSet:
+    """The code set to check a table against: the one given, else the one the table was
+    written with or its codes tell (where perfxl knows it), else the spec's."""
+    if given is not None:
+        return given
+    if table.codeset and table.codeset in bundled_names():
         return load_codeset(table.codeset)
-    return default
+    return load_codeset(spec.codeset)
 
 
 def validate_file(
     path: Path,
-    codeset: CodeSet,
+    codeset: CodeSet | None,
     config: Config,
     spec: TemplateSpec,
     expected: Expected | None = None,
     data: bytes | None = None,
 ) -> FileReport:
-    """Read and check one file (`data`: its content, when already read). A file that
+    """Read and check one file (`data`: its content, when already read) against `codeset`,
+    or, without one, the code set the file was written with or its codes tell. A file that
     cannot be read at all gives one issue."""
     try:
         result = read_any(path, codeset, spec, expected, data)
@@ -129,7 +133,7 @@ def validate_file(
     if result.kind in ("published", "plain"):
         kind = "公开表" if result.kind == "published" else "表头匹配的普通工作表"
         issues.insert(0, cat.NOT_OUR_TEMPLATE.issue(file=str(path), kind=kind))
-    table_codeset = _codeset_for(result.table, codeset)
+    table_codeset = _codeset_for(result.table, codeset, spec)
     unread = {cat.SHEET_MISSING.code, cat.HEADER_NOT_FOUND.code}
     if result.kind in ("template", "plain"):  # the spec: which fields, which must be filled
         fields = (spec.projects.fields, spec.indicators.fields)
@@ -179,7 +183,7 @@ def _reading_order(spec: TemplateSpec) -> Any:
 
 def validate_paths(
     paths: Iterable[Path],
-    codeset: CodeSet,
+    codeset: CodeSet | None,
     config: Config,
     spec: TemplateSpec,
     expected: Expected | None = None,

@@ -30,9 +30,22 @@ CodesetOption = Annotated[
     str,
     typer.Option("--codeset", help="指标体系：2021、legacy，或 TOML 文件路径。Indicator code set."),
 ]
+ReadCodesetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--codeset",
+        help="指标体系：2021、legacy，或 TOML 文件路径"
+        "（默认按文件中的代码判断，如 14-成本指标 为旧版）。",
+    ),
+]
 SpecOption = Annotated[str, typer.Option("--spec", help="模板定义：department，或 TOML 文件路径。")]
 SpecCodesetOption = Annotated[
-    str | None, typer.Option("--codeset", help="指标体系（默认取模板定义中的设置）。")
+    str | None,
+    typer.Option(
+        "--codeset",
+        help="指标体系（默认：模板按其生成时的设置，其他表格按文件中的代码判断，"
+        "否则取模板定义的设置）。",
+    ),
 ]
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="配置文件（默认当前目录的 perfxl.toml）。")

@@ -19,6 +19,7 @@ from perfxl.cli.app import (
     EXIT_UNUSABLE,
     CodesetOption,
     ConfigOption,
+    ReadCodesetOption,
     SpecCodesetOption,
     SpecOption,
     app,
@@ -50,7 +51,7 @@ def import_(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="写出结构化工作簿（.xlsx）。")
     ] = None,
-    codeset: CodesetOption = DEFAULT_CODESET,
+    codeset: ReadCodesetOption = None,
 ) -> None:
     """读入公开的项目支出绩效目标表，转为结构化数据，并报告发现的问题。
 
@@ -58,7 +59,7 @@ def import_(
     Exit code 0: no errors; 1: errors found; 2: the file could not be read.
     """
     try:
-        result = read_published(file, load_codeset(codeset))
+        result = read_published(file, load_codeset(codeset) if codeset else None)
         if output is not None:
             write_structured(result, output)
     except PerfxlError as exc:
@@ -81,7 +82,7 @@ def export(
     published: Annotated[
         bool, typer.Option("--published", help="按官方公开表格式写出（默认写结构化工作簿）。")
     ] = False,
-    codeset: CodesetOption = DEFAULT_CODESET,
+    codeset: ReadCodesetOption = None,
     spec: SpecOption = DEFAULT_SPEC,
 ) -> None:
     """把结构化数据写成官方公开表格式（--published）或结构化工作簿。
@@ -90,7 +91,7 @@ def export(
     structured workbook.
     """
     try:
-        result = read_any(source, load_codeset(codeset), load_spec(spec))
+        result = read_any(source, load_codeset(codeset) if codeset else None, load_spec(spec))
         if published:
             write_published(result.table, output, result.table.fields("project"))
         else:
@@ -149,7 +150,8 @@ def template(
         the_spec = load_spec(spec)
         the_codeset = load_codeset(codeset or the_spec.codeset)
         entries = read_roster(roster) if roster else None
-        tables = [read_any(path, the_codeset, the_spec).table for path in prefill or []]
+        given = load_codeset(codeset) if codeset else None
+        tables = [read_any(path, given, the_spec).table for path in prefill or []]
         options = TemplateOptions(
             year=year or next_year(), password=password, deadline=deadline, contact=contact
         )
@@ -202,7 +204,7 @@ def validate(
         raise fail(InputError(f"未知的输出格式“{fmt}”：可用 table、json、csv"))
     try:
         the_spec = load_spec(spec)
-        the_codeset = load_codeset(codeset or the_spec.codeset)
+        the_codeset = load_codeset(codeset) if codeset else None
         the_config = load_config(config)
         paths = expand(files)
         if not paths:

@@ -64,7 +64,7 @@ def collect_command(
 
     try:
         the_spec = load_spec(spec)
-        the_codeset = load_codeset(codeset or the_spec.codeset)
+        the_codeset = load_codeset(codeset) if codeset else None
         the_config = load_config(config)
         entries = read_roster(roster) if roster else None
         store = Store(ledger)

@@ -7,6 +7,7 @@ the same shape. Match by code; keep the label as written.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -99,6 +100,22 @@ class CodeSet(BaseModel):
             {_label_key(v): i for i in self.level1 for v in (i.label, *i.variants)},
             {_label_key(v): i for i in self.level2 for v in (i.label, *i.variants)},
         )
+
+
+def detect_codeset(levels: Iterable[tuple[str | None, str | None]]) -> tuple[str | None, bool]:
+    """Which bundled set a table's (二级 code, 二级 label) pairs belong to, from what only one
+    set has: 成本指标 as 14 under 产出 is the legacy set; 41-43 (成本 as a 一级 of its own)
+    the 2021 set. Returns the name (None when nothing tells) and whether both were seen."""
+    legacy = current = False
+    for code, label in levels:
+        key = _label_key(label or "")
+        if code == "14" or (code is None and key == "成本"):
+            legacy = True
+        elif code in ("41", "42", "43") or key in ("经济成本", "社会成本", "生态环境成本"):
+            current = True
+    if legacy and current:
+        return None, True
+    return ("legacy" if legacy else "2021" if current else None), False
 
 
 def bundled_names() -> list[str]:

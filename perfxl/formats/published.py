@@ -1,14 +1,17 @@
-"""The published project table (项目支出绩效目标表): read it into structured data.
+"""The published project table (项目支出绩效目标表), the packed layout: read it into
+structured data.
 
-A published table has title lines, a `部门名称：…` or `单位名称：…` line, `单位：万元`, a header
-row, a 合计 row (the sum of all projects), and one row per project with its indicators
-packed into one cell. 资金使用单位 appear as subtotal rows: amounts, no goal, no
-indicators; they group the projects below them.
+A published table has title lines, a `部门名称：…` or `单位名称：…` line, `单位：万元` (or 元),
+a header row, a 合计 row (the sum of all projects), and one row per project with its
+indicators packed into one cell. 资金使用单位 appear as subtotal rows: amounts, no goal, no
+indicators; they group the projects below them (the header then often reads
+`项目名称（资金使用单位）`). Columns are found by what their captions mean; a column that is
+no field of perfxl's is kept as an extra field, never dropped. Amounts in 元 are converted
+to 万元 exactly; `*`, `——`, `/` are amounts that do not apply.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -16,19 +19,19 @@ from typing import Any
 
 from perfxl.checks import catalogue as cat
 from perfxl.domain import packed
-from perfxl.domain.amounts import ZERO, AmountError, fmt, parse_amount, rounding_tolerance
-from perfxl.domain.codesets import CodeSet, load_codeset
-from perfxl.domain.fields import PROJECT
-from perfxl.domain.model import Department, Indicator, Issue, Project, ReadResult, TargetTable
+from perfxl.domain.amounts import ZERO, AmountError, fmt, parse_money, rounding_tolerance
+from perfxl.domain.codesets import CodeSet
+from perfxl.domain.fields import PROJECT, caption_key
+from perfxl.domain.model import Department, ExtraField, Issue, Project, ReadResult, TargetTable
 from perfxl.formats.grid import Cell, Sheet, a1, column_letter, read_sheets
+from perfxl.formats.tables import Header, apply_codeset, match_header, read_preamble, split_code
 
+LAYOUT = "公开表（每个项目一行，指标合并在一个单元格）"
 AMOUNT_FIELDS = tuple(f.key for f in PROJECT.money)
-# The columns a published table must have (项目编码 and 资金使用单位 are optional).
-REQUIRED = ("name", *AMOUNT_FIELDS, "goal", "indicators")
-_DEPARTMENT = re.compile(r"^\s*(?:部门|单位)名称\s*[:：]\s*(?P<name>.*?)\s*$")
-_DEPARTMENT_LABEL = re.compile(r"^\s*(?:部门|单位)名称\s*[:：]?\s*$")
-_YEAR = re.compile(r"(20\d\d)\s*年")
-_TOTAL_NAMES = frozenset({"合计", "总计", "合 计", "总 计"})
+# The columns the layout cannot do without (项目编码, 资金使用单位 and the sources may be
+# absent: a table that has no 财政专户拨款 has none).
+REQUIRED = ("name", "goal", "indicators")
+_TOTAL_NAMES = frozenset({"合计", "总计"})
 
 
 def _text(value: Cell) -> str:
@@ -40,43 +43,14 @@ def _text(value: Cell) -> str:
     return str(value)
 
 
-def _header_key(value: Cell) -> str | None:
-    field = PROJECT.lookup(_text(value))
-    return field.key if field else None
-
-
-def find_header(sheet: Sheet) -> tuple[int, dict[str, int]] | None:
-    """The header row (0-based) and each known column's index, or None."""
+def find_header(sheet: Sheet) -> Header | None:
+    """The header row: one naming 项目名称, 绩效指标 and at least one more field."""
     for r, row in enumerate(sheet.rows[:50]):
-        columns: dict[str, int] = {}
-        for c, value in enumerate(row):
-            key = _header_key(value)
-            if key is not None and key not in columns:
-                columns[key] = c
-        if "name" in columns and len(columns) >= 3:
-            return r, columns
+        header = match_header(row, [("project", PROJECT)])
+        if {"name", "indicators"} <= set(header.columns) and len(header.columns) >= 3:
+            header.row = r
+            return header
     return None
-
-
-def _find_department(sheet: Sheet, header_row: int) -> tuple[Department, int | None]:
-    """The department named above the header, and the fiscal year of the title."""
-    name: str | None = None
-    year: int | None = None
-    for row in sheet.rows[:header_row]:
-        cells = [_text(v).strip() for v in row]
-        for i, text in enumerate(cells):
-            if not text:
-                continue
-            found = _DEPARTMENT.match(text)
-            if found and found.group("name") and name is None:
-                name = found.group("name")
-            elif _DEPARTMENT_LABEL.match(text) and name is None:
-                following = [t for t in cells[i + 1 :] if t]
-                if following:
-                    name = following[0]
-            elif year is None and (y := _YEAR.search(text)):
-                year = int(y.group(1))
-    return Department(name=name), year
 
 
 @dataclass
@@ -95,6 +69,10 @@ class _Row:
         return any(self.texts.get(k) for k in AMOUNT_FIELDS)
 
     @property
+    def extras(self) -> dict[str, str]:
+        return {k[1:]: v for k, v in self.texts.items() if k.startswith("+") and v}
+
+    @property
     def has_content(self) -> bool:
         return bool(self.texts.get("goal") or self.texts.get("indicators"))
 
@@ -102,13 +80,18 @@ class _Row:
 class _Reader:
     """Reads one sheet; collects issues as it goes."""
 
-    def __init__(self, path: Path, sheet: Sheet, codeset: CodeSet) -> None:
+    def __init__(self, path: Path, sheet: Sheet, header: Header) -> None:
         self.path = path
         self.sheet = sheet
-        self.codeset = codeset
         self.issues: list[Issue] = []
-        self.columns: dict[str, int] = {}
-        self.letters: dict[str, str] = {}
+        self.columns = dict(header.columns)
+        # A column that is no field is kept as an extra one, under its caption (`+caption`).
+        self.extras = {caption_key(c) or f"列{n + 1}": c for n, c in header.unknown.items()}
+        for n, caption in header.unknown.items():
+            self.columns.setdefault("+" + (caption_key(caption) or f"列{n + 1}"), n)
+        self.letters = {key: column_letter(col) for key, col in self.columns.items()}
+        self.header = header
+        self.units: dict[str, str] = {}  # amount field → 元 / 万元
         # The 绩效指标 text of each project as read, so a continuation row joins the text.
         self._indicator_text: dict[int, str] = {}
 
@@ -133,12 +116,18 @@ class _Reader:
             )
         )
 
-    def read(self, header_row: int) -> TargetTable:
+    def read(self) -> TargetTable:
+        header_row = self.header.row
         for key in REQUIRED:
             if key not in self.columns:
                 self.issue(cat.COLUMN_MISSING, header_row, None, column_name=PROJECT.header(key))
-        department, year = _find_department(self.sheet, header_row)
-        if department.name is None:
+        preamble = read_preamble(self.sheet.rows[:header_row])
+        for key in AMOUNT_FIELDS:
+            if key in self.columns:
+                unit = self.header.units.get(self.columns[key]) or preamble.unit or "万元"
+                self.units[key] = unit
+        code, name = split_code(preamble.department) if preamble.department else (None, None)
+        if name is None:
             self.issue(cat.DEPARTMENT_NOT_FOUND, None)
         rows = [
             _Row(r, {key: self.sheet.cell(r, c) for key, c in self.columns.items()})
@@ -146,7 +135,13 @@ class _Reader:
         ]
         projects = self._projects(rows)
         return TargetTable(
-            department=department, fiscal_year=year, codeset=self.codeset.name, projects=projects
+            department=Department(code=code, name=name),
+            fiscal_year=preamble.year,
+            projects=projects,
+            extras=[
+                ExtraField(entity="project", key=key, header=caption)
+                for key, caption in self.extras.items()
+            ],
         )
 
     def _projects(self, rows: list[_Row]) -> list[Project]:
@@ -164,7 +159,7 @@ class _Reader:
                         value=_row_text(self.sheet.rows[row.index]),
                     )
                 continue
-            if name.replace(" ", "") in {"合计", "总计"} and total_row is None:
+            if "".join(name.split()) in _TOTAL_NAMES and total_row is None:
                 total_row = row
                 continue
             if not row.has_content and row.has_amounts and not row.texts.get("code"):
@@ -197,9 +192,14 @@ class _Reader:
         return projects
 
     def _amount(self, row: _Row, key: str) -> Decimal | None:
+        """An amount in 万元; a blank cell is zero, one that does not apply is none."""
         value = row.cells.get(key)
+        if key not in self.columns:
+            return None  # the table has no such column
         try:
-            amount = parse_amount(value)
+            amount = parse_money(value, self.units.get(key))
+            if amount is None and not _text(value).strip():
+                return ZERO
         except AmountError:
             self.issue(
                 cat.AMOUNT_INVALID,
@@ -210,15 +210,22 @@ class _Reader:
                 text=_text(value),
             )
             return None
-        return ZERO if amount is None else amount
+        return amount
 
     def _project(self, row: _Row, unit: str | None) -> Project:
         amounts = {key: self._amount(row, key) for key in AMOUNT_FIELDS}
+        if "total" not in self.columns and any(v is not None for v in amounts.values()):
+            amounts["total"] = sum((v for v in amounts.values() if v is not None), ZERO)
+        code, name = row.texts.get("code") or None, row.texts.get("name", "")
+        if code is None:
+            code, name = split_code(name)
         project = Project(
-            code=row.texts.get("code") or None,
-            name=row.texts.get("name", ""),
+            code=code,
+            name=name,
             unit=(row.texts.get("unit") or unit) or None,
             goal=packed.clean_cell(row.texts.get("goal", "")),
+            long_goal=packed.clean_cell(row.texts.get("long_goal", "")),
+            extra=row.extras,
             sheet=self.sheet.name,
             row=row.index + 1,
             cell=a1(row.index, self.columns["name"]),
@@ -258,13 +265,12 @@ class _Reader:
                     number=number,
                     text=indicator.raw,
                 )
-            else:
-                resolve_levels(indicator, self.codeset)
         project.indicators = indicators
 
     def _check_sources(self, row: _Row, project: Project) -> None:
-        if project.total is None or None in (project.fiscal, project.special, project.other):
-            return  # an amount that is not a number was reported already
+        sources = [project.get(f.key) for f in PROJECT.sources if f.key in self.columns]
+        if project.total is None or "total" not in self.columns or None in sources:
+            return  # an amount that is not a number was reported already, or does not apply
         summed = project.sources_sum()
         if summed != project.total:
             self.issue(
@@ -286,7 +292,7 @@ class _Reader:
         **params: Any,
     ) -> None:
         for key in AMOUNT_FIELDS:
-            declared = self._amount(row, key)
+            declared = self._amount(row, key) if key in self.columns else None
             if declared is None:
                 continue
             summed = sum((getattr(p, key) or ZERO for p in members), ZERO)
@@ -330,36 +336,24 @@ def _row_text(row: list[Cell]) -> str:
     return " | ".join(t for t in (_text(v).strip() for v in row) if t)
 
 
-def resolve_levels(indicator: Indicator, codeset: CodeSet) -> None:
-    """Fill in a 一级 or 二级 code written as a label only (`产出指标`), from the code set.
-    A code that was written is never changed."""
-    if indicator.level1 is None and indicator.level1_label:
-        found = codeset.l1_by_label(indicator.level1_label)
-        indicator.level1 = found.code if found else None
-    if indicator.level2 is None and indicator.level2_label:
-        found = codeset.l2_by_label(indicator.level2_label)
-        indicator.level2 = found.code if found else None
-
-
 def read_published(
     path: Path, codeset: CodeSet | None = None, sheets: list[Sheet] | None = None
 ) -> ReadResult:
-    """Read a published project table (.xlsx, .csv, .txt …) into structured data.
+    """Read a published project table (.xlsx, .csv, .txt …) into structured data; the code
+    set is `codeset`, else the one the table's codes tell.
 
     Raises FileError only when the file cannot be read at all; everything wrong inside it
     is an issue in the result.
     """
-    codeset = codeset or load_codeset()
     sheets = sheets if sheets is not None else read_sheets(path)
     for sheet in sheets:
-        found = find_header(sheet)
-        if found is None:
+        header = find_header(sheet)
+        if header is None:
             continue
-        header_row, columns = found
-        reader = _Reader(path, sheet, codeset)
-        reader.columns = columns
-        reader.letters = {key: column_letter(col) for key, col in columns.items()}
-        table = reader.read(header_row)
-        return ReadResult(file=str(path), kind="published", table=table, issues=reader.issues)
+        reader = _Reader(path, sheet, header)
+        table = reader.read()
+        mixed = apply_codeset(table, codeset, str(path))
+        issues = [*reader.issues, *([mixed] if mixed else [])]
+        return ReadResult(file=str(path), kind="published", table=table, issues=issues)
     issue = cat.HEADER_NOT_FOUND.issue(file=str(path), sheet=sheets[0].name if sheets else None)
     return ReadResult(file=str(path), kind="published", table=TargetTable(), issues=[issue])

@@ -20,7 +20,7 @@ from pydantic import TypeAdapter
 
 from perfxl.checks import catalogue as cat
 from perfxl.domain.amounts import ZERO, AmountError, fmt, parse_amount
-from perfxl.domain.codesets import CodeSet
+from perfxl.domain.codesets import CodeSet, bundled_names, load_codeset
 from perfxl.domain.fields import Field
 from perfxl.domain.model import (
     Department,
@@ -32,8 +32,8 @@ from perfxl.domain.model import (
 )
 from perfxl.domain.packed import clean_cell
 from perfxl.formats.grid import Cell, Sheet, column_letter, column_texts, read_sheets, text_of
-from perfxl.formats.published import resolve_levels
 from perfxl.formats.spec import ColumnSpec, SheetSpec, TemplateSpec, load_spec
+from perfxl.formats.tables import resolve_levels
 from perfxl.formats.template_cells import INDICATOR_ROW_PREFIX, PROJECT_ROW_PREFIX, compose_cell
 from perfxl.formats.template_frame import Columns, Expected, Frame, read_meta
 
@@ -300,7 +300,11 @@ def read_template(
     `data`, when given, is the file's content, already read."""
     sheets = sheets if sheets is not None else read_sheets(path, data)
     meta = read_meta(sheets)
-    reader = _TemplateReader(path, sheets, spec or load_spec(), codeset, meta, expected)
+    spec = spec or load_spec()
+    if codeset is None:  # the set the template was written with, where perfxl knows it
+        named = (meta or {}).get("codeset") or spec.codeset
+        codeset = load_codeset(named if named in bundled_names() else spec.codeset)
+    reader = _TemplateReader(path, sheets, spec, codeset, meta, expected)
     table = reader.read()
     kind = "template" if meta is not None else "plain"
     return ReadResult(file=str(path), kind=kind, table=table, issues=reader.issues)

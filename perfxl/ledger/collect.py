@@ -107,7 +107,7 @@ def batches(items: list[T], jobs: int, most: int = 8) -> list[list[T]]:
 class Settings:
     """What every worker reads and records with."""
 
-    codeset: CodeSet
+    codeset: CodeSet | None  # None: each file's own (templates), or the one its codes tell
     config: Config
     spec: TemplateSpec
     expected: Expected
@@ -333,7 +333,7 @@ def _record(worker: _Worker, read: _Read) -> Event:
 def collect(
     inputs: Iterable[Path],
     store: Store,
-    codeset: CodeSet,
+    codeset: CodeSet | None,
     config: Config,
     spec: TemplateSpec,
     roster: list[RosterEntry] | None = None,

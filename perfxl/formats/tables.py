@@ -1,0 +1,184 @@
+"""What every table layout shares: the header row found by what its captions mean, the lines
+above it (department, year, money unit), codes written before names, and the 一级/二级
+labels as they are written (`1-产出指标`, `产出指标(50分)`, `产 出`, `★社会效益`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from perfxl.checks import catalogue as cat
+from perfxl.domain.amounts import unit_of
+from perfxl.domain.codesets import DEFAULT_CODESET, CodeSet, detect_codeset, load_codeset
+from perfxl.domain.fields import Field, Fields, caption_key
+from perfxl.domain.model import Indicator, Issue, TargetTable
+from perfxl.formats.grid import Cell, Sheet, text_of
+
+_DEPARTMENT = re.compile(
+    r"^\s*(?:部门名称|单位名称|部门|(?:预算|填报)单位(?:名称)?|主管部门(?:名称)?)\s*[:：]"
+    r"\s*(?P<name>.*?)\s*$"
+)
+_DEPARTMENT_LABEL = re.compile(r"^\s*(?:部门|单位|预算单位|主管部门|填报单位)名称\s*[:：]?\s*$")
+_YEAR = re.compile(r"(20\d\d)\s*年")
+_UNIT_LINE = re.compile(r"(?:金额)?单位\s*[:：]\s*(?:人民币)?\s*(万元|元)")
+# A code before a name: `820-某某镇部门`, `51000021R000000019951-工资性支出`.
+_CODED = re.compile(r"^\s*(?P<code>[0-9A-Za-z]*\d[0-9A-Za-z]*)\s*[-－—_]\s*(?P<name>\S.*?)\s*$")
+_LEVEL_CODE = re.compile(r"^\s*(?P<code>\d{1,2})(?![\d.．])\s*[-－—–、]?\s*(?P<label>.*?)\s*$")
+_LABEL_NOISE = re.compile(r"\s+|[★☆*※]|[（(][^（()）]*[)）]")
+
+
+@dataclass
+class Header:
+    """A header row: which column holds which field, what the other captions were, and the
+    money unit a caption states (`总计（元）`)."""
+
+    row: int
+    columns: dict[str, int]  # field key → column
+    entity: dict[str, str] = field(default_factory=dict)  # field key → project / indicator
+    unknown: dict[int, str] = field(default_factory=dict)  # column → caption, not a field
+    units: dict[int, str] = field(default_factory=dict)  # column → 元 / 万元
+    captions: dict[int, str] = field(default_factory=dict)  # column → caption as written
+
+
+def match_header(
+    row: list[Cell], fields: Iterable[tuple[str, Fields]], aliases: dict[str, str] | None = None
+) -> Header:
+    """The fields a row's captions name (`aliases`: more captions, caption → field key, a
+    layout a user describes); the first column of a field wins."""
+    header = Header(row=-1, columns={})
+    kinds = list(fields)
+    mapped = {caption_key(k): v for k, v in (aliases or {}).items()}
+    for c, value in enumerate(row):
+        caption = text_of(value)
+        if not caption:
+            continue
+        header.captions[c] = caption
+        key = caption_key(caption)
+        found: Field | None = None
+        entity = ""
+        if key in mapped:
+            for name, known in kinds:
+                found = known.get(mapped[key])
+                if found is not None:
+                    entity = name
+                    break
+        else:
+            for name, known in kinds:
+                found = known.lookup(caption)
+                if found is not None:
+                    entity = name
+                    break
+        if found is None:
+            header.unknown[c] = caption
+        elif found.key not in header.columns:
+            header.columns[found.key] = c
+            header.entity[found.key] = entity
+        unit = unit_of(caption)
+        if unit is not None:
+            header.units[c] = unit
+    return header
+
+
+def find_header(
+    sheet: Sheet,
+    fields: Iterable[tuple[str, Fields]],
+    accept: Iterable[str],
+    most: int = 50,
+    aliases: dict[str, str] | None = None,
+) -> Header | None:
+    """The first row among the first `most` whose captions name every field of `accept`."""
+    wanted = set(accept)
+    kinds = list(fields)
+    for r, row in enumerate(sheet.rows[:most]):
+        header = match_header(row, kinds, aliases)
+        if wanted <= set(header.columns):
+            header.row = r
+            return header
+    return None
+
+
+@dataclass
+class Preamble:
+    """What the lines above a header say: the department, the year, the money unit."""
+
+    department: str | None = None
+    year: int | None = None
+    unit: str | None = None
+
+
+def read_preamble(rows: list[list[Cell]]) -> Preamble:
+    found = Preamble()
+    for row in rows:
+        cells = [text_of(v) for v in row]
+        for i, text in enumerate(cells):
+            if not text:
+                continue
+            if found.unit is None and (unit := _UNIT_LINE.search("".join(text.split()))):
+                found.unit = unit.group(1)
+            department = _DEPARTMENT.match(text)
+            if department and department.group("name") and found.department is None:
+                name = _UNIT_LINE.split(department.group("name"))[0]
+                found.department = re.split(r"\s{2,}|　", name)[0].strip() or None
+            elif _DEPARTMENT_LABEL.match(text) and found.department is None:
+                following = [t for t in cells[i + 1 :] if t]
+                if following:
+                    found.department = following[0]
+            if found.year is None and (year := _YEAR.search(text)):
+                found.year = int(year.group(1))
+    return found
+
+
+def split_code(text: str) -> tuple[str | None, str]:
+    """A code written before a name (`820-某某镇部门` → `820`, `某某镇部门`); codes have a
+    digit and at least three characters, so that `1-产出指标` is left to the levels."""
+    match = _CODED.match(text)
+    if match and len(match.group("code")) >= 3:
+        return match.group("code"), match.group("name")
+    return None, text.strip()
+
+
+def clean_label(text: str) -> str:
+    """A level label without spaces, marks and what brackets hold (`产 出(50分)` → `产出`)."""
+    return _LABEL_NOISE.sub("", text)
+
+
+def split_level(text: str) -> tuple[str | None, str | None]:
+    """A 一级 or 二级 cell as (code, label): `1-产出指标`, `11 数量指标`, `产出指标(50分)`,
+    `2`. The label is kept as written, without marks and points."""
+    text = text.strip()
+    if not text:
+        return None, None
+    match = _LEVEL_CODE.match(text)
+    if match:
+        return match.group("code"), clean_label(match.group("label") or "") or None
+    return None, clean_label(text) or None
+
+
+def apply_codeset(table: TargetTable, given: CodeSet | None, file: str) -> Issue | None:
+    """Settle the code set of a table that is not our template: the one given (`--codeset`),
+    else the one its codes and labels tell (`14-成本指标` is the legacy set), else 2021;
+    then fill in the codes of levels written as labels only. A table that mixes the two
+    sets gets an issue."""
+    levels = [(i.level2, i.level2_label) for p in table.projects for i in p.indicators]
+    name, mixed = detect_codeset(levels)
+    codeset = given or load_codeset(name or DEFAULT_CODESET)
+    table.codeset = codeset.name
+    for project in table.projects:
+        for indicator in project.indicators:
+            if indicator.raw is None:
+                resolve_levels(indicator, codeset)
+    if mixed and given is None:
+        return cat.CODESET_MIXED.issue(file=file, codeset=codeset.name)
+    return None
+
+
+def resolve_levels(indicator: Indicator, codeset: CodeSet) -> None:
+    """Fill in a 一级 or 二级 code written as a label only (`产出指标`), from the code set.
+    A code that was written is never changed."""
+    if indicator.level1 is None and indicator.level1_label:
+        found = codeset.l1_by_label(clean_label(indicator.level1_label))
+        indicator.level1 = found.code if found else None
+    if indicator.level2 is None and indicator.level2_label:
+        found = codeset.l2_by_label(clean_label(indicator.level2_label))
+        indicator.level2 = found.code if found else None
