@@ -6,6 +6,7 @@ they are called and which must be filled in comes from the fields of the table's
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import lru_cache
@@ -40,6 +41,7 @@ class _Checker:
         required: Iterable[str],
         indicators_read: bool,
         indicator_required: Iterable[str] = (),
+        places: bool = True,
     ) -> None:
         self.table, self.codeset, self.config, self.file = table, codeset, config, file
         self.fields, self.indicator_fields = fields
@@ -48,6 +50,7 @@ class _Checker:
         self.money = sorted(self.fields.money, key=lambda f: f.type == "total")
         self.required = tuple(required)
         self.indicator_required = tuple(indicator_required)
+        self.places = places
         self.indicators_read = indicators_read
         # Plain dicts: looked up for every indicator.
         self.level1 = {item.code: item for item in codeset.level1}
@@ -123,7 +126,7 @@ class _Checker:
                 continue
             if amount < 0:
                 rule, shown = cat.AMOUNT_NEGATIVE, fmt(amount)
-            elif beyond_cent(amount):
+            elif self.places and beyond_cent(amount):
                 rule, shown = cat.AMOUNT_PLACES, str(amount)
             else:
                 continue
@@ -216,6 +219,9 @@ class _Checker:
     def values(self, ind: Indicator, by_field: tuple[tuple[str, str, Findings], ...]) -> None:
         """Report what was found in an indicator's values."""
         seen: set[str] = set()
+        # Where the layout does not say whether an indicator is 定量 (one text cell per value:
+        # a published table, most forms), the nature is a guess: its findings only inform.
+        guessed = None if ind.nature else "warning"
         for field, text, findings in by_field:
             name = self.indicator_fields.header(field)
             for finding, detail in findings:
@@ -226,7 +232,13 @@ class _Checker:
                     )
                 elif finding == "not-number":
                     self.at_indicator(
-                        cat.QUANTITATIVE_NOT_NUMBER, ind, field, text, column_name=name, text=text
+                        cat.QUANTITATIVE_NOT_NUMBER,
+                        ind,
+                        field,
+                        text,
+                        column_name=name,
+                        text=text,
+                        severity=guessed,
                     )
                 elif finding == "no-unit" and "unit" not in seen:
                     seen.add("unit")
@@ -240,6 +252,17 @@ class _Checker:
                         column_name=name,
                         text=text,
                         name=ind.name,
+                        severity=guessed,
+                    )
+                elif finding == "ocr":
+                    self.at_indicator(
+                        cat.VALUE_OCR_SUSPECT,
+                        ind,
+                        field,
+                        text,
+                        column_name=name,
+                        text=text,
+                        likely=detail,
                     )
                 elif finding == "percent":
                     self.at_indicator(
@@ -281,12 +304,31 @@ def _value_findings(
         found.append(("not-number", ""))
     elif quantitative and not value.unit:
         found.append(("no-unit", ""))
-    if value.number is not None and value.unit in _PERCENT_UNITS and not 0 <= value.number <= 100:
+    likely = _misread(text, value.number, value.unit)
+    if likely:
+        found.append(("ocr", likely))
+    elif value.number is not None and value.unit in _PERCENT_UNITS and not 0 <= value.number <= 100:
         found.append(("percent", ""))
     word = next((w for w in vague_words if w in text), None)
     if word:
         found.append(("vague", word))
     return tuple(found)
+
+
+_OCR_AT_LEAST = re.compile(r"^2(\d{1,3}(?:\.\d+)?)\s*[%％]$")
+
+
+def _misread(text: str, number: Decimal | None, unit: str | None) -> str:
+    """The value a text conversion (OCR) most likely misread, or "": `292%` for `≥92%` (the
+    ≥ read as a 2: a percentage over 100 is the tell), `100学` for `100人`."""
+    if number is None:
+        return ""
+    match = _OCR_AT_LEAST.match(text)
+    if match and unit in _PERCENT_UNITS and number > 100 and Decimal(match.group(1)) <= 100:
+        return f"≥{match.group(1)}%"
+    if unit == "学":
+        return text.replace("学", "人")
+    return ""
 
 
 def fund_core(text: str) -> str:
@@ -332,15 +374,17 @@ def check_table(
     required: Iterable[str] | None = None,
     indicators_read: bool = True,
     indicator_required: Iterable[str] = (),
+    places: bool = True,
 ) -> list[Issue]:
     """Every rule over a table's projects and indicators. `fields` are those of the
     projects and the indicators of the table's layout (a template spec adds its own);
     `required` names the project fields that must be filled in (by default those the
     fields require); `indicators_read` False skips the per-project indicator checks when
     no indicator could be read; `indicator_required` names the indicator fields that must be
-    filled in beyond those the rules always require (一级, 二级, 三级, 年度指标值)."""
+    filled in beyond those the rules always require (一级, 二级, 三级, 年度指标值); `places`
+    False leaves amounts with more than two decimals alone (a table in 元, converted)."""
     if required is None:
         required = [f.key for f in fields[0] if f.required]
     return _Checker(
-        table, codeset, config, file, fields, required, indicators_read, indicator_required
+        table, codeset, config, file, fields, required, indicators_read, indicator_required, places
     ).run()
