@@ -71,6 +71,7 @@ def _rule(code: str) -> Rule:
 
 FILE_UNREADABLE = _rule("file-unreadable")
 CODESET_MIXED = _rule("codeset-mixed")
+LAYOUT_UNKNOWN = _rule("layout-unknown")
 HEADER_NOT_FOUND = _rule("header-not-found")
 COLUMN_MISSING = _rule("column-missing")
 DEPARTMENT_NOT_FOUND = _rule("department-not-found")

@@ -97,6 +97,15 @@ def expand(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
+# What a file that is not our template was read as, for people.
+LAYOUTS = {
+    "plain": "表头匹配的普通工作表",
+    "published": "公开表（每个项目一行，指标合并在一个单元格）",
+    "grid": "指标明细表（每个指标一行）",
+    "form": "项目绩效目标申报表（每个项目一张表）",
+}
+
+
 def _codeset_for(table: TargetTable, given: CodeSet | None, spec: TemplateSpec) -> CodeSet:
     """The code set to check a table against: the one given, else the one the table was
     written with or its codes tell (where perfxl knows it), else the spec's."""
@@ -130,9 +139,8 @@ def validate_file(
             str(path), None, None, [cat.FILE_UNREADABLE.issue(file=str(path), reason=reason)]
         )
     issues = list(result.issues)
-    if result.kind in ("published", "plain"):
-        kind = "公开表" if result.kind == "published" else "表头匹配的普通工作表"
-        issues.insert(0, cat.NOT_OUR_TEMPLATE.issue(file=str(path), kind=kind))
+    if result.kind in LAYOUTS:
+        issues.insert(0, cat.NOT_OUR_TEMPLATE.issue(file=str(path), kind=LAYOUTS[result.kind]))
     table_codeset = _codeset_for(result.table, codeset, spec)
     unread = {cat.SHEET_MISSING.code, cat.HEADER_NOT_FOUND.code}
     if result.kind in ("template", "plain"):  # the spec: which fields, which must be filled

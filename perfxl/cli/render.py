@@ -20,6 +20,8 @@ KINDS = {
     "template": "perfxl 模板",
     "plain": "普通工作表",
     "published": "公开表",
+    "grid": "指标明细表",
+    "form": "项目申报表",
     "structured": "perfxl 结构化数据",
     "json": "JSON",
     None: "无法读取",

@@ -199,7 +199,9 @@ class ReadResult(BaseModel):
     """A file read: what it holds, what was wrong with it, and what kind of file it was."""
 
     file: str
-    kind: Literal["template", "plain", "published", "structured", "json"]
+    # template / plain (a workbook with the template's headers) / published (the packed
+    # table) / grid (one row per indicator) / form (one form per project) / structured / json
+    kind: Literal["template", "plain", "published", "grid", "form", "structured", "json"]
     table: TargetTable
     issues: list[Issue] = Field(default_factory=list)
 

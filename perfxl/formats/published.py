@@ -43,10 +43,11 @@ def _text(value: Cell) -> str:
     return str(value)
 
 
-def find_header(sheet: Sheet) -> Header | None:
-    """The header row: one naming 项目名称, 绩效指标 and at least one more field."""
+def find_header(sheet: Sheet, aliases: dict[str, str] | None = None) -> Header | None:
+    """The header row: one naming 项目名称, 绩效指标 and at least one more field (`aliases`:
+    captions a user's layout gives the fields)."""
     for r, row in enumerate(sheet.rows[:50]):
-        header = match_header(row, [("project", PROJECT)])
+        header = match_header(row, [("project", PROJECT)], aliases)
         if {"name", "indicators"} <= set(header.columns) and len(header.columns) >= 3:
             header.row = r
             return header
@@ -80,8 +81,9 @@ class _Row:
 class _Reader:
     """Reads one sheet; collects issues as it goes."""
 
-    def __init__(self, path: Path, sheet: Sheet, header: Header) -> None:
+    def __init__(self, path: Path, sheet: Sheet, header: Header, unit: str | None = None) -> None:
         self.path = path
+        self.unit = unit  # the money unit a user's layout gives
         self.sheet = sheet
         self.issues: list[Issue] = []
         self.columns = dict(header.columns)
@@ -124,7 +126,9 @@ class _Reader:
         preamble = read_preamble(self.sheet.rows[:header_row])
         for key in AMOUNT_FIELDS:
             if key in self.columns:
-                unit = self.header.units.get(self.columns[key]) or preamble.unit or "万元"
+                unit = (
+                    self.unit or self.header.units.get(self.columns[key]) or preamble.unit or "万元"
+                )
                 self.units[key] = unit
         code, name = split_code(preamble.department) if preamble.department else (None, None)
         if name is None:
@@ -336,6 +340,18 @@ def _row_text(row: list[Cell]) -> str:
     return " | ".join(t for t in (_text(v).strip() for v in row) if t)
 
 
+def read_packed(
+    path: Path, sheet: Sheet, header: Header, codeset: CodeSet | None = None,
+    unit: str | None = None,
+) -> ReadResult:  # fmt: skip
+    """Read the packed table of a sheet whose header `find_header` found."""
+    reader = _Reader(path, sheet, header, unit)
+    table = reader.read()
+    mixed = apply_codeset(table, codeset, str(path))
+    issues = [*reader.issues, *([mixed] if mixed else [])]
+    return ReadResult(file=str(path), kind="published", table=table, issues=issues)
+
+
 def read_published(
     path: Path, codeset: CodeSet | None = None, sheets: list[Sheet] | None = None
 ) -> ReadResult:
@@ -348,12 +364,7 @@ def read_published(
     sheets = sheets if sheets is not None else read_sheets(path)
     for sheet in sheets:
         header = find_header(sheet)
-        if header is None:
-            continue
-        reader = _Reader(path, sheet, header)
-        table = reader.read()
-        mixed = apply_codeset(table, codeset, str(path))
-        issues = [*reader.issues, *([mixed] if mixed else [])]
-        return ReadResult(file=str(path), kind="published", table=table, issues=issues)
+        if header is not None:
+            return read_packed(path, sheet, header, codeset)
     issue = cat.HEADER_NOT_FOUND.issue(file=str(path), sheet=sheets[0].name if sheets else None)
     return ReadResult(file=str(path), kind="published", table=TargetTable(), issues=[issue])

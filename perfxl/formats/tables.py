@@ -45,9 +45,12 @@ def match_header(
     row: list[Cell], fields: Iterable[tuple[str, Fields]], aliases: dict[str, str] | None = None
 ) -> Header:
     """The fields a row's captions name (`aliases`: more captions, caption → field key, a
-    layout a user describes); the first column of a field wins."""
+    layout a user describes); the first column of a field wins. With the fields of more
+    than one kind of row (projects and indicators), a column is known as `kind.key`
+    (`project.name`, `indicator.name`)."""
     header = Header(row=-1, columns={})
     kinds = list(fields)
+    qualified = len(kinds) > 1
     mapped = {caption_key(k): v for k, v in (aliases or {}).items()}
     for c, value in enumerate(row):
         caption = text_of(value)
@@ -57,23 +60,22 @@ def match_header(
         key = caption_key(caption)
         found: Field | None = None
         entity = ""
-        if key in mapped:
-            for name, known in kinds:
-                found = known.get(mapped[key])
-                if found is not None:
-                    entity = name
-                    break
-        else:
-            for name, known in kinds:
+        for kind, known in kinds:
+            if key in mapped:  # `name`, or `project.name` where there are several kinds
+                wanted, _, bare = mapped[key].rpartition(".")
+                found = known.get(bare) if wanted in ("", kind) else None
+            else:
                 found = known.lookup(caption)
-                if found is not None:
-                    entity = name
-                    break
+            if found is not None:
+                entity = kind
+                break
         if found is None:
             header.unknown[c] = caption
-        elif found.key not in header.columns:
-            header.columns[found.key] = c
-            header.entity[found.key] = entity
+            continue
+        name = f"{entity}.{found.key}" if qualified else found.key
+        if name not in header.columns:
+            header.columns[name] = c
+            header.entity[name] = entity
         unit = unit_of(caption)
         if unit is not None:
             header.units[c] = unit
