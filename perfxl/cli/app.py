@@ -50,6 +50,13 @@ SpecCodesetOption = Annotated[
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="配置文件（默认当前目录的 perfxl.toml）。")
 ]
+LayoutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--layout",
+        help="描述特殊表格格式的 TOML 文件：列名与字段的对应、金额单位、表头所在行（见 README）。",
+    ),
+]
 LedgerOption = Annotated[Path, typer.Option("--ledger", help="台账数据库（SQLite）。")]
 RosterOption = Annotated[Path | None, typer.Option("--roster", help="单位名单（CSV 或 xlsx）。")]
 

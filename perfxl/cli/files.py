@@ -19,6 +19,7 @@ from perfxl.cli.app import (
     EXIT_UNUSABLE,
     CodesetOption,
     ConfigOption,
+    LayoutOption,
     ReadCodesetOption,
     SpecCodesetOption,
     SpecOption,
@@ -29,10 +30,10 @@ from perfxl.cli.app import (
     out,
 )
 from perfxl.domain.codesets import DEFAULT_CODESET, load_codeset
-from perfxl.domain.model import Department
+from perfxl.domain.model import Department, ReadResult
 from perfxl.errors import InputError, PerfxlError
 from perfxl.formats.detect import read_any
-from perfxl.formats.published import read_published
+from perfxl.formats.mapping import load_layout
 from perfxl.formats.published_writer import write_published
 from perfxl.formats.roster import read_roster
 from perfxl.formats.spec import DEFAULT_SPEC, load_spec
@@ -44,33 +45,74 @@ from perfxl.formats.templates import write_templates
 
 @app.command("import")
 def import_(
-    file: Annotated[
-        Path, typer.Argument(help="公开的项目支出绩效目标表：.xlsx、.csv、.tsv 或 .txt。")
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="项目支出绩效目标表（公开表、指标明细表、项目申报表、perfxl 模板等），"
+            ".xlsx、.xls、.ods、.csv、.tsv、.txt 或 .json；也可以是目录。",
+            show_default=False,
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出到标准输出。")] = False,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="写出结构化工作簿（.xlsx）。")
+        Path | None,
+        typer.Option("-o", "--output", help="写出结构化工作簿（.xlsx；只读一个文件时）。"),
     ] = None,
     codeset: ReadCodesetOption = None,
+    layout: LayoutOption = None,
+    spec: SpecOption = DEFAULT_SPEC,
 ) -> None:
-    """读入公开的项目支出绩效目标表，转为结构化数据，并报告发现的问题。
+    """读入项目支出绩效目标表，识别其格式，转为结构化数据，并报告发现的问题。
 
-    Read a published project table into structured data and report what is wrong in it.
-    Exit code 0: no errors; 1: errors found; 2: the file could not be read.
+    Read tables of any layout perfxl knows into structured data, say which layout each
+    was, and report what is wrong in it. Several files or a folder: a table of file,
+    layout, projects, indicators and total. Exit code 0: no errors; 1: errors found; 2: a
+    file could not be read.
     """
     try:
-        result = read_published(file, load_codeset(codeset) if codeset else None)
-        if output is not None:
-            write_structured(result, output)
+        paths = expand(files)
+        if not paths:
+            raise InputError("没有找到要读入的文件")
+        if output is not None and len(paths) > 1:
+            raise InputError("-o 只能用于一个文件")
+        given = load_codeset(codeset) if codeset else None
+        the_layout = load_layout(layout) if layout else None
+        the_spec = load_spec(spec)
     except PerfxlError as exc:
         raise fail(exc) from exc
-    if as_json:
-        render.print_json(result.to_dict())
+    results: list[ReadResult] = []
+    unreadable: list[tuple[Path, str]] = []
+    for path in paths:
+        try:
+            results.append(read_any(path, given, the_spec, layout=the_layout))
+        except PerfxlError as exc:
+            if len(paths) == 1:
+                raise fail(exc) from exc
+            unreadable.append((path, str(exc)))
+    if output is not None:
+        try:
+            write_structured(results[0], output)
+        except PerfxlError as exc:
+            raise fail(exc) from exc
+    if len(paths) == 1:
+        if as_json:
+            render.print_json(results[0].to_dict())
+        else:
+            render.read_summary(results[0])
+            if output is not None:
+                out.print(f"已写出：{output}")
+    elif as_json:
+        render.print_json(
+            {
+                "files": [r.summary() for r in results],
+                "unreadable": [{"file": str(p), "reason": why} for p, why in unreadable],
+            }
+        )
     else:
-        render.read_summary(result)
-        if output is not None:
-            out.print(f"已写出：{output}")
-    raise typer.Exit(EXIT_ERRORS if result.errors else EXIT_OK)
+        render.read_table(results, unreadable)
+    if unreadable:
+        raise typer.Exit(EXIT_UNUSABLE)
+    raise typer.Exit(EXIT_ERRORS if any(r.errors for r in results) else EXIT_OK)
 
 
 @app.command("export")
@@ -84,6 +126,7 @@ def export(
     ] = False,
     codeset: ReadCodesetOption = None,
     spec: SpecOption = DEFAULT_SPEC,
+    layout: LayoutOption = None,
 ) -> None:
     """把结构化数据写成官方公开表格式（--published）或结构化工作簿。
 
@@ -91,7 +134,9 @@ def export(
     structured workbook.
     """
     try:
-        result = read_any(source, load_codeset(codeset) if codeset else None, load_spec(spec))
+        given = load_codeset(codeset) if codeset else None
+        the_layout = load_layout(layout) if layout else None
+        result = read_any(source, given, load_spec(spec), layout=the_layout)
         if published:
             write_published(result.table, output, result.table.fields("project"))
         else:
@@ -123,6 +168,7 @@ def template(
         typer.Option("--prefill", help="用上年数据预填：公开表、import 写出的文件等，可多次给出。"),
     ] = None,
     spec: SpecOption = DEFAULT_SPEC,
+    layout: LayoutOption = None,
     codeset: SpecCodesetOption = None,
     password: Annotated[
         str | None,
@@ -151,7 +197,10 @@ def template(
         the_codeset = load_codeset(codeset or the_spec.codeset)
         entries = read_roster(roster) if roster else None
         given = load_codeset(codeset) if codeset else None
-        tables = [read_any(path, given, the_spec).table for path in prefill or []]
+        the_layout = load_layout(layout) if layout else None
+        tables = [
+            read_any(path, given, the_spec, layout=the_layout).table for path in prefill or []
+        ]
         options = TemplateOptions(
             year=year or next_year(), password=password, deadline=deadline, contact=contact
         )
@@ -189,6 +238,7 @@ def validate(
     ] = None,
     config: ConfigOption = None,
     spec: SpecOption = DEFAULT_SPEC,
+    layout: LayoutOption = None,
     codeset: SpecCodesetOption = None,
     year: Annotated[int | None, typer.Option("--year", help="应为哪一年度的模板。")] = None,
     department: Annotated[
@@ -210,7 +260,11 @@ def validate(
         if not paths:
             raise InputError("没有找到要校验的文件")
         expected = Expected(department_code=department, year=year)
-        reports = [validate_file(p, the_codeset, the_config, the_spec, expected) for p in paths]
+        the_layout = load_layout(layout) if layout else None
+        reports = [
+            validate_file(p, the_codeset, the_config, the_spec, expected, layout=the_layout)
+            for p in paths
+        ]
     except PerfxlError as exc:
         raise fail(exc) from exc
     if fmt == "json":

@@ -16,6 +16,7 @@ from perfxl.cli.app import (
     EXIT_OK,
     CodesetOption,
     ConfigOption,
+    LayoutOption,
     LedgerOption,
     RosterOption,
     SpecCodesetOption,
@@ -27,6 +28,7 @@ from perfxl.cli.app import (
 )
 from perfxl.domain.codesets import DEFAULT_CODESET, load_codeset
 from perfxl.errors import InputError, PerfxlError
+from perfxl.formats.mapping import load_layout
 from perfxl.formats.roster import read_roster
 from perfxl.formats.spec import DEFAULT_SPEC, load_spec
 from perfxl.ledger.collect import Event, collect
@@ -53,6 +55,7 @@ def collect_command(
     config: ConfigOption = None,
     spec: SpecOption = DEFAULT_SPEC,
     codeset: SpecCodesetOption = None,
+    layout: LayoutOption = None,
 ) -> None:
     """收集各单位报回的文件：逐一校验、对应到名单中的单位，记入台账。
 
@@ -67,6 +70,7 @@ def collect_command(
         the_codeset = load_codeset(codeset) if codeset else None
         the_config = load_config(config)
         entries = read_roster(roster) if roster else None
+        the_layout = load_layout(layout) if layout else None
         store = Store(ledger)
     except PerfxlError as exc:
         raise fail(exc) from exc
@@ -105,6 +109,7 @@ def collect_command(
                 jobs or None,
                 tick,
                 lambda n: progress.update(task, total=n),
+                the_layout,
             )
         except PerfxlError as exc:
             raise fail(exc) from exc

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from perfxl.checks.validate import ISSUE_FIELDS, FileReport
@@ -55,6 +57,28 @@ def read_summary(result: ReadResult) -> None:
     )
     if result.issues:
         out.print(issue_table(result.issues))
+
+
+def read_table(results: list[ReadResult], unreadable: list[tuple[Path, str]]) -> None:
+    """Several files read: one row each, with its layout and what it holds."""
+    table = Table(title=f"读入了 {len(results) + len(unreadable)} 个文件")
+    for column in ("文件", "格式", "单位", "项目", "指标", "总计（万元）", "错误", "提示"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        row = result.summary()
+        table.add_row(
+            escape(Path(result.file).name),
+            KINDS.get(result.kind, result.kind),
+            escape(row["department"] or ""),
+            str(row["projects"]),
+            str(row["indicators"]),
+            f"{Decimal(row['total']):,.2f}",
+            f"[red]{row['errors']}[/]" if row["errors"] else "0",
+            str(row["warnings"]),
+        )
+    for path, why in unreadable:
+        table.add_row(escape(path.name), "[red]无法读取[/]", escape(why), "", "", "", "", "")
+    out.print(table)
 
 
 def issues_csv(reports: list[FileReport]) -> None:

@@ -209,6 +209,20 @@ class ReadResult(BaseModel):
     def errors(self) -> list[Issue]:
         return [i for i in self.issues if i.severity == "error"]
 
+    def summary(self) -> dict[str, Any]:
+        """One line of `import` over several files: the file, its layout, what it holds."""
+        total = sum((p.total for p in self.table.projects if p.total is not None), Decimal(0))
+        return {
+            "file": self.file,
+            "kind": self.kind,
+            "department": self.table.department.name,
+            "projects": len(self.table.projects),
+            "indicators": self.table.indicator_count,
+            "total": str(total),
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """What `import --json` prints: amounts as decimal strings, each value with its
         parse, each issue with its place."""

@@ -39,6 +39,7 @@ from perfxl.checks.validate import FileReport, validate_file
 from perfxl.domain.codesets import CodeSet
 from perfxl.domain.model import TargetTable
 from perfxl.errors import PerfxlError
+from perfxl.formats.mapping import Layout
 from perfxl.formats.roster import RosterEntry
 from perfxl.formats.spec import TemplateSpec
 from perfxl.formats.template_frame import Expected
@@ -71,7 +72,7 @@ class Event:
     """What happened to one file."""
 
     file: str
-    outcome: str  # accepted / rejected / superseded / duplicate
+    outcome: str  # accepted / rejected / superseded (once the run is over) / duplicate
     department: str | None = None
     errors: int = 0
     warnings: int = 0
@@ -116,6 +117,7 @@ class Settings:
     roster: list[RosterEntry] | None
     accept_with_errors: bool
     parent: int  # the collecting process: once it is gone, a worker records nothing more
+    layout: Layout | None = None  # a user's description of a layout, tried first
 
 
 class _Worker:
@@ -235,7 +237,7 @@ def _read_one(worker: _Worker, path: Path, received_at: str) -> _Read:
     ).hexdigest()
     if digest in s.known:
         return _Read(path, received_at, digest, None)
-    report = validate_file(path, s.codeset, s.config, s.spec, s.expected, data)
+    report = validate_file(path, s.codeset, s.config, s.spec, s.expected, data, s.layout)
     return _Read(path, received_at, digest, report)
 
 
@@ -342,6 +344,7 @@ def collect(
     jobs: int | None = None,
     progress: Callable[[Event], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    layout: Layout | None = None,
 ) -> CollectReport:
     """Read, validate and record every file of the inbox, in `jobs` worker processes (by
     default one per core). The report lists the files in their order of arrival."""
@@ -366,6 +369,7 @@ def collect(
         roster=roster,
         accept_with_errors=accept_with_errors,
         parent=os.getpid(),
+        layout=layout,
     )
     lock = multiprocessing.get_context().Lock()
     workers = min(jobs, len(work))
@@ -388,9 +392,14 @@ def collect(
         # Stopped early, what has not started never starts; what has, ends whole.
         pool.shutdown(wait=True, cancel_futures=True)
     store.checkpoint()
-    # Reported in the order of arrival, whichever worker was first.
+    # Reported in the order of arrival, each file with its status once all are recorded,
+    # whichever worker was first.
     arrival = {str(path): n for n, (path, _) in enumerate(pending)}
     report.events.sort(key=lambda event: arrival.get(event.file, 0))
+    standing = store.standing([e.submission_id for e in report.events if e.submission_id])
+    for event in report.events:
+        if event.submission_id in standing:
+            event.outcome, event.changes = standing[event.submission_id]
     return report
 
 

@@ -51,6 +51,15 @@ class Submission:
     superseded_by: int | None
 
 
+def _change(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "change": row["change"],
+        "project": row["project_key"],
+        "name": row["project_name"],
+        "fields": json.loads(row["fields"]),
+    }
+
+
 def decode_extra(text: str, fields: Fields) -> Extra:
     """The extra fields' values of a row, from their JSON, amounts as Decimal."""
     values: dict[str, Any] = json.loads(text) if text != "{}" else {}
@@ -145,16 +154,28 @@ class Queries:
 
     def changes(self, submission_id: int) -> list[dict[str, Any]]:
         return [
-            {
-                "change": r["change"],
-                "project": r["project_key"],
-                "name": r["project_name"],
-                "fields": json.loads(r["fields"]),
-            }
+            _change(r)
             for r in self.db.execute(
                 "SELECT * FROM changes WHERE submission_id = ? ORDER BY id", (submission_id,)
             )
         ]
+
+    def standing(self, ids: list[int]) -> dict[int, tuple[str, list[dict[str, Any]]]]:
+        """The status of each of these submissions, and its changes against the one it
+        replaced."""
+        found: dict[int, tuple[str, list[dict[str, Any]]]] = {}
+        for start in range(0, len(ids), 500):  # within SQLite's limit of parameters
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for row in self.db.execute(
+                f"SELECT id, status FROM submissions WHERE id IN ({marks})", chunk
+            ):
+                found[row["id"]] = (row["status"], [])
+            for r in self.db.execute(
+                f"SELECT * FROM changes WHERE submission_id IN ({marks}) ORDER BY id", chunk
+            ):
+                found[r["submission_id"]][1].append(_change(r))
+        return found
 
     def counts(self) -> dict[str, int]:
         return {
