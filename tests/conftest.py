@@ -65,10 +65,12 @@ def table_file(tmp_path: Path):
     return make
 
 
-def libreoffice_resave(files: list[Path], outdir: Path) -> list[Path]:
+def libreoffice_resave(
+    files: list[Path], outdir: Path, target: str = "xlsx:Calc MS Excel 2007 XML"
+) -> list[Path]:
     """Open and save each workbook in LibreOffice (as Excel or WPS users would), with a
-    private profile so that runs do not collide. Fails in CI, skips elsewhere, when
-    LibreOffice is not installed."""
+    private profile so that runs do not collide; `target` is LibreOffice's format (`xls:MS
+    Excel 97`, `ods`). Fails in CI, skips elsewhere, when LibreOffice is not installed."""
     import os
     import shutil
     import subprocess
@@ -86,7 +88,7 @@ def libreoffice_resave(files: list[Path], outdir: Path) -> list[Path]:
             f"-env:UserInstallation={profile.resolve().as_uri()}",
             "--headless",
             "--convert-to",
-            "xlsx:Calc MS Excel 2007 XML",
+            target,
             "--outdir",
             str(outdir),
             *map(str, files),
@@ -95,7 +97,8 @@ def libreoffice_resave(files: list[Path], outdir: Path) -> list[Path]:
         capture_output=True,
         timeout=300,
     )
-    out = [outdir / f.name for f in files]
+    suffix = "." + target.split(":")[0]
+    out = [outdir / f.with_suffix(suffix).name for f in files]
     missing = [p for p in out if not p.is_file()]
     assert not missing, f"LibreOffice did not write {missing}"
     return out

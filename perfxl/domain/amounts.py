@@ -132,14 +132,18 @@ def beyond_cent(amount: Decimal) -> bool:
     return places(amount) > 2
 
 
-def rounding_tolerance(parts: int) -> Decimal:
-    """How far a declared total may stand from the sum of `parts` rounded amounts because
-    each part was rounded to the cent on its own: half a cent each."""
-    return Decimal("0.005") * max(parts, 1)
+def rounding_tolerance(parts: int, unit: str | None = _WAN) -> Decimal:
+    """How far a declared total may stand from the sum of `parts` rounded amounts, in 万元,
+    because each part was rounded to the cent of its table's unit on its own: half a cent
+    each (of 万元, or of 元 where the table is in 元)."""
+    half_cent = Decimal("0.005") * max(parts, 1)
+    return half_cent.scaleb(-4) if unit == _YUAN else half_cent
 
 
 def fmt(amount: Decimal | None) -> str:
     """`7895.8` → `7,895.80`, for messages."""
     if amount is None:
         return "（空）"
+    if beyond_cent(amount):  # converted from 元: every place it has
+        return f"{amount.normalize():,f}"
     return f"{amount:,.2f}"

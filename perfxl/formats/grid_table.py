@@ -324,7 +324,7 @@ class _Reader:
                 diff = abs(declared - summed)
                 if diff == 0:
                     continue
-                tolerance = rounding_tolerance(len(members))
+                tolerance = rounding_tolerance(len(members), self.units.get(key))
                 self.issue(
                     rounding if diff <= tolerance else mismatch,
                     r,
@@ -334,7 +334,7 @@ class _Reader:
                     declared=fmt(declared),
                     summed=fmt(summed),
                     diff=fmt(diff),
-                    tolerance=f"{tolerance:.3f}",
+                    tolerance=f"{tolerance.normalize():f}",
                     rows=len(members),
                     unit=unit,
                 )

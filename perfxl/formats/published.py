@@ -303,7 +303,7 @@ class _Reader:
             diff = abs(declared - summed)
             if diff == 0:
                 continue
-            tolerance = rounding_tolerance(len(members))
+            tolerance = rounding_tolerance(len(members), self.units.get(key))
             rule = rounding if diff <= tolerance else mismatch
             self.issue(
                 rule,
@@ -314,7 +314,7 @@ class _Reader:
                 declared=fmt(declared),
                 summed=fmt(summed),
                 diff=fmt(diff),
-                tolerance=f"{tolerance:.3f}",
+                tolerance=f"{tolerance.normalize():f}",
                 rows=len(members),
                 **params,
             )

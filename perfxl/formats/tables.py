@@ -184,3 +184,9 @@ def resolve_levels(indicator: Indicator, codeset: CodeSet) -> None:
     if indicator.level2 is None and indicator.level2_label:
         found = codeset.l2_by_label(clean_label(indicator.level2_label))
         indicator.level2 = found.code if found else None
+    if indicator.level1 is None and indicator.level1_label is None and indicator.level2:
+        # A form that gives the 二级 only: its 一级 is the one it sits under.
+        level2 = codeset.l2(indicator.level2)
+        level1 = codeset.l1(level2.parent) if level2 else None
+        if level1 is not None:
+            indicator.level1, indicator.level1_label = level1.code, level1.label

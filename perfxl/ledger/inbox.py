@@ -54,7 +54,8 @@ def _key(name: str | None) -> str:
 
 class Directory:
     """The roster, to match a file to its department: by the code our template carries, or
-    by the name a table that is not ours gives."""
+    by the name a table that is not ours gives, or by the roster code its own code begins
+    with (`820001-某某镇人民政府` is department 820's)."""
 
     def __init__(self, entries: list[RosterEntry] | None) -> None:
         self.entries = entries
@@ -74,6 +75,7 @@ class Directory:
             (self.by_code.get(code or "") if report.kind in ("template", "plain") else None)
             or self.by_name.get(_key(name))
             or self.by_code.get(code or "")
+            or self.by_prefix(code)
         )
         if entry is not None:
             return entry.code, entry.name, None
@@ -84,3 +86,10 @@ class Directory:
             or "（文件中未写明）"
         )
         return None, None, cat.DEPARTMENT_UNKNOWN.issue(file=report.file, found=found)
+
+    def by_prefix(self, code: str | None) -> RosterEntry | None:
+        """The roster department whose code the file's code begins with (the longest)."""
+        if not code:
+            return None
+        found = [e for e in self.entries or [] if code.startswith(e.code)]
+        return max(found, key=lambda e: len(e.code), default=None)
