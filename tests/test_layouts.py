@@ -252,3 +252,29 @@ def test_a_file_that_fits_no_layout_says_what_was_looked_for(tmp_path: Path) -> 
 def _run(*args: str) -> tuple[int, str]:
     result = runner.invoke(app, list(args))
     return result.exit_code, result.output
+
+
+def test_collect_and_prefill_take_every_layout(tmp_path: Path) -> None:
+    """A grid whose unit is `820001-某某镇人民政府` belongs to roster department 820: it is
+    collected as that department's, and prefills that department's template."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    grid = GRID.xlsx(inbox)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("code,name\n820,某某镇\n830,另一个镇\n", encoding="utf-8")
+    ledger = tmp_path / "ledger.db"
+    code, output = _run("collect", str(inbox), "--roster", str(roster), "--ledger", str(ledger))
+    from perfxl.ledger.store import Store
+
+    with Store(ledger) as store:
+        [submission] = store.submissions()
+        assert (submission.department_code, submission.kind) == ("820", "grid")
+        assert sum((p.total or 0 for p in store.projects(submission.id)), Decimal(0)) == Decimal(
+            "430.984"
+        )
+    out = tmp_path / "templates"
+    code, output = _run("template", "--roster", str(roster), "--prefill", str(grid), "-o", str(out))
+    assert code == 0 and "820已用上年数据预填" in "".join(output.split()), output
+    prefilled = read_any(out / "820.xlsx")
+    assert [p.name for p in prefilled.table.projects] == ["工资性支出", "办公经费"]
+    assert prefilled.table.indicator_count == 6

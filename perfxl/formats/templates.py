@@ -44,12 +44,17 @@ def write_templates(
     used: set[int] = set()
 
     def match(dept: Department) -> TargetTable | None:
-        for i, table in enumerate(tables):
-            by_code = dept.code and table.department.code == dept.code
-            by_name = dept.name and _key(table.department.name) == _key(dept.name)
-            if by_code or by_name:
-                used.add(i)
-                return table
+        """The table of a department: by its code, by its name, or by a code that begins
+        with the department's (`820001-某某镇人民政府` is department 820's)."""
+        for test in (
+            lambda t: bool(dept.code) and t.department.code == dept.code,
+            lambda t: bool(dept.name) and _key(t.department.name) == _key(dept.name),
+            lambda t: bool(dept.code) and (t.department.code or "").startswith(dept.code or "-"),
+        ):
+            for i, table in enumerate(tables):
+                if i not in used and test(table):
+                    used.add(i)
+                    return table
         return None
 
     if roster:
