@@ -3,6 +3,7 @@ last year's data where a table matches the department by code or by name."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,11 +47,12 @@ def write_templates(
     def match(dept: Department) -> TargetTable | None:
         """The table of a department: by its code, by its name, or by a code that begins
         with the department's (`820001-某某镇人民政府` is department 820's)."""
-        for test in (
+        tests: list[Callable[[TargetTable], bool]] = [
             lambda t: bool(dept.code) and t.department.code == dept.code,
             lambda t: bool(dept.name) and _key(t.department.name) == _key(dept.name),
             lambda t: bool(dept.code) and (t.department.code or "").startswith(dept.code or "-"),
-        ):
+        ]
+        for test in tests:
             for i, table in enumerate(tables):
                 if i not in used and test(table):
                     used.add(i)
