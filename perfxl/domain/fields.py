@@ -289,8 +289,8 @@ INDICATOR = Fields(
     "indicator",
     (
         Field("project", "所属项目", "ref", compared=False, model=False),
-        Field("level1", "一级指标", "level"),
-        Field("level2", "二级指标", "level"),
+        Field("level1", "一级指标", "level", aliases=("一级指标名称", "一级")),
+        Field("level2", "二级指标", "level", aliases=("二级指标名称", "二级")),
         Field("name", "三级指标", required=True, aliases=("指标名称", "三级指标名称"), width=28),
         Field("nature", "指标性质", "choice", compared=False),
         Field(

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from perfxl.checks import catalogue as cat
 from perfxl.domain.codesets import CodeSet
-from perfxl.domain.model import ReadResult, TargetTable
+from perfxl.domain.model import Department, ReadResult, TargetTable
 from perfxl.formats import grid_table, project_form, published
 from perfxl.formats.grid import Sheet, read_sheets
 from perfxl.formats.jsonfile import read_json
 from perfxl.formats.mapping import Layout, read_mapped
 from perfxl.formats.spec import TemplateSpec, load_spec
 from perfxl.formats.structured import is_structured, read_structured
+from perfxl.formats.tables import apply_codeset
 from perfxl.formats.template_frame import Expected, find_header, read_meta
 from perfxl.formats.template_reader import read_template
 
@@ -57,17 +58,43 @@ def read_any(
 
 def read_table(path: Path, sheets: list[Sheet], codeset: CodeSet | None = None) -> ReadResult:
     """A table laid out as the country lays them out: the grid, the packed table or the
-    forms, whichever the file's captions show."""
-    for sheet in sheets:
-        header = grid_table.find_header(sheet)
-        if header is not None:
-            return grid_table.read_grid(path, sheet, header, codeset)
-    for sheet in sheets:
-        header = published.find_header(sheet)
-        if header is not None:
-            return published.read_packed(path, sheet, header, codeset)
+    forms, whichever the file's captions show; every sheet laid out so is read (a workbook
+    with one sheet per subordinate unit)."""
+    grids = [(s, h) for s in sheets if (h := grid_table.find_header(s))]
+    if grids:
+        return _merged([grid_table.read_grid(path, s, h, codeset) for s, h in grids], codeset)
+    packed = [(s, h) for s in sheets if (h := published.find_header(s))]
+    if packed:
+        return _merged([published.read_packed(path, s, h, codeset) for s, h in packed], codeset)
     forms = [(s, found) for s in sheets if (found := project_form.find_forms(s))]
     if forms:
         return project_form.read_forms(path, sheets, forms, codeset)
     issue = cat.LAYOUT_UNKNOWN.issue(file=str(path), sheet=sheets[0].name if sheets else None)
     return ReadResult(file=str(path), kind="published", table=TargetTable(), issues=[issue])
+
+
+def _merged(results: list[ReadResult], codeset: CodeSet | None) -> ReadResult:
+    """The tables of several sheets as one: the department they agree on (each sheet's
+    projects keep theirs as 资金使用单位 where they differ), their projects in turn."""
+    if len(results) == 1:
+        return results[0]
+    first = results[0]
+    names = {r.table.department.name for r in results}
+    projects = []
+    for result in results:
+        for project in result.table.projects:
+            if len(names) > 1 and not project.unit:
+                project.unit = result.table.department.name
+            projects.append(project)
+    extras = {(e.entity, e.key): e for r in results for e in r.table.extras}
+    table = TargetTable(
+        department=first.table.department if len(names) == 1 else Department(),
+        fiscal_year=first.table.fiscal_year,
+        projects=projects,
+        extras=list(extras.values()),
+    )
+    issues = [i for r in results for i in r.issues if i.code != cat.CODESET_MIXED.code]
+    mixed = apply_codeset(table, codeset, first.file)
+    return ReadResult(
+        file=first.file, kind=first.kind, table=table, issues=[*issues, *([mixed] if mixed else [])]
+    )

@@ -12,6 +12,7 @@ import io
 import zipfile
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,6 +42,7 @@ class Sheet:
         self._rows = rows
         self._loader = loader
         self.data = data  # the bytes of the workbook the sheet was read from, if any
+        self._number_formats: dict[tuple[int, int], str] | None = None
 
     @property
     def rows(self) -> list[list[Cell]]:
@@ -53,6 +55,37 @@ class Sheet:
         if row < len(self.rows) and col < len(self.rows[row]):
             return self.rows[row][col]
         return None
+
+    def shown(self, row: int, col: int) -> str:
+        """A cell as the spreadsheet shows it: a number formatted as a percentage (`0%`) as
+        one (`95%`), which its value alone (0.95) does not say; other cells as text_of."""
+        value = self.cell(row, col)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not self.data:
+            return text_of(value)
+        if "%" in self._formats().get((row, col), ""):
+            number = Decimal(format(value, ".15g")).scaleb(2).normalize()
+            return f"{number:f}%"
+        return text_of(value)
+
+    def _formats(self) -> dict[tuple[int, int], str]:
+        """The number formats of this sheet's number cells (xlsx only), read once when a
+        number is asked for where a value is expected (rare: most values are text)."""
+        if self._number_formats is None:
+            self._number_formats = {}
+            try:
+                from openpyxl import load_workbook
+
+                book = load_workbook(io.BytesIO(self.data or b""), read_only=True)
+                sheet = book[self.name]
+                for cells in sheet.iter_rows():
+                    for cell in cells:
+                        if isinstance(getattr(cell, "value", None), (int, float)):
+                            where = (cell.row - 1, cell.column - 1)
+                            self._number_formats[where] = cell.number_format or ""
+                book.close()
+            except Exception:  # not an xlsx openpyxl reads: values stand as they are
+                pass
+        return self._number_formats
 
 
 def column_letter(col: int) -> str:
@@ -167,6 +200,8 @@ def text_of(value: Cell) -> str:
         return ""
     if isinstance(value, float):
         return format(value, ".15g")
+    if isinstance(value, datetime) and value.time() == time():
+        return value.date().isoformat()  # a date cell: the date, as Excel shows it
     return str(value).strip()
 
 

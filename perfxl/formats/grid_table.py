@@ -36,45 +36,56 @@ from perfxl.domain.model import (
     TargetTable,
 )
 from perfxl.domain.packed import clean_cell
-from perfxl.domain.values import OPERATORS, compose_value, fold
+from perfxl.domain.values import OPERATORS, QUALITATIVE, compose_value, fold, parse_value
 from perfxl.formats.grid import Cell, Sheet, a1, column_letter, text_of
 from perfxl.formats.tables import (
     Header,
     apply_codeset,
-    match_header,
+    first_header,
     read_preamble,
     split_code,
     split_level,
+    sum_row,
 )
 
 LAYOUT = "指标明细表（每个指标一行）"
 KINDS = (("project", PROJECT), ("indicator", INDICATOR))
 _PROJECT = ("project.code", "project.name", "project.unit", "project.goal", "project.long_goal")
 _MONEY = tuple(f"project.{f.key}" for f in PROJECT.money)
-_OPERATOR_WORDS = {fold(op) for op in OPERATORS} | {"=", ">", "<", ">=", "<=", "≥", "≤", "定性"}
+_OPERATOR_SYMBOLS = {fold(op) for op in OPERATORS} | {"=", ">", "<", ">=", "<=", "≥", "≤", "定性"}
 _NATURES: dict[str, Literal["定量", "定性"]] = {"定量": "定量", "定性": "定性"}
-_TOTAL_NAMES = frozenset({"合计", "总计"})
 
 
 def find_header(sheet: Sheet, aliases: dict[str, str] | None = None) -> Header | None:
     """A header naming a project (项目名称) and an indicator (三级指标) with a level and a
     value: the grid's."""
-    for r, row in enumerate(sheet.rows[:50]):
-        header = match_header(row, KINDS, aliases)
+
+    def accept(header: Header) -> bool:
         found = set(header.columns)
         level = {"indicator.level1", "indicator.level2"} & found
         value = {"indicator.annual", "indicator.period"} & found
-        if {"project.name", "indicator.name"} <= found and level and value:
-            header.row = r
-            _by_content(sheet, header)
-            return header
-    return None
+        return {"project.name", "indicator.name"} <= found and bool(level) and bool(value)
+
+    header = first_header(sheet.rows, KINDS, accept, aliases)
+    if header is not None:
+        _by_content(sheet, header)
+    return header
 
 
 def _by_content(sheet: Sheet, header: Header) -> None:
     """A column captioned 指标性质 that holds operators is the operator column (and one
-    captioned 计算符号 that holds 定量/定性 is the nature)."""
+    captioned 计算符号 that holds 定量/定性 is the nature); a column captioned 单位 that holds
+    the names of units is the 资金使用单位, and a later one is the 计量单位."""
     columns = header.columns
+    unit = columns.get("indicator.unit")
+    if unit is not None:
+        values = [text_of(row[unit]) for row in sheet.rows[header.row + 1 :] if unit < len(row)]
+        if _organisations([v for v in values if v]):
+            columns.pop("indicator.unit")
+            columns.setdefault("project.unit", unit)
+            later = header.others.get("indicator.unit", [])
+            if later:
+                columns["indicator.unit"] = later[0]
     for key, other, test in (
         ("indicator.nature", "indicator.operator", _is_operator),
         ("indicator.operator", "indicator.nature", lambda t: t in _NATURES),
@@ -88,8 +99,25 @@ def _by_content(sheet: Sheet, header: Header) -> None:
             columns[other] = columns.pop(key)
 
 
+_ORGANISATION = ("局", "院", "馆", "中心", "站", "委", "办", "所", "队", "校", "政府", "部", "处",
+                 "厅", "会", "室", "社", "园", "场")  # fmt: skip
+
+
+def _organisations(values: list[str]) -> bool:
+    """Do a column's cells name units (某市档案馆) rather than units of measure (卷, %)?"""
+    return bool(values) and sum(len(v) > 4 and v.endswith(_ORGANISATION) for v in values) * 2 > len(
+        values
+    )
+
+
 def _is_operator(text: str) -> bool:
-    return "".join(fold(text).split()) in _OPERATOR_WORDS
+    """`≥`, `>=`, `＝`, or a word that stands for one (大于等于, 不低于, 小于或等于)."""
+    folded = "".join(fold(text).split())
+    if folded in _OPERATOR_SYMBOLS:
+        return True
+    if any(ch.isdigit() for ch in folded):
+        return False
+    return parse_value(f"{folded}1").operator not in (None, QUALITATIVE)
 
 
 class _Reader:
@@ -160,16 +188,18 @@ class _Reader:
 
     def read(self) -> TargetTable:
         header_row = self.header.row
-        preamble = read_preamble(self.sheet.rows[:header_row])
+        preamble = read_preamble(self.sheet.rows[: self.header.first])
         for key in _MONEY:
             c = self.columns.get(key)
             if c is not None:
                 self.units[key] = self.unit or self.header.units.get(c) or preamble.unit or "万元"
         projects: list[Project] = []
-        groups: list[tuple[int, list[Cell], list[Project]]] = []
+        groups: list[tuple[int, list[Cell], list[Project]]] = []  # units over their projects
+        closing: list[tuple[int, list[Cell], list[Project]]] = []  # 小计 rows under theirs
         total: tuple[int, list[Cell]] | None = None
         current: Project | None = None
         signature: tuple[str, ...] = ()
+        since = 0  # the first project a 小计 row would add up
         for r in range(header_row + 1, len(self.sheet.rows)):
             row = self.sheet.rows[r]
             name = self.cell(row, "project.name")
@@ -177,14 +207,19 @@ class _Reader:
             own = tuple(self.cell(row, k) for k in (*_PROJECT, *_MONEY))
             if not any(text_of(v) for v in row):
                 continue
-            if "".join(name.split()) in _TOTAL_NAMES or (
-                not name and "".join(self.cell(row, "project.unit").split()) in _TOTAL_NAMES
-            ):
+            labels = (name, self.cell(row, "project.code"), self.cell(row, "project.unit"))
+            kind = sum_row(*labels) if not indicator else None
+            if kind == "total":
                 total = (r, row)
+                continue
+            if kind == "subtotal":  # under its projects
+                closing.append((r, row, projects[since:]))
+                since, current = len(projects), None
                 continue
             if not name and not indicator:
                 if any(self.cell(row, k) for k in _MONEY):  # a subtotal: a unit and its money
                     groups.append((r, row, []))
+                    since = len(projects)
                 else:
                     self.issue(cat.ROW_NOT_RECOGNISED, r, value=_row_text(row))
                 continue
@@ -200,7 +235,7 @@ class _Reader:
             values = self.cell(row, "indicator.annual") or self.cell(row, "indicator.period")
             if indicator or values:
                 current.indicators.append(self.indicator(r, row, current))
-        self.check_sums(total, projects, groups)
+        self.check_sums(total, projects, [*groups, *closing])
         department = self.department(preamble.department, projects)
         extras = {(e, key): caption for c, (e, key) in self.extras.items()
                   for caption in [self.header.unknown[c]]}  # fmt: skip
@@ -249,7 +284,8 @@ class _Reader:
         unit = self.cell(row, "indicator.unit")
         values = {}
         for key in ("period", "annual"):
-            text = self.cell(row, f"indicator.{key}")
+            c = self.columns.get(f"indicator.{key}")
+            text = self.sheet.shown(r, c) if c is not None else ""
             split = "indicator.operator" in self.columns or "indicator.unit" in self.columns
             values[key] = compose_value(operator, text, unit) if split and text else text
         nature = _NATURES.get(self.cell(row, "indicator.nature"))

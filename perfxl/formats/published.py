@@ -24,14 +24,20 @@ from perfxl.domain.codesets import CodeSet
 from perfxl.domain.fields import PROJECT, caption_key
 from perfxl.domain.model import Department, ExtraField, Issue, Project, ReadResult, TargetTable
 from perfxl.formats.grid import Cell, Sheet, a1, column_letter, read_sheets
-from perfxl.formats.tables import Header, apply_codeset, match_header, read_preamble, split_code
+from perfxl.formats.tables import (
+    Header,
+    apply_codeset,
+    first_header,
+    read_preamble,
+    split_code,
+    sum_row,
+)
 
 LAYOUT = "公开表（每个项目一行，指标合并在一个单元格）"
 AMOUNT_FIELDS = tuple(f.key for f in PROJECT.money)
 # The columns the layout cannot do without (项目编码, 资金使用单位 and the sources may be
 # absent: a table that has no 财政专户拨款 has none).
 REQUIRED = ("name", "goal", "indicators")
-_TOTAL_NAMES = frozenset({"合计", "总计"})
 
 
 def _text(value: Cell) -> str:
@@ -46,12 +52,11 @@ def _text(value: Cell) -> str:
 def find_header(sheet: Sheet, aliases: dict[str, str] | None = None) -> Header | None:
     """The header row: one naming 项目名称, 绩效指标 and at least one more field (`aliases`:
     captions a user's layout gives the fields)."""
-    for r, row in enumerate(sheet.rows[:50]):
-        header = match_header(row, [("project", PROJECT)], aliases)
-        if {"name", "indicators"} <= set(header.columns) and len(header.columns) >= 3:
-            header.row = r
-            return header
-    return None
+
+    def accept(header: Header) -> bool:
+        return {"name", "indicators"} <= set(header.columns) and len(header.columns) >= 3
+
+    return first_header(sheet.rows, [("project", PROJECT)], accept, aliases)
 
 
 @dataclass
@@ -123,7 +128,7 @@ class _Reader:
         for key in REQUIRED:
             if key not in self.columns:
                 self.issue(cat.COLUMN_MISSING, header_row, None, column_name=PROJECT.header(key))
-        preamble = read_preamble(self.sheet.rows[:header_row])
+        preamble = read_preamble(self.sheet.rows[: self.header.first])
         for key in AMOUNT_FIELDS:
             if key in self.columns:
                 unit = (
@@ -152,6 +157,8 @@ class _Reader:
         projects: list[Project] = []
         total_row: _Row | None = None
         groups: list[tuple[_Row, list[Project]]] = []
+        closing: list[tuple[_Row, list[Project]]] = []  # 小计 rows, under their projects
+        since = 0  # the first project a 小计 row would add up
         pending_unit: _Row | None = None
         for row in rows:
             name = row.texts.get("name", "")
@@ -163,8 +170,13 @@ class _Reader:
                         value=_row_text(self.sheet.rows[row.index]),
                     )
                 continue
-            if "".join(name.split()) in _TOTAL_NAMES and total_row is None:
+            kind = sum_row(name, row.texts.get("code", "")) if not row.has_content else None
+            if kind == "total" and total_row is None:
                 total_row = row
+                continue
+            if kind == "subtotal":
+                closing.append((row, projects[since:]))
+                since = len(projects)
                 continue
             if not row.has_content and row.has_amounts and not row.texts.get("code"):
                 # A 资金使用单位 subtotal, unless nothing follows it (then a bare project).
@@ -183,6 +195,7 @@ class _Reader:
             if pending_unit is not None:
                 groups.append((pending_unit, []))
                 pending_unit = None
+                since = len(projects)
             unit = groups[-1][0].texts["name"] if groups else None
             project = self._project(row, unit)
             projects.append(project)
@@ -191,7 +204,7 @@ class _Reader:
         if pending_unit is not None:
             projects.append(self._project(pending_unit, None))
         self._check_total(total_row, projects)
-        for unit_row, members in groups:
+        for unit_row, members in [*groups, *closing]:
             self._check_subtotal(unit_row, members)
         return projects
 
@@ -273,8 +286,8 @@ class _Reader:
 
     def _check_sources(self, row: _Row, project: Project) -> None:
         sources = [project.get(f.key) for f in PROJECT.sources if f.key in self.columns]
-        if project.total is None or "total" not in self.columns or None in sources:
-            return  # an amount that is not a number was reported already, or does not apply
+        if project.total is None or "total" not in self.columns or not sources or None in sources:
+            return  # no sources to add up, an amount reported already, or one that does not apply
         summed = project.sources_sum()
         if summed != project.total:
             self.issue(

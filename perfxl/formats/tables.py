@@ -5,7 +5,7 @@ labels as they are written (`1-产出指标`, `产出指标(50分)`, `产 出`, 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from perfxl.checks import catalogue as cat
@@ -16,14 +16,20 @@ from perfxl.domain.model import Indicator, Issue, TargetTable
 from perfxl.formats.grid import Cell, Sheet, text_of
 
 _DEPARTMENT = re.compile(
-    r"^\s*(?:部门名称|单位名称|部门|(?:预算|填报)单位(?:名称)?|主管部门(?:名称)?)\s*[:：]"
-    r"\s*(?P<name>.*?)\s*$"
+    r"^\s*(?:部门名称|单位名称|部门|(?:预算|填报|编制|申报)单位(?:名称)?|主管部门(?:名称)?)"
+    r"\s*(?:[（(]\s*(?:盖章|公章|签章)\s*[)）])?\s*[:：]\s*(?P<name>.*?)\s*$"
 )
-_DEPARTMENT_LABEL = re.compile(r"^\s*(?:部门|单位|预算单位|主管部门|填报单位)名称\s*[:：]?\s*$")
+_DEPARTMENT_LABEL = re.compile(
+    r"^\s*(?:部门|单位|预算单位|主管部门|填报单位|编制单位)(?:名称)?"
+    r"\s*(?:[（(]\s*(?:盖章|公章|签章)\s*[)）])?\s*[:：]?\s*$"
+)
 _YEAR = re.compile(r"(20\d\d)\s*年")
 _UNIT_LINE = re.compile(r"(?:金额)?单位\s*[:：]\s*(?:人民币)?\s*(万元|元)")
-# A code before a name: `820-某某镇部门`, `51000021R000000019951-工资性支出`.
-_CODED = re.compile(r"^\s*(?P<code>[0-9A-Za-z]*\d[0-9A-Za-z]*)\s*[-－—_]\s*(?P<name>\S.*?)\s*$")
+# A code before a name: `820-某某镇部门`, `51000021R000000019951-工资性支出`, `[101]某局`.
+_CODED = re.compile(
+    r"^\s*(?:(?P<code>[0-9A-Za-z]*\d[0-9A-Za-z]*)\s*[-－—_]|[\[［【](?P<bracketed>[0-9A-Za-z]+)[\]］】])"
+    r"\s*(?P<name>\S.*?)\s*$"
+)
 _LEVEL_CODE = re.compile(r"^\s*(?P<code>\d{1,2})(?![\d.．])\s*[-－—–、]?\s*(?P<label>.*?)\s*$")
 _LABEL_NOISE = re.compile(r"\s+|[★☆*※]|[（(][^（()）]*[)）]")
 
@@ -33,10 +39,19 @@ class Header:
     """A header row: which column holds which field, what the other captions were, and the
     money unit a caption states (`总计（元）`)."""
 
-    row: int
+    row: int  # the header's last row
     columns: dict[str, int]  # field key → column
     entity: dict[str, str] = field(default_factory=dict)  # field key → project / indicator
     unknown: dict[int, str] = field(default_factory=dict)  # column → caption, not a field
+    # Later columns whose captions name a field an earlier column already has: where the
+    # cells say the earlier one is something else, one of these is the field's.
+    others: dict[str, list[int]] = field(default_factory=dict)
+    top: int = -1  # the header's first row (a row of group captions may stand over it)
+
+    @property
+    def first(self) -> int:
+        return self.row if self.top < 0 else self.top
+
     units: dict[int, str] = field(default_factory=dict)  # column → 元 / 万元
     captions: dict[int, str] = field(default_factory=dict)  # column → caption as written
 
@@ -76,10 +91,62 @@ def match_header(
         if name not in header.columns:
             header.columns[name] = c
             header.entity[name] = entity
+        else:
+            header.others.setdefault(name, []).append(c)
         unit = unit_of(caption)
         if unit is not None:
             header.units[c] = unit
     return header
+
+
+def _combined(row: list[Cell], below: list[Cell]) -> list[Cell]:
+    """Two header rows as one: each column captioned by the lower row where it says
+    something, else by the upper (a caption merged down)."""
+    width = max(len(row), len(below))
+    out: list[Cell] = []
+    for c in range(width):
+        lower = below[c] if c < len(below) else None
+        out.append(lower if text_of(lower) else (row[c] if c < len(row) else None))
+    return out
+
+
+def first_header(
+    rows: list[list[Cell]],
+    fields: Iterable[tuple[str, Fields]],
+    accept: Callable[[Header], bool],
+    aliases: dict[str, str] | None = None,
+    most: int = 50,
+) -> Header | None:
+    """The first header among the first `most` rows that `accept` takes: a row alone, or a
+    row under a row of group captions (`资金来源` over 财政拨款 …, `绩效指标` over 一级指标
+    …); of the two, the one that names more fields."""
+    kinds = list(fields)
+
+    def accepted(top: int, last: int, captions: list[Cell]) -> Header | None:
+        header = match_header(captions, kinds, aliases)
+        header.top, header.row = top, last
+        return header if accept(header) else None
+
+    def best(r: int) -> Header | None:
+        alone = accepted(r, r, rows[r])
+        if r + 1 >= len(rows):
+            return alone
+        # A row of group captions over the next: it counts where it names more fields than
+        # the lower row alone.
+        group = accepted(r, r + 1, _combined(rows[r], rows[r + 1]))
+        below = match_header(rows[r + 1], kinds, aliases)
+        if group is not None and len(group.columns) > len(below.columns):
+            return group if alone is None or len(group.columns) > len(alone.columns) else alone
+        return alone
+
+    for r in range(min(most, len(rows))):
+        first = best(r)
+        if first is not None:
+            # The rows just under may hold a fuller header (group captions over the real
+            # ones): the one that names the most fields wins, the earliest of equals.
+            near = [h for n in (r + 1, r + 2) if n < len(rows) and (h := best(n))]
+            return max([first, *near], key=lambda h: (len(h.columns), -h.row))
+    return None
 
 
 def find_header(
@@ -91,13 +158,7 @@ def find_header(
 ) -> Header | None:
     """The first row among the first `most` whose captions name every field of `accept`."""
     wanted = set(accept)
-    kinds = list(fields)
-    for r, row in enumerate(sheet.rows[:most]):
-        header = match_header(row, kinds, aliases)
-        if wanted <= set(header.columns):
-            header.row = r
-            return header
-    return None
+    return first_header(sheet.rows, fields, lambda h: wanted <= set(h.columns), aliases, most)
 
 
 @dataclass
@@ -131,10 +192,24 @@ def read_preamble(rows: list[list[Cell]]) -> Preamble:
     return found
 
 
+def sum_row(*texts: str) -> str | None:
+    """What a row's label cells say it is: `total` (合计, 总计, written in whichever of them),
+    `subtotal` (小计, or a name ending in 小计: the sum of the rows above it), or None."""
+    for text in texts:
+        key = "".join(text.split())
+        if key in ("合计", "总计"):
+            return "total"
+        if key.endswith("小计"):
+            return "subtotal"
+    return None
+
+
 def split_code(text: str) -> tuple[str | None, str]:
     """A code written before a name (`820-某某镇部门` → `820`, `某某镇部门`); codes have a
     digit and at least three characters, so that `1-产出指标` is left to the levels."""
     match = _CODED.match(text)
+    if match and match.group("bracketed"):
+        return match.group("bracketed"), match.group("name")
     if match and len(match.group("code")) >= 3:
         return match.group("code"), match.group("name")
     return None, text.strip()
