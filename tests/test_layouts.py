@@ -21,6 +21,8 @@ from perfxl.formats.detect import read_any
 from perfxl.formats.mapping import load_layout
 from perfxl.formats.spec import load_spec
 from tests.conftest import SEED_TXT, libreoffice_resave
+from tests.layout_variants import V as VARIANTS
+from tests.layout_variants import compare, write
 from tests.layouts import GRID, LAYOUTS, Layout
 
 runner = CliRunner()
@@ -278,3 +280,18 @@ def test_collect_and_prefill_take_every_layout(tmp_path: Path) -> None:
     prefilled = read_any(out / "820.xlsx")
     assert [p.name for p in prefilled.table.projects] == ["工资性支出", "办公经费"]
     assert prefilled.table.indicator_count == 6
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v["name"] for v in VARIANTS])
+def test_more_tables_as_they_come(variant: dict[str, object], tmp_path: Path) -> None:
+    """34 more tables as offices make them (tests/layout_variants.py): each read as a
+    careful person reads it, with no error that is not in the table."""
+    path = write(variant, tmp_path)
+    got = read_any(path).to_dict()
+    problems = compare(variant, got)
+    problems += [
+        f"error {i['code']} at {i.get('cell')}: {i['message']}"
+        for i in got["issues"]
+        if i["severity"] == "error"
+    ]
+    assert problems == []

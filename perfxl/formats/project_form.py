@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from perfxl.checks import catalogue as cat
-from perfxl.domain.amounts import AmountError, parse_money
+from perfxl.domain.amounts import AmountError, parse_money, unit_of
 from perfxl.domain.codesets import DEFAULT_CODESET, CodeSet, load_codeset
 from perfxl.domain.fields import INDICATOR, PROJECT, caption_key
 from perfxl.domain.model import (
@@ -36,7 +36,6 @@ from perfxl.formats.grid import Cell, Sheet, a1, column_letter, text_of
 from perfxl.formats.tables import (
     Header,
     apply_codeset,
-    clean_label,
     match_header,
     read_preamble,
     split_code,
@@ -125,6 +124,8 @@ def _grid_row(row: list[Cell], header: Header) -> bool:
 class _Reader:
     def __init__(self, path: Path, sheet: Sheet, unit: str | None) -> None:
         self.path, self.sheet, self.unit = path, sheet, unit
+        self.form_unit = unit
+        self.label_units: dict[str, str] = {}  # field → the unit its label gives (资金总额（元）)
         self.issues: list[Issue] = []
         self.extras: dict[tuple[str, str], str] = {}  # (entity, key) → caption
         self.department: str | None = None
@@ -143,8 +144,11 @@ class _Reader:
             )
         )
 
-    def form(self, form: _Form) -> Project:
-        first_grid = form.grids[0][0].row
+    def form(self, form: _Form, unit: str | None) -> Project:
+        """One form's project; `unit`: the money unit a line above the form gives."""
+        self.form_unit = unit or self.unit
+        self.label_units = {}
+        first_grid = form.grids[0][0].first
         values: dict[str, tuple[str, int, int]] = {}  # field key → (text, row, column)
         extra: dict[str, str | Decimal] = {}
         rows = self.sheet.rows
@@ -174,8 +178,14 @@ class _Reader:
     ) -> None:
         key = caption_key(label)
         found = PROJECT.lookup(label)
-        if found is not None and found.model and found.key not in values:
-            values[found.key] = (value, r, c)
+        unit = unit_of(label)
+        if unit is not None and not value:  # `项目资金（万元）` over the amounts below it
+            self.form_unit = unit
+        if found is not None and found.model:
+            if found.key not in values or (value and not values[found.key][0]):
+                values[found.key] = (value, r, c)
+                if unit is not None:
+                    self.label_units[found.key] = unit
         elif key in _DEPARTMENT_LABELS:
             self.department = self.department or value or None
         elif value:
@@ -192,7 +202,7 @@ class _Reader:
         for key in _MONEY & set(values):
             written, r, c = values[key]
             try:
-                amounts[key] = parse_money(written, self.unit)
+                amounts[key] = parse_money(written, self.label_units.get(key) or self.form_unit)
             except AmountError:
                 self.issue(cat.AMOUNT_INVALID, r, c, PROJECT.header(key), written)
                 amounts[key] = None
@@ -242,7 +252,11 @@ class _Reader:
                 level2 = split_level(cell("level2"))
                 if level1 == (None, None) and before is not None:
                     level1 = (before.level1, before.level1_label)
-                if level2 == (None, None) and before is not None:
+                if (
+                    level2 == (None, None)
+                    and before is not None
+                    and level1 == (before.level1, before.level1_label)
+                ):
                     level2 = (before.level2, before.level2_label)
                 core = name.startswith(("★", "☆"))
                 name = name.lstrip("★☆*※ ")
@@ -291,9 +305,9 @@ def _pairs(row: list[Cell]) -> list[tuple[int, str, str, int]]:
     i = 0
     while i < len(cells):
         c, text = cells[i]
-        joined = _LABEL_PREFIX.match(text)
+        joined = _joined(text)
         if joined:
-            out.append((c, joined.group(1), joined.group(2), c))
+            out.append((c, joined[0], joined[1], c))
             i += 1
             continue
         if i + 1 < len(cells) and not _is_label(cells[i + 1][1]):
@@ -303,6 +317,20 @@ def _pairs(row: list[Cell]) -> list[tuple[int, str, str, int]]:
         out.append((c, text, "", c))
         i += 1
     return out
+
+
+def _joined(text: str) -> tuple[str, str] | None:
+    """A label and its value in one cell: `开始时间2019/1/1`, `项目名称：XX项目`,
+    `其中：财政拨款：350万元` (the label is the first that perfxl knows, up to a colon)."""
+    prefixed = _LABEL_PREFIX.match(text)
+    if prefixed:
+        return prefixed.group(1), prefixed.group(2)
+    for at, ch in enumerate(text):
+        if ch in ":：" and at + 1 < len(text):
+            label = text[:at]
+            if label and _is_label(label):
+                return label, text[at + 1 :].strip()
+    return None
 
 
 def _is_label(text: str) -> bool:
@@ -332,7 +360,7 @@ def _shifted(sheet: Sheet, header: Header, first: int, end: int) -> dict[str, in
     codeset = load_codeset(DEFAULT_CODESET)
     texts = [text_of(sheet.rows[r][columns["level1"]]) for r in range(first, end)
              if columns["level1"] < len(sheet.rows[r])]  # fmt: skip
-    texts = [clean_label(t) for t in texts if t]
+    texts = [split_level(t)[1] or "" for t in texts if t]
     second = sum(1 for t in texts if codeset.l2_by_label(t) and not codeset.l1_by_label(t))
     if texts and second * 2 > len(texts) and "level2" in columns:
         columns["name"] = columns.pop("level2")
@@ -351,10 +379,12 @@ def read_forms(
     department: str | None = None
     preamble = read_preamble(sheets[0].rows[: found[0][1][0].start]) if found else None
     for sheet, forms in found:
-        unit = read_preamble(sheet.rows[: forms[0].start]).unit
-        reader = _Reader(path, sheet, unit)
+        reader = _Reader(path, sheet, read_preamble(sheet.rows[: forms[0].start]).unit)
+        since = 0  # the rows above a form, from the end of the one before
         for form in forms:
-            projects.append(reader.form(form))
+            unit = read_preamble(sheet.rows[since : form.grids[0][0].first]).unit
+            projects.append(reader.form(form, unit))
+            since = form.grids[-1][2]
         issues += reader.issues
         extras.update(reader.extras)
         department = department or reader.department
