@@ -327,6 +327,29 @@ INDICATOR = Fields(
     ),
 )
 
+# A key task (年度重点工作任务) of a department-wide table.
+TASK = Fields(
+    "task",
+    (
+        Field("name", "任务名称", required=True, aliases=("名称", "重点工作任务", "工作任务")),
+        Field("content", "主要实施内容", aliases=("实施内容", "主要内容", "任务内容")),
+        Field(
+            "amount",
+            "拟投入资金",
+            "total",
+            aliases=("拟投入的资金", "预算金额", "资金", "金额", "拟投入资金总额", "资金总额"),
+        ),
+        Field("fiscal", "财政拨款", "amount", aliases=("财政资金",)),
+        Field("other", "其他资金", "amount"),
+        Field(
+            "goal",
+            "期望达到的目标",
+            aliases=("期望达到的目标概述", "预期目标", "目标", "期望目标", "绩效目标"),
+            width=40,
+        ),
+    ),
+)
+
 ROSTER = Fields(
     "roster",
     (
@@ -339,7 +362,7 @@ ROSTER = Fields(
     ),
 )
 
-ENTITIES = {"project": PROJECT, "indicator": INDICATOR, "roster": ROSTER}
+ENTITIES = {"project": PROJECT, "indicator": INDICATOR, "task": TASK, "roster": ROSTER}
 # Captions the ledger's outputs give the columns around the fields: a field a template spec
 # adds may not take one, nor a caption of the registry.
 CONTEXT_CAPTIONS = frozenset(

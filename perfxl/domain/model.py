@@ -195,15 +195,119 @@ class TargetTable(BaseModel):
         return sum(len(p.indicators) for p in self.projects)
 
 
+class BudgetLine(BaseModel):
+    """One labelled amount of a department-wide table's budget overview (基本支出, 项目支出,
+    财政拨款, 市本级使用资金 …), its label and group as written."""
+
+    group: str = ""  # the caption over it: 部门预算支出, 收入来源, 按预算级次划分 …
+    label: str
+    amount: Decimal | None = None
+    sheet: str | None = None
+    row: int | None = None
+    cell: str | None = None
+
+
+class Task(BaseModel):
+    """A key task of the year (年度重点工作任务): what it is, what is done, its money (and
+    that money's sources where the table gives them), what it should achieve."""
+
+    name: str = ""
+    content: str = ""
+    amount: Decimal | None = None
+    fiscal: Decimal | None = None
+    other: Decimal | None = None
+    goal: str = ""
+    sheet: str | None = None
+    row: int | None = None
+    cell: str | None = None
+    columns: SkipValidation[dict[str, str]] = Field(default_factory=dict)
+
+    def where(self, field: str) -> str | None:
+        letter = self.columns.get(field)
+        return f"{letter}{self.row}" if letter and self.row else self.cell
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+class OverallTable(BaseModel):
+    """A department-wide target table (部门整体支出绩效目标表): the budget overview, the
+    declared total, the overall goal, the key tasks and the department's indicators."""
+
+    department: Department = Field(default_factory=Department)
+    fiscal_year: int | None = None
+    codeset: str | None = None
+    template_id: str | None = None
+    template_version: str | None = None
+    budget: list[BudgetLine] = Field(default_factory=list)
+    total: Decimal | None = None
+    goal: str = ""
+    tasks: list[Task] = Field(default_factory=list)
+    indicators: list[Indicator] = Field(default_factory=list)
+    # Other labelled facts the table gives (下属二级单位数 …), by their labels as written.
+    info: dict[str, str] = Field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The department-wide part of `import --json`: amounts as decimal strings in 万元,
+        null where the table gives none."""
+        return {
+            "kind": "department",
+            "department": self.department.model_dump(mode="json"),
+            "fiscal_year": self.fiscal_year,
+            "codeset": self.codeset,
+            "budget": [
+                {"group": b.group, "label": b.label, "amount": _money(b.amount)}
+                for b in self.budget
+            ],
+            "total": _money(self.total),
+            "goal": self.goal,
+            "info": self.info,
+            "tasks": [
+                {
+                    "name": t.name,
+                    "content": t.content,
+                    "amount": _money(t.amount),
+                    "fiscal": _money(t.fiscal),
+                    "other": _money(t.other),
+                    "goal": t.goal,
+                    "sheet": t.sheet,
+                    "row": t.row,
+                    "cell": t.cell,
+                }
+                for t in self.tasks
+            ],
+            "indicators": [
+                {
+                    "level1": i.level1,
+                    "level1_label": i.level1_label,
+                    "level2": i.level2,
+                    "level2_label": i.level2_label,
+                    "name": i.name,
+                    "period": i.period,
+                    "annual": i.annual,
+                    "sheet": i.sheet,
+                    "row": i.row,
+                    "cell": i.cell,
+                }
+                for i in self.indicators
+            ],
+        }
+
+
 class ReadResult(BaseModel):
     """A file read: what it holds, what was wrong with it, and what kind of file it was."""
 
     file: str
     # template / plain (a workbook with the template's headers) / published (the packed
     # table) / grid (one row per indicator) / form (one form per project) / structured / json
-    kind: Literal["template", "plain", "published", "grid", "form", "structured", "json"]
+    kind: Literal[
+        "template", "plain", "published", "grid", "form", "structured", "json", "department"
+    ]
     table: TargetTable
     issues: list[Issue] = Field(default_factory=list)
+    # A department-wide table (kind `department`): its overview, tasks and indicators.
+    overall: OverallTable | None = None
 
     @property
     def errors(self) -> list[Issue]:
@@ -212,12 +316,19 @@ class ReadResult(BaseModel):
     def summary(self) -> dict[str, Any]:
         """One line of `import` over several files: the file, its layout, what it holds."""
         total = sum((p.total for p in self.table.projects if p.total is not None), Decimal(0))
+        if self.overall is not None:
+            indicators = len(self.overall.indicators)
+            total = self.overall.total or sum(
+                (t.amount for t in self.overall.tasks if t.amount is not None), Decimal(0)
+            )
+        else:
+            indicators = self.table.indicator_count
         return {
             "file": self.file,
             "kind": self.kind,
             "department": self.table.department.name,
             "projects": len(self.table.projects),
-            "indicators": self.table.indicator_count,
+            "indicators": indicators,
             "total": str(total),
             "errors": len(self.errors),
             "warnings": len(self.warnings),
@@ -227,6 +338,9 @@ class ReadResult(BaseModel):
         """What `import --json` prints: amounts as decimal strings, each value with its
         parse, each issue with its place."""
         table = self.table
+        issues = [i.model_dump(mode="json", exclude_none=True) for i in self.issues]
+        if self.overall is not None:
+            return {"file": self.file, **self.overall.to_dict(), "issues": issues}
         return {
             "file": self.file,
             "kind": self.kind,
@@ -235,7 +349,7 @@ class ReadResult(BaseModel):
             "codeset": table.codeset,
             "extras": [e.model_dump(mode="json") for e in table.extras],
             "projects": [p.model_dump(mode="json") for p in table.projects],
-            "issues": [i.model_dump(mode="json", exclude_none=True) for i in self.issues],
+            "issues": issues,
         }
 
     @property

@@ -12,7 +12,7 @@ from pathlib import Path
 from perfxl.checks import catalogue as cat
 from perfxl.domain.codesets import CodeSet
 from perfxl.domain.model import Department, ReadResult, TargetTable
-from perfxl.formats import grid_table, project_form, published
+from perfxl.formats import grid_table, overall_table, project_form, published
 from perfxl.formats.grid import Sheet, read_sheets
 from perfxl.formats.jsonfile import read_json
 from perfxl.formats.mapping import Layout, read_mapped
@@ -60,6 +60,9 @@ def read_table(path: Path, sheets: list[Sheet], codeset: CodeSet | None = None) 
     """A table laid out as the country lays them out: the grid, the packed table or the
     forms, whichever the file's captions show; every sheet laid out so is read (a workbook
     with one sheet per subordinate unit)."""
+    overall = next((s for s in sheets if overall_table.is_overall(s)), None)
+    if overall is not None:
+        return overall_table.read_overall(path, overall, codeset)
     grids = [(s, h) for s in sheets if (h := grid_table.find_header(s))]
     if grids:
         return _merged([grid_table.read_grid(path, s, h, codeset) for s, h in grids], codeset)
