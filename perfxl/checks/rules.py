@@ -365,6 +365,23 @@ class _Named:
         return a.endswith(_FUND_ENDINGS) and (a in b or b in a)
 
 
+def check_indicators(
+    indicators: list[Indicator],
+    codeset: CodeSet,
+    config: Config,
+    file: str | None = None,
+    fields: Fields = INDICATOR,
+) -> list[Issue]:
+    """The rules of each indicator (the code hierarchy, required names and values, the
+    value rules) over indicators that belong to no project: a department's own."""
+    checker = _Checker(TargetTable(), codeset, config, file, (PROJECT, fields), (), True)
+    named = _Named("")
+    for indicator in indicators:
+        if indicator.raw is None:
+            checker.indicator(named, indicator)
+    return checker.issues
+
+
 def check_table(
     table: TargetTable,
     codeset: CodeSet,

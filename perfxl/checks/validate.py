@@ -12,9 +12,10 @@ from typing import Any
 
 from perfxl.checks import catalogue as cat
 from perfxl.checks.config import Config
+from perfxl.checks.overall import check_overall
 from perfxl.checks.rules import check_table
 from perfxl.domain.codesets import CodeSet, bundled_names, load_codeset
-from perfxl.domain.model import Issue, TargetTable
+from perfxl.domain.model import Issue, OverallTable, TargetTable
 from perfxl.errors import FileError
 from perfxl.formats.detect import read_any
 from perfxl.formats.mapping import Layout
@@ -32,6 +33,7 @@ class FileReport:
     kind: str | None
     table: TargetTable | None
     issues: list[Issue] = dataclasses.field(default_factory=list)
+    overall: OverallTable | None = None  # a department-wide table, where that is what it was
 
     @property
     def readable(self) -> bool:
@@ -51,7 +53,9 @@ class FileReport:
             "kind": self.kind,
             "readable": self.readable,
             "projects": len(self.table.projects) if self.table else 0,
-            "indicators": self.table.indicator_count if self.table else 0,
+            "indicators": len(self.overall.indicators)
+            if self.overall
+            else (self.table.indicator_count if self.table else 0),
             "errors": self.errors,
             "warnings": self.warnings,
         }
@@ -100,6 +104,7 @@ def expand(paths: Iterable[Path]) -> list[Path]:
 
 # What a file that is not our template was read as, for people.
 LAYOUTS = {
+    "department": "部门整体绩效目标表",
     "plain": "表头匹配的普通工作表",
     "published": "公开表（每个项目一行，指标合并在一个单元格）",
     "grid": "指标明细表（每个指标一行）",
@@ -145,7 +150,9 @@ def validate_file(
         issues.insert(0, cat.NOT_OUR_TEMPLATE.issue(file=str(path), kind=LAYOUTS[result.kind]))
     table_codeset = _codeset_for(result.table, codeset, spec)
     unread = {cat.SHEET_MISSING.code, cat.HEADER_NOT_FOUND.code}
-    if result.kind in ("template", "plain"):  # the spec: which fields, which must be filled
+    if result.overall is not None:  # a department-wide table
+        issues += check_overall(result.overall, table_codeset, config, str(path))
+    elif result.kind in ("template", "plain"):  # the spec: which fields, which must be filled
         fields = (spec.projects.fields, spec.indicators.fields)
         required = [c.key for c in spec.projects.columns if c.required and c.type != "seq"]
         indicators_read = not any(
@@ -170,7 +177,7 @@ def validate_file(
         # Amounts as the table gave them: converted from 元 they may have more places.
         issues += check_table(result.table, table_codeset, config, str(path), fields, places=False)
     ordered = sorted(config.apply(issues), key=_reading_order(spec))
-    return FileReport(str(path), result.kind, result.table, ordered)
+    return FileReport(str(path), result.kind, result.table, ordered, result.overall)
 
 
 def _reading_order(spec: TemplateSpec) -> Any:

@@ -24,6 +24,7 @@ KINDS = {
     "published": "公开表",
     "grid": "指标明细表",
     "form": "项目申报表",
+    "department": "部门整体绩效目标表",
     "structured": "perfxl 结构化数据",
     "json": "JSON",
     None: "无法读取",

@@ -197,9 +197,16 @@ class _Reader:
                 n += 2
 
     def goal(self, start: int, end: int) -> str:
+        """The text beside the label and under it, up to the captions of the next part."""
         texts = []
         for r in range(start, end):
-            for value in self.sheet.rows[r]:
+            row = self.sheet.rows[r]
+            if r > start and (
+                len(match_header(row, [("task", TASK)]).columns) >= 2
+                or len(match_header(row, [("indicator", INDICATOR)]).columns) >= 2
+            ):
+                break
+            for value in row:
                 text = text_of(value)
                 if text and _section(text) is None:
                     texts.append(text)
