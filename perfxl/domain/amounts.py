@@ -1,10 +1,12 @@
 """Money. Amounts are in 万元 and always `Decimal`; no float ever holds one for longer than
 the conversion of a spreadsheet's number cell.
 
-People write `7,895.82`, `1,209.08`, `44, 770. 21`, full-width digits, or a trailing 万元 or
-元. A table in 元 is converted exactly (3,309,840.00 元 is 330.984 万元, never rounded), so
-an amount may carry more than two decimals; those entered in 万元 keep two. A cell that says
-the amount does not apply (`*`, `——`, `/`, `无`) is no amount: None, not zero.
+People write `7,895.82`, `1,209.08`, `44, 770. 21`, `￥1,209.08`, full-width digits, or a
+trailing 万元 or 元. A table in 元 (or 千元, 亿元) is converted exactly (3,309,840.00 元 is
+330.984 万元, never rounded), so an amount may carry more than two decimals; those entered in
+万元 keep two. A cell that says the amount does not apply (`*`, `——`, `/`, `无`) is no
+amount: None, not zero. Thousands separators in the wrong place (`1,2345.67`: 12,345.67 or
+1,234.567?) make no amount one can be sure of: an error, never a guess.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from decimal import Decimal, InvalidOperation
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 _AMOUNT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-_UNIT_SUFFIXES = (("万元", 0), ("元", -4), ("万", 0))  # the suffix, and the power of ten to 万元
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # commas every three digits
+# Each money unit, and the power of ten that takes it to 万元.
+UNITS = {"元": -4, "千元": -1, "万元": 0, "百万元": 2, "亿元": 4}
+_UNIT_SUFFIXES = (("百万元", 2), ("万元", 0), ("亿元", 4), ("千元", -1), ("元", -4), ("万", 0))
+_CURRENCY = "￥¥"  # a currency sign before the number (NFKC folds ￥ to ¥)
 # Written where an amount does not apply.
 NOT_APPLICABLE = frozenset({"*", "**", "-", "--", "—", "——", "－", "/", "无", "不适用", "／"})
-_WAN, _YUAN = "万元", "元"
+_WAN = "万元"
 
 
 class AmountError(ValueError):
@@ -64,14 +70,20 @@ def parse_amount(value: object) -> Decimal | None:
             if text.endswith(suffix):
                 text, scale = text[: -len(suffix)], power
                 break
-        text = re.sub(r"[\s,]", "", text)
+        text = re.sub(r"\s", "", text).lstrip(_CURRENCY)
+        if text.startswith(("RMB", "人民币")):
+            text = text.removeprefix("RMB").removeprefix("人民币")
+        if "," in text:
+            if not _GROUPED.fullmatch(text):  # `1,2345.67`: no amount to be sure of
+                raise AmountError(str(value))
+            text = text.replace(",", "")
         if not _AMOUNT.fullmatch(text):
             raise AmountError(str(value))
         try:
             number = Decimal(text)
         except InvalidOperation as exc:  # pragma: no cover - guarded by the pattern
             raise AmountError(str(value)) from exc
-        if scale:  # written in 元: to 万元, exactly
+        if scale:  # written in another unit: to 万元, exactly
             return tidy(number.scaleb(scale))
     if not number.is_finite():
         raise AmountError(str(value))
@@ -91,20 +103,20 @@ def tidy(amount: Decimal) -> Decimal:
     return cents if cents == amount else amount.normalize()
 
 
+_UNIT_NAMED = re.compile(r"(百万元|万元|亿元|千元|元)")
+
+
 def unit_of(text: object) -> str | None:
     """The money unit a unit line or a caption names: `单位：万元`, `金额单位:元`,
-    `（万元）`, `金额(元)`; None where it names none."""
+    `（万元）`, `金额(元)`, `单位（千元）`; None where it names none."""
     folded = "".join(unicodedata.normalize("NFKC", str(text or "")).split())
-    if _WAN in folded:
-        return _WAN
-    if re.search(r"(?<!万)元", folded):
-        return _YUAN
-    return None
+    found = _UNIT_NAMED.search(folded)
+    return found.group(1) if found else None
 
 
 def parse_money(value: object, unit: str | None = _WAN) -> Decimal | None:
-    """A cell as an amount in 万元, from a table whose amounts are in `unit` (元 or 万元);
-    a unit written in the cell wins. None for a blank cell, or one that says the amount
+    """A cell as an amount in 万元, from a table whose amounts are in `unit` (元, 千元, 万元,
+    亿元); a unit written in the cell wins. None for a blank cell, or one that says the amount
     does not apply; raises AmountError for anything else that is not an amount."""
     if isinstance(value, str):
         text = "".join(unicodedata.normalize("NFKC", value).split())
@@ -113,9 +125,10 @@ def parse_money(value: object, unit: str | None = _WAN) -> Decimal | None:
         if text.endswith(("元", "万")):  # the cell says its unit
             return parse_amount(text)
     amount = parse_amount(value)
-    if amount is None or unit != _YUAN:
+    power = UNITS.get(unit or _WAN, 0)
+    if amount is None or not power:
         return amount
-    return tidy(amount.scaleb(-4))
+    return tidy(amount.scaleb(power))
 
 
 def places(amount: Decimal) -> int:
@@ -137,7 +150,7 @@ def rounding_tolerance(parts: int, unit: str | None = _WAN) -> Decimal:
     because each part was rounded to the cent of its table's unit on its own: half a cent
     each (of 万元, or of 元 where the table is in 元)."""
     half_cent = Decimal("0.005") * max(parts, 1)
-    return half_cent.scaleb(-4) if unit == _YUAN else half_cent
+    return half_cent.scaleb(UNITS.get(unit or _WAN, 0))
 
 
 def fmt(amount: Decimal | None) -> str:

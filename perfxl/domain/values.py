@@ -146,6 +146,13 @@ def parse_value(text: str) -> IndicatorValue:
 
 
 def compose_value(operator: str | None, number: str, unit: str | None) -> str:
-    """The text of a value entered as separate columns (计算符号, 指标值, 计量单位)."""
-    op = "" if operator in (None, "", QUALITATIVE) else operator
-    return f"{op}{number}{unit or ''}"
+    """The text of a value entered as separate columns (计算符号, 指标值, 计量单位). An
+    operator or a unit the value already says (`≥1500` beside `≥`, `98%` beside `%`) is
+    not written twice."""
+    text = number.strip()
+    said = parse_value(text).operator not in (None, QUALITATIVE)
+    op = "" if operator in (None, "", QUALITATIVE) or said else operator.strip()
+    unit = (unit or "").strip()
+    if unit and fold(text).endswith(fold(unit)):
+        unit = ""
+    return f"{op}{text}{unit}"

@@ -42,7 +42,9 @@ from perfxl.formats.tables import (
     Header,
     apply_codeset,
     first_header,
+    parse_weight,
     read_preamble,
+    sources_disagree,
     split_code,
     split_level,
     sum_row,
@@ -258,7 +260,7 @@ class _Reader:
         if code is None:
             code, name = split_code(name)
         _, unit = split_code(self.cell(row, "project.unit"))
-        return Project(
+        project = Project(
             code=code,
             name=name,
             unit=unit or None,
@@ -271,11 +273,17 @@ class _Reader:
             columns=self.project_letters,
             **amounts,
         )
+        written = [key.split(".", 1)[1] for key in _MONEY if key in self.columns]
+        figures = sources_disagree(project, written)
+        if figures is not None:
+            total = self.cell(row, "project.total")
+            self.issue(cat.TOTAL_SOURCES_MISMATCH, r, "project.total", total, **figures)
+        return project
 
     def indicator(self, r: int, row: list[Cell], project: Project) -> Indicator:
         before = project.indicators[-1] if project.indicators else None
         level1 = split_level(self.cell(row, "indicator.level1"))
-        level2 = split_level(self.cell(row, "indicator.level2"))
+        level2 = split_level(self.cell(row, "indicator.level2"), 2)
         if level1 == (None, None) and before is not None:  # merged down, or left blank
             level1 = (before.level1, before.level1_label)
         if level2 == (None, None) and before is not None and level1[1] == before.level1_label:
@@ -291,9 +299,10 @@ class _Reader:
         nature = _NATURES.get(self.cell(row, "indicator.nature"))
         weight_text = self.cell(row, "indicator.weight")
         try:
-            weight = parse_money(weight_text, None) if weight_text else None
-        except AmountError:
+            weight = parse_weight(weight_text)
+        except ValueError:
             weight = None
+            self.issue(cat.WEIGHT_INVALID, r, "indicator.weight", weight_text, text=weight_text)
         name = self.cell(row, "indicator.name")
         return Indicator(
             level1=level1[0],

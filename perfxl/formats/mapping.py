@@ -41,7 +41,7 @@ class Layout(BaseModel):
 
     name: str = "自定义格式"
     kind: Literal["grid", "packed"] = "grid"
-    unit: Literal["元", "万元"] | None = None
+    unit: Literal["元", "千元", "万元", "百万元", "亿元"] | None = None
     header_row: int | None = Field(default=None, ge=1)
     columns: dict[str, str] = Field(default_factory=dict)
 

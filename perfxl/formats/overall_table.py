@@ -288,7 +288,7 @@ class _Reader:
                 level2 = (None, None)
                 n += 1
             if n < len(cells) and self.is_level2(cells[n][1]):
-                level2 = split_level("".join(cells[n][1].split()))
+                level2 = split_level("".join(cells[n][1].split()), 2)
                 n += 1
             rest = cells[n:]
             if not rest:

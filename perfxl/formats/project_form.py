@@ -32,12 +32,15 @@ from perfxl.domain.model import (
     TargetTable,
 )
 from perfxl.domain.packed import clean_cell
+from perfxl.domain.values import compose_value
 from perfxl.formats.grid import Cell, Sheet, a1, column_letter, text_of
 from perfxl.formats.tables import (
     Header,
     apply_codeset,
     match_header,
+    parse_weight,
     read_preamble,
+    sources_disagree,
     split_code,
     split_level,
 )
@@ -126,6 +129,7 @@ class _Reader:
         self.path, self.sheet, self.unit = path, sheet, unit
         self.form_unit = unit
         self.label_units: dict[str, str] = {}  # field → the unit its label gives (资金总额（元）)
+        self.column_units: dict[int, str] = {}  # column → the unit its caption gives
         self.issues: list[Issue] = []
         self.extras: dict[tuple[str, str], str] = {}  # (entity, key) → caption
         self.department: str | None = None
@@ -147,7 +151,7 @@ class _Reader:
     def form(self, form: _Form, unit: str | None) -> Project:
         """One form's project; `unit`: the money unit a line above the form gives."""
         self.form_unit = unit or self.unit
-        self.label_units = {}
+        self.label_units, self.column_units = {}, {}
         first_grid = form.grids[0][0].first
         values: dict[str, tuple[str, int, int]] = {}  # field key → (text, row, column)
         extra: dict[str, str | Decimal] = {}
@@ -159,6 +163,10 @@ class _Reader:
                 below = rows[r + 1]  # captions over a row of values
                 pairs = [(c, label, text_of(below[c]) if c < len(below) else "", c)
                          for c, label, _, _ in pairs]  # fmt: skip
+                # A small table (项目 | 金额（元）): a caption's unit holds down its column.
+                self.column_units.update(
+                    {c: unit for c, label, _, _ in pairs if (unit := unit_of(label))}
+                )
                 r += 1
             for c, label, value, vc in pairs:
                 self.pair(label, value, r, vc if value else c, values, extra)
@@ -181,6 +189,7 @@ class _Reader:
         unit = unit_of(label)
         if unit is not None and not value:  # `项目资金（万元）` over the amounts below it
             self.form_unit = unit
+        unit = unit or (self.column_units.get(c) if value else None)
         if found is not None and found.model:
             if found.key not in values or (value and not values[found.key][0]):
                 values[found.key] = (value, r, c)
@@ -215,7 +224,7 @@ class _Reader:
             code, name = split_code(name)
         where = values.get("name")
         r, c = (where[1], where[2]) if where else (form.start, 0)
-        return Project(
+        project = Project(
             code=code,
             name=name,
             unit=split_code(text.get("unit", ""))[1] or None,
@@ -228,6 +237,21 @@ class _Reader:
             columns={k: column_letter(v[2]) for k, v in values.items()},
             **amounts,
         )
+        figures = sources_disagree(project, _MONEY & set(values))
+        if figures is not None:
+            written, tr, tc = values["total"]
+            self.issues.append(
+                cat.TOTAL_SOURCES_MISMATCH.issue(
+                    file=str(self.path),
+                    sheet=self.sheet.name,
+                    row=tr + 1,
+                    cell=a1(tr, tc),
+                    column=PROJECT.header("total"),
+                    value=written,
+                    **figures,
+                )
+            )
+        return project
 
     def indicators(self, project: Project, form: _Form) -> None:
         by_key: dict[tuple[str | None, str | None, str], Indicator] = {}
@@ -249,7 +273,7 @@ class _Reader:
                 if not name and not cell("annual") and not cell("period"):
                     continue
                 level1 = split_level(cell("level1"))
-                level2 = split_level(cell("level2"))
+                level2 = split_level(cell("level2"), 2)
                 if level1 == (None, None) and before is not None:
                     level1 = (before.level1, before.level1_label)
                 if (
@@ -263,6 +287,9 @@ class _Reader:
                 ident = (level1[1], level2[1], name)
                 annual = cell("annual") if "annual" in columns else ""
                 period = cell("period") if "period" in columns else ""
+                if "operator" in columns or "unit" in columns:  # ≥ | 95 | %
+                    annual, period = (compose_value(cell("operator"), v, cell("unit")) if v else v
+                                      for v in (annual, period))  # fmt: skip
                 if value == "period" and "period" not in columns:
                     annual, period = "", annual
                 found = by_key.get(ident)
@@ -277,6 +304,12 @@ class _Reader:
                 if core:
                     extra["核心指标"] = "★"
                     self.extras[("indicator", "核心指标")] = "核心指标"
+                try:
+                    weight = parse_weight(cell("weight"))
+                except ValueError:
+                    weight = None
+                    c = columns["weight"]
+                    self.issue(cat.WEIGHT_INVALID, r, c, INDICATOR.header("weight"), cell("weight"))
                 indicator = Indicator(
                     level1=level1[0],
                     level1_label=level1[1],
@@ -285,6 +318,8 @@ class _Reader:
                     name=name,
                     period=period,
                     annual=annual,
+                    weight=weight,
+                    direction=cell("direction") or None,
                     extra=extra,
                     sheet=self.sheet.name,
                     row=r + 1,

@@ -29,6 +29,7 @@ from perfxl.formats.tables import (
     apply_codeset,
     first_header,
     read_preamble,
+    sources_disagree,
     split_code,
     sum_row,
 )
@@ -285,20 +286,10 @@ class _Reader:
         project.indicators = indicators
 
     def _check_sources(self, row: _Row, project: Project) -> None:
-        sources = [project.get(f.key) for f in PROJECT.sources if f.key in self.columns]
-        if project.total is None or "total" not in self.columns or not sources or None in sources:
-            return  # no sources to add up, an amount reported already, or one that does not apply
-        summed = project.sources_sum()
-        if summed != project.total:
-            self.issue(
-                cat.TOTAL_SOURCES_MISMATCH,
-                row.index,
-                "total",
-                value=row.texts["total"],
-                total=fmt(project.total),
-                summed=fmt(summed),
-                diff=fmt(abs(project.total - summed)),
-            )
+        figures = sources_disagree(project, self.columns)
+        if figures is not None:
+            value = row.texts["total"]
+            self.issue(cat.TOTAL_SOURCES_MISMATCH, row.index, "total", value=value, **figures)
 
     def _compare(
         self,

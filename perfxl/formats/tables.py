@@ -5,14 +5,17 @@ labels as they are written (`1-产出指标`, `产出指标(50分)`, `产 出`, 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 from perfxl.checks import catalogue as cat
-from perfxl.domain.amounts import unit_of
+from perfxl.domain.amounts import fmt, unit_of
 from perfxl.domain.codesets import DEFAULT_CODESET, CodeSet, detect_codeset, load_codeset
-from perfxl.domain.fields import Field, Fields, caption_key
-from perfxl.domain.model import Indicator, Issue, TargetTable
+from perfxl.domain.fields import PROJECT, Field, Fields, caption_key
+from perfxl.domain.model import Indicator, Issue, Project, TargetTable
 from perfxl.formats.grid import Cell, Sheet, text_of
 
 _DEPARTMENT = re.compile(
@@ -24,13 +27,21 @@ _DEPARTMENT_LABEL = re.compile(
     r"\s*(?:[（(]\s*(?:盖章|公章|签章)\s*[)）])?\s*[:：]?\s*$"
 )
 _YEAR = re.compile(r"(20\d\d)\s*年")
-_UNIT_LINE = re.compile(r"(?:金额)?单位\s*[:：]\s*(?:人民币)?\s*(万元|元)")
+# `单位：万元`, `金额单位:元`, `单位（元）`, `单位：人民币千元`.
+_UNIT_LINE = re.compile(
+    r"(?:金额)?单位\s*(?:[:：]|(?=[（(]))\s*[（(]?\s*(?:人民币)?\s*(百万元|万元|亿元|千元|元)"
+)
 # A code before a name: `820-某某镇部门`, `51000021R000000019951-工资性支出`, `[101]某局`.
 _CODED = re.compile(
     r"^\s*(?:(?P<code>[0-9A-Za-z]*\d[0-9A-Za-z]*)\s*[-－—_]|[\[［【](?P<bracketed>[0-9A-Za-z]+)[\]］】])"
     r"\s*(?P<name>\S.*?)\s*$"
 )
 _LEVEL_CODE = re.compile(r"^\s*(?P<code>\d{1,2})(?![\d.．])\s*[-－—–、]?\s*(?P<label>.*?)\s*$")
+# An ordinal before a label, not a code: `一、`, `（一）`, `(1)`, `①`, `1.`, `第一`.
+_ORDINAL = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]+\s*[、.．]|[（(]\s*(?:[一二三四五六七八九十]+|\d{1,2})\s*[)）]"
+    r"|[①-⑳]|\d{1,2}\s*[.．](?!\d)|第[一二三四五六七八九十]+(?:部分|类|项)?\s*[、:：]?)\s*"
+)
 _LABEL_NOISE = re.compile(r"\s+|[★☆*※]|[（(][^（()）]*[)）]")
 
 
@@ -99,14 +110,31 @@ def match_header(
     return header
 
 
+# Captions that say what a column is only under their group's: 指标值 over 符号 | 数值 | 单位.
+_VALUE_PARTS = {"符号": "计算符号", "运算符": "计算符号", "数值": "", "值": "", "数字": "",
+                "单位": "计量单位"}  # fmt: skip
+
+
 def _combined(row: list[Cell], below: list[Cell]) -> list[Cell]:
     """Two header rows as one: each column captioned by the lower row where it says
-    something, else by the upper (a caption merged down)."""
+    something, else by the upper (a caption merged down). Under a value's group caption
+    (指标值, merged across), the parts 符号, 数值 and 单位 are its operator, the value
+    itself and its unit."""
     width = max(len(row), len(below))
     out: list[Cell] = []
+    group = ""  # the upper caption, carried right across the blank cells of its merge
     for c in range(width):
+        upper = text_of(row[c]) if c < len(row) else ""
         lower = below[c] if c < len(below) else None
-        out.append(lower if text_of(lower) else (row[c] if c < len(row) else None))
+        if upper:
+            group = upper
+        elif not text_of(lower):
+            group = ""
+        part = _VALUE_PARTS.get(caption_key(text_of(lower)))
+        if part is not None and "值" in caption_key(group):
+            out.append(part or group)
+        else:
+            out.append(lower if text_of(lower) else (row[c] if c < len(row) else None))
     return out
 
 
@@ -204,6 +232,36 @@ def sum_row(*texts: str) -> str | None:
     return None
 
 
+_WEIGHT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:分|%|％)?\s*$")
+
+
+def parse_weight(text: str) -> Decimal | None:
+    """A weight (权重, 分值) as written: `30`, `30分`, `20%`; None for a blank cell. Raises
+    ValueError for anything else."""
+    folded = unicodedata.normalize("NFKC", text).strip()
+    if not folded:
+        return None
+    match = _WEIGHT.match(folded)
+    if match is None:
+        raise ValueError(text)
+    return Decimal(match.group(1))
+
+
+def sources_disagree(project: Project, written: Iterable[str]) -> dict[str, Any] | None:
+    """Where a project's declared 总计 is not the sum of its funding sources, the figures
+    for the message; `written`: the money fields the table has. None where they agree, or
+    where there is nothing to add up (no 总计, no sources, or one that does not apply)."""
+    keys = set(written)
+    sources = [project.get(f.key) for f in PROJECT.sources if f.key in keys]
+    if project.total is None or "total" not in keys or not sources or None in sources:
+        return None
+    summed = project.sources_sum()
+    if summed == project.total:
+        return None
+    return {"total": fmt(project.total), "summed": fmt(summed),
+            "diff": fmt(abs(project.total - summed))}  # fmt: skip
+
+
 def split_code(text: str) -> tuple[str | None, str]:
     """A code written before a name (`820-某某镇部门` → `820`, `某某镇部门`); codes have a
     digit and at least three characters, so that `1-产出指标` is left to the levels."""
@@ -220,15 +278,23 @@ def clean_label(text: str) -> str:
     return _LABEL_NOISE.sub("", text)
 
 
-def split_level(text: str) -> tuple[str | None, str | None]:
+def split_level(text: str, level: int | None = None) -> tuple[str | None, str | None]:
     """A 一级 or 二级 cell as (code, label): `1-产出指标`, `11 数量指标`, `产出指标(50分)`,
-    `2`. The label is kept as written, without marks and points."""
+    `2`. The label is kept as written, without marks and points. An ordinal before it
+    (`一、产出指标`, `1.数量指标`, `（一）`) is no code, nor, in a 二级 cell (`level` 2), is
+    one digit before a label (`1、数量指标`: 二级 codes have two)."""
     text = text.strip()
     if not text:
         return None, None
+    ordinal = _ORDINAL.match(text)
+    if ordinal and ordinal.end() < len(text):
+        return None, clean_label(text[ordinal.end() :]) or None
     match = _LEVEL_CODE.match(text)
     if match:
-        return match.group("code"), clean_label(match.group("label") or "") or None
+        code, label = match.group("code"), clean_label(match.group("label") or "") or None
+        if level == 2 and len(code) == 1 and label:
+            return None, label
+        return code, label
     return None, clean_label(text) or None
 
 
