@@ -42,6 +42,7 @@ from perfxl.formats.tables import (
     Header,
     apply_codeset,
     first_header,
+    is_organisation,
     parse_weight,
     read_preamble,
     sources_disagree,
@@ -55,6 +56,7 @@ KINDS = (("project", PROJECT), ("indicator", INDICATOR))
 _PROJECT = ("project.code", "project.name", "project.unit", "project.goal", "project.long_goal")
 _MONEY = tuple(f"project.{f.key}" for f in PROJECT.money)
 _OPERATOR_SYMBOLS = {fold(op) for op in OPERATORS} | {"=", ">", "<", ">=", "<=", "≥", "≤", "定性"}
+_SERIALS = ("序号", "项目序号", "编号")
 _NATURES: dict[str, Literal["定量", "定性"]] = {"定量": "定量", "定性": "定性"}
 
 
@@ -101,15 +103,9 @@ def _by_content(sheet: Sheet, header: Header) -> None:
             columns[other] = columns.pop(key)
 
 
-_ORGANISATION = ("局", "院", "馆", "中心", "站", "委", "办", "所", "队", "校", "政府", "部", "处",
-                 "厅", "会", "室", "社", "园", "场")  # fmt: skip
-
-
 def _organisations(values: list[str]) -> bool:
     """Do a column's cells name units (某市档案馆) rather than units of measure (卷, %)?"""
-    return bool(values) and sum(len(v) > 4 and v.endswith(_ORGANISATION) for v in values) * 2 > len(
-        values
-    )
+    return bool(values) and sum(map(is_organisation, values)) * 2 > len(values)
 
 
 def _is_operator(text: str) -> bool:
@@ -201,12 +197,19 @@ class _Reader:
         total: tuple[int, list[Cell]] | None = None
         current: Project | None = None
         signature: tuple[str, ...] = ()
+        # Where every indicator row repeats its project's cells, the rows may be sorted by
+        # anything (by 一级 across projects): a row like an earlier project's is that one's.
+        repeated = self.repeats_projects()
+        seen: dict[tuple[str, ...], Project] = {}
+        serial = [c for c, (e, key) in self.extras.items()
+                  if e == "project" and key in _SERIALS and self.numbers_projects(c)]  # fmt: skip
         since = 0  # the first project a 小计 row would add up
         for r in range(header_row + 1, len(self.sheet.rows)):
             row = self.sheet.rows[r]
             name = self.cell(row, "project.name")
             indicator = self.cell(row, "indicator.name")
             own = tuple(self.cell(row, k) for k in (*_PROJECT, *_MONEY))
+            own += tuple(text_of(row[c]) for c in serial if c < len(row))  # 序号 tells apart
             if not any(text_of(v) for v in row):
                 continue
             labels = (name, self.cell(row, "project.code"), self.cell(row, "project.unit"))
@@ -226,11 +229,14 @@ class _Reader:
                     self.issue(cat.ROW_NOT_RECOGNISED, r, value=_row_text(row))
                 continue
             if name and (current is None or own != signature):
-                current = self.project(r, row)
                 signature = own
-                projects.append(current)
-                if groups:
-                    groups[-1][2].append(current)
+                if repeated and own in seen:
+                    current = seen[own]
+                else:
+                    current = seen[own] = self.project(r, row)
+                    projects.append(current)
+                    if groups:
+                        groups[-1][2].append(current)
             if current is None:
                 self.issue(cat.ROW_NOT_RECOGNISED, r, value=_row_text(row))
                 continue
@@ -249,6 +255,24 @@ class _Reader:
                 ExtraField(entity=e, key=k, header=caption) for (e, k), caption in extras.items()
             ],
         )
+
+    def repeats_projects(self) -> bool:
+        """Does every indicator row give its project's name (a CSV export, a sorted copy),
+        rather than only the first row of each project?"""
+        named = rows = 0
+        for row in self.sheet.rows[self.header.row + 1 :]:
+            if self.cell(row, "indicator.name"):
+                rows += 1
+                named += bool(self.cell(row, "project.name"))
+        return rows > 1 and named == rows
+
+    def numbers_projects(self, c: int) -> bool:
+        """Does a 序号 column number the projects (blank under each, or the same number on
+        each of its rows), not every indicator row (1, 2, 3, … down the grid)?"""
+        rows = self.sheet.rows[self.header.row + 1 :]
+        values = [text_of(row[c]) if c < len(row) else "" for row in rows
+                  if self.cell(row, "indicator.name")]  # fmt: skip
+        return len(set(values)) < len(values)
 
     def project(self, r: int, row: list[Cell]) -> Project:
         amounts = {key.split(".", 1)[1]: self.amount(r, row, key) for key in _MONEY

@@ -12,6 +12,7 @@ to 万元 exactly; `*`, `——`, `/` are amounts that do not apply.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -28,12 +29,14 @@ from perfxl.formats.tables import (
     Header,
     apply_codeset,
     first_header,
+    is_organisation,
     read_preamble,
     sources_disagree,
     split_code,
     sum_row,
 )
 
+_LIST_START = re.compile(r"^\s*(?:1\s*[、.．]|一\s*、|[（(]\s*[1一]\s*[)）]|①)")
 LAYOUT = "公开表（每个项目一行，指标合并在一个单元格）"
 AMOUNT_FIELDS = tuple(f.key for f in PROJECT.money)
 # The columns the layout cannot do without (项目编码, 资金使用单位 and the sources may be
@@ -160,8 +163,30 @@ class _Reader:
         groups: list[tuple[_Row, list[Project]]] = []
         closing: list[tuple[_Row, list[Project]]] = []  # 小计 rows, under their projects
         since = 0  # the first project a 小计 row would add up
-        pending_unit: _Row | None = None
-        for row in rows:
+        # Lines of goal or indicator text with no name and no amounts: a long cell split by
+        # a PDF conversion. They continue the project above, or, where they start a list of
+        # their own (`1、…`) or come first, the next one (a cell centred on its name's line).
+        lines: list[_Row] = []
+
+        def place(following: _Row | None) -> None:
+            ahead = len(lines)
+            if following is not None:
+                starts = [not projects or bool(_LIST_START.match(line.texts.get("indicators", "")))
+                          for line in lines]  # fmt: skip
+                ahead = starts.index(True) if True in starts else ahead
+            for line in lines[:ahead]:
+                if projects:
+                    self._continue(projects[-1], line)
+                else:
+                    cells = self.sheet.rows[line.index]
+                    self.issue(cat.ROW_NOT_RECOGNISED, line.index, value=_row_text(cells))
+            if following is not None:
+                for key in ("goal", "indicators"):
+                    before = "".join(line.texts.get(key, "") for line in lines[ahead:])
+                    following.texts[key] = before + following.texts.get(key, "")
+            lines.clear()
+
+        for i, row in enumerate(rows):
             name = row.texts.get("name", "")
             if not any(row.texts.values()):
                 if any(_text(v).strip() for v in self.sheet.rows[row.index]):
@@ -171,7 +196,13 @@ class _Reader:
                         value=_row_text(self.sheet.rows[row.index]),
                     )
                 continue
+            if not name and not row.has_amounts and row.has_content:
+                lines.append(row)
+                continue
             kind = sum_row(name, row.texts.get("code", "")) if not row.has_content else None
+            group = not kind and not row.has_content and row.has_amounts
+            group = group and self._heads_group(rows, i)
+            place(row if not kind and not group and (name or row.has_amounts) else None)
             if kind == "total" and total_row is None:
                 total_row = row
                 continue
@@ -179,35 +210,55 @@ class _Reader:
                 closing.append((row, projects[since:]))
                 since = len(projects)
                 continue
-            if not row.has_content and row.has_amounts and not row.texts.get("code"):
-                # A 资金使用单位 subtotal, unless nothing follows it (then a bare project).
-                if pending_unit is not None:
-                    projects.append(self._project(pending_unit, None))
-                pending_unit = row
-                continue
-            if not name and not row.has_amounts and row.has_content and projects:
-                self._continue(projects[-1], row)
+            if group:
+                groups.append((row, []))  # a 资金使用单位 over its projects
+                since = len(projects)
                 continue
             if not name and not row.has_amounts and not row.has_content:
                 self.issue(
                     cat.ROW_NOT_RECOGNISED, row.index, value=_row_text(self.sheet.rows[row.index])
                 )
                 continue
-            if pending_unit is not None:
-                groups.append((pending_unit, []))
-                pending_unit = None
-                since = len(projects)
-            unit = groups[-1][0].texts["name"] if groups else None
+            unit = split_code(groups[-1][0].texts["name"])[1] if groups else None
             project = self._project(row, unit)
             projects.append(project)
             if groups:
                 groups[-1][1].append(project)
-        if pending_unit is not None:
-            projects.append(self._project(pending_unit, None))
+        place(None)
         self._check_total(total_row, projects)
         for unit_row, members in [*groups, *closing]:
             self._check_subtotal(unit_row, members)
         return projects
+
+    def _heads_group(self, rows: list[_Row], at: int) -> bool:
+        """Is a row with amounts but no goal and no indicators a 资金使用单位 over the
+        projects that follow it (its amounts are theirs added up, or it names a unit),
+        rather than a project left without them?"""
+        head, members = rows[at], []
+        for row in rows[at + 1 :]:
+            if not any(row.texts.values()):
+                continue
+            if not row.has_content and (row.has_amounts or sum_row(row.texts.get("name", ""))):
+                break  # the next unit, a 小计 or a 合计
+            if row.texts.get("name"):
+                members.append(row)
+        if not members:
+            return False
+        compared = []
+        for key in AMOUNT_FIELDS:
+            declared = self._quiet(head, key)
+            if key in self.columns and declared is not None:
+                summed = sum((self._quiet(m, key) or ZERO for m in members), ZERO)
+                tolerance = rounding_tolerance(len(members), self.units.get(key))
+                compared.append(abs(declared - summed) <= tolerance)
+        return (bool(compared) and all(compared)) or is_organisation(head.texts.get("name", ""))
+
+    def _quiet(self, row: _Row, key: str) -> Decimal | None:
+        """An amount, or None where the cell holds none (reported when its row is read)."""
+        try:
+            return parse_money(row.cells.get(key), self.units.get(key))
+        except AmountError:
+            return None
 
     def _amount(self, row: _Row, key: str) -> Decimal | None:
         """An amount in 万元; a blank cell is zero, one that does not apply is none."""
@@ -240,7 +291,7 @@ class _Reader:
         project = Project(
             code=code,
             name=name,
-            unit=(row.texts.get("unit") or unit) or None,
+            unit=split_code(row.texts.get("unit", ""))[1] or unit or None,
             goal=packed.clean_cell(row.texts.get("goal", "")),
             long_goal=packed.clean_cell(row.texts.get("long_goal", "")),
             extra=row.extras,

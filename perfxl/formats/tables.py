@@ -262,6 +262,17 @@ def sources_disagree(project: Project, written: Iterable[str]) -> dict[str, Any]
             "diff": fmt(abs(project.total - summed))}  # fmt: skip
 
 
+_ORGANISATION = ("局", "院", "馆", "中心", "站", "委", "办", "所", "队", "校", "政府", "部", "处",
+                 "厅", "会", "室", "社", "园", "场")  # fmt: skip
+
+
+def is_organisation(name: str) -> bool:
+    """Does a name name a unit (某市档案馆, 301001-某市就业中心) rather than a project or a
+    unit of measure (卷, %)?"""
+    name = split_code(name)[1]
+    return len(name) >= 3 and name.endswith(_ORGANISATION)
+
+
 def split_code(text: str) -> tuple[str | None, str]:
     """A code written before a name (`820-某某镇部门` → `820`, `某某镇部门`); codes have a
     digit and at least three characters, so that `1-产出指标` is left to the levels."""
