@@ -1564,7 +1564,13 @@ def compare(v: dict, got: dict) -> list[str]:
         if g.get("name") != w["name"]:
             out.append(f"{tag} name {g.get('name')!r} ≠ {w['name']!r}")
         for key in ("total", "fiscal", "other"):
-            if key in w and (g.get(key) is None or Decimal(g[key]) != Decimal(w[key])):
+            if key in w and w[key] is None and g.get(key) is not None:  # no amount to be sure of
+                out.append(f"{tag} {key} {g.get(key)!r} ≠ None")
+            elif (
+                key in w
+                and w[key] is not None
+                and (g.get(key) is None or Decimal(g[key]) != Decimal(w[key]))
+            ):
                 out.append(f"{tag} {key} {g.get(key)!r} ≠ {w[key]!r}")
         if "unit" in w and g.get("unit") != w["unit"]:
             out.append(f"{tag} unit {g.get('unit')!r} ≠ {w['unit']!r}")
@@ -1583,4 +1589,13 @@ def compare(v: dict, got: dict) -> list[str]:
                 out.append(f"{t} name {x.get('name')!r} ≠ {name!r}")
             if not same_value(annual, x.get("annual") or ""):
                 out.append(f"{t} annual {x.get('annual')!r} ≠ {annual!r}")
+    for n, weights in e.get("weights", {}).items():
+        have = [i.get("weight") for i in gp[n].get("indicators", [])] if n < len(gp) else []
+        if [None if h is None else Decimal(h) for h in have] != [Decimal(w) for w in weights]:
+            out.append(f"P{n + 1} weights {have} ≠ {weights}")
+    cells = {i.get("cell") for i in got.get("issues", [])}
+    out += [f"no issue at {cell}" for cell in e.get("issues_at", []) if cell not in cells]
+    if not e.get("errors_ok"):  # no error that is not in the table
+        out += [f"error {i['code']} at {i.get('cell')}: {i['message']}"
+                for i in got.get("issues", []) if i["severity"] == "error"]  # fmt: skip
     return out
