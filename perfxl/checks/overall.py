@@ -54,7 +54,7 @@ def check_overall(
     decimals, as in our template)."""
     found = _Found(file)
     if not table.goal.strip():
-        found.add(cat.DEPARTMENT_GOAL_MISSING)
+        found.add(cat.DEPARTMENT_GOAL_MISSING, table.goal_at)
     _budget(table, found)
     _tasks(table, found)
     for line in table.budget:

@@ -151,7 +151,13 @@ def validate_file(
     table_codeset = _codeset_for(result.table, codeset, spec)
     unread = {cat.SHEET_MISSING.code, cat.HEADER_NOT_FOUND.code}
     if result.overall is not None:  # a department-wide table
-        issues += check_overall(result.overall, table_codeset, config, str(path))
+        places = result.kind == "template"  # typed into our template: to the cent
+        invalid = {(i.sheet, i.cell) for i in issues if i.code == cat.AMOUNT_INVALID.code}
+        issues += [
+            i
+            for i in check_overall(result.overall, table_codeset, config, str(path), places)
+            if not (i.code == cat.TASK_AMOUNT_MISSING.code and (i.sheet, i.cell) in invalid)
+        ]  # an amount that is not one is reported once, as such
     elif result.kind in ("template", "plain"):  # the spec: which fields, which must be filled
         fields = (spec.projects.fields, spec.indicators.fields)
         required = [c.key for c in spec.projects.columns if c.required and c.type != "seq"]

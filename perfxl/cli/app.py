@@ -39,6 +39,10 @@ ReadCodesetOption = Annotated[
     ),
 ]
 SpecOption = Annotated[str, typer.Option("--spec", help="模板定义：department，或 TOML 文件路径。")]
+OverallSpecOption = Annotated[
+    str,
+    typer.Option("--overall-spec", help="部门整体模板定义：overall，或 TOML 文件路径。"),
+]
 SpecCodesetOption = Annotated[
     str | None,
     typer.Option(

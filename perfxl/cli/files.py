@@ -20,6 +20,7 @@ from perfxl.cli.app import (
     CodesetOption,
     ConfigOption,
     LayoutOption,
+    OverallSpecOption,
     ReadCodesetOption,
     SpecCodesetOption,
     SpecOption,
@@ -34,6 +35,7 @@ from perfxl.domain.model import Department, ReadResult
 from perfxl.errors import InputError, PerfxlError
 from perfxl.formats.detect import read_any
 from perfxl.formats.mapping import load_layout
+from perfxl.formats.overall_spec import DEFAULT_OVERALL_SPEC, load_overall_spec
 from perfxl.formats.published_writer import write_published
 from perfxl.formats.roster import read_roster
 from perfxl.formats.spec import DEFAULT_SPEC, load_spec
@@ -167,7 +169,16 @@ def template(
         list[Path] | None,
         typer.Option("--prefill", help="用上年数据预填：公开表、import 写出的文件等，可多次给出。"),
     ] = None,
+    form: Annotated[
+        str,
+        typer.Option(
+            "--form",
+            help="生成哪种模板：project（项目支出，默认）、department（部门整体）"
+            "或 both（两种都生成）。",
+        ),
+    ] = "project",
     spec: SpecOption = DEFAULT_SPEC,
+    overall_spec: OverallSpecOption = DEFAULT_OVERALL_SPEC,
     layout: LayoutOption = None,
     codeset: SpecCodesetOption = None,
     password: Annotated[
@@ -188,19 +199,23 @@ def template(
         str | None, typer.Option("--department-name", help="无名单时：单位名称。")
     ] = None,
 ) -> None:
-    """生成锁定的部门填报模板：下拉选项、二级指标随一级联动、金额校验、工作表保护。
+    """生成锁定的填报模板（项目支出、部门整体，或两种）：下拉选项、二级指标随一级联动、
+    金额校验、工作表保护。
 
-    Write locked department templates: one per roster department, or one.
+    Write locked templates, project and/or department-wide: one per roster department,
+    or one.
     """
+    if form not in ("project", "department", "both"):
+        raise fail(InputError(f"未知的模板种类“{form}”：可用 project、department、both"))
     try:
         the_spec = load_spec(spec)
         the_codeset = load_codeset(codeset or the_spec.codeset)
+        the_overall = load_overall_spec(overall_spec) if form != "project" else None
         entries = read_roster(roster) if roster else None
         given = load_codeset(codeset) if codeset else None
         the_layout = load_layout(layout) if layout else None
-        tables = [
-            read_any(path, given, the_spec, layout=the_layout).table for path in prefill or []
-        ]
+        read = [read_any(path, given, the_spec, layout=the_layout, overall_spec=the_overall)
+                for path in prefill or []]  # fmt: skip
         options = TemplateOptions(
             year=year or next_year(), password=password, deadline=deadline, contact=contact
         )
@@ -210,15 +225,18 @@ def template(
             the_codeset,
             options,
             entries,
-            tables,
+            [r.table for r in read if r.overall is None],
             Department(code=department_code, name=department_name),
+            form,  # type: ignore[arg-type]  # checked above
+            (the_overall, load_codeset(codeset or the_overall.codeset)) if the_overall else None,
+            [r.overall for r in read if r.overall is not None],
         )
     except PerfxlError as exc:
         raise fail(exc) from exc
     where = output if roster else run.files[0]
     out.print(f"已生成 {len(run.files)} 个模板（{options.year}年度）：{where}")
-    for code, source in run.prefilled.items():
-        out.print(f"  {code or '模板'} 已用上年数据预填（{source}）")
+    for name, source in run.prefilled.items():
+        out.print(f"  {Path(name).stem} 已用上年数据预填（{source}）")
     for name in run.unmatched:
         err.print(f"[yellow]提示：[/]预填数据“{name}”与名单中的单位都对不上，未使用")
 

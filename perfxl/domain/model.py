@@ -243,6 +243,7 @@ class OverallTable(BaseModel):
     budget: list[BudgetLine] = Field(default_factory=list)
     total: Decimal | None = None
     goal: str = ""
+    goal_at: BudgetLine | None = None  # where the goal is written: its sheet, row and cell
     tasks: list[Task] = Field(default_factory=list)
     indicators: list[Indicator] = Field(default_factory=list)
     # Other labelled facts the table gives (下属二级单位数 …), by their labels as written.

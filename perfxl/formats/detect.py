@@ -16,6 +16,8 @@ from perfxl.formats import grid_table, overall_table, project_form, published
 from perfxl.formats.grid import Sheet, read_sheets
 from perfxl.formats.jsonfile import read_json
 from perfxl.formats.mapping import Layout, read_mapped
+from perfxl.formats.overall_reader import is_overall_template, read_overall_template
+from perfxl.formats.overall_spec import OverallSpec
 from perfxl.formats.spec import TemplateSpec, load_spec
 from perfxl.formats.structured import is_structured, read_structured
 from perfxl.formats.tables import apply_codeset
@@ -36,15 +38,19 @@ def read_any(
     expected: Expected | None = None,
     data: bytes | None = None,
     layout: Layout | None = None,
+    overall_spec: OverallSpec | None = None,
 ) -> ReadResult:
     """Read a file of any supported kind (`data`: its content, when already read; `layout`:
-    a user's description of a layout, tried first). Raises FileError only for an
+    a user's description of a layout, tried first; `overall_spec`: the department-wide
+    template's spec, where it is not the bundled one). Raises FileError only for an
     unreadable file."""
     if path.suffix.lower() == ".json":
         return read_json(path, data)
     sheets = read_sheets(path, data)
     meta = read_meta(sheets)
     spec = spec or load_spec()
+    if is_overall_template(meta):
+        return read_overall_template(path, sheets, meta, overall_spec, codeset, expected)
     if meta is not None and meta.get("template_id"):
         return read_template(path, sheets, spec, codeset, expected, data)
     if is_structured(sheets):

@@ -14,7 +14,7 @@ import hashlib
 import json
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -26,7 +26,7 @@ from perfxl.resources import load_toml, templates_dir
 DEFAULT_SPEC = "department"
 ColumnType = Literal["seq", "text", "longtext", "amount", "total", "list"]
 ListName = Literal["projects", "level1", "level2", "operators", "nature"]
-Entity = Literal["project", "indicator"]
+Entity = Literal["project", "indicator", "task"]
 ROW_ID_HEADER = "行标识"
 # The column types a registry field of each type may be written as.
 _WRITTEN_AS: dict[str, frozenset[str]] = {
@@ -34,7 +34,7 @@ _WRITTEN_AS: dict[str, frozenset[str]] = {
     "code": frozenset({"text"}),
     "value": frozenset({"text"}),
     "amount": frozenset({"amount"}),
-    "total": frozenset({"total"}),
+    "total": frozenset({"total", "amount"}),  # summed by a formula, or typed (a task's money)
     "level": frozenset({"list"}),
     "ref": frozenset({"list"}),
     "choice": frozenset({"list"}),
@@ -215,6 +215,14 @@ class TemplateSpec(BaseModel):
         if len(set(names)) != len(names) or {"_lists", "_meta"} & set(names):
             raise ValueError("工作表名称重复或使用了保留名称 _lists/_meta")
         return self
+
+    @property
+    def data_sheets(self) -> list[str]:
+        """The sheets a department fills, whose protection is checked on read."""
+        return [self.projects.name, self.indicators.name]
+
+    # The `_meta` keys that give each data sheet's number of input rows, in order.
+    row_keys: ClassVar[tuple[str, ...]] = ("project_rows", "indicator_rows")
 
     def structure(self, project_rows: int, indicator_rows: int) -> dict[str, object]:
         """The locked structure a filled workbook must still have."""

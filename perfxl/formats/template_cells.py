@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from perfxl.domain.model import Indicator, Project
+from perfxl.domain.model import Indicator
 from perfxl.domain.values import OPERATORS, QUALITATIVE, fold
 from perfxl.formats.grid import a1, column_letter
 from perfxl.formats.spec import ColumnSpec, SheetSpec
@@ -20,7 +20,9 @@ LISTS_SHEET, META_SHEET = "_lists", "_meta"
 NATURES = ("定量", "定性")
 OPERATOR_CHOICES = (*OPERATORS, QUALITATIVE)
 META_PREFIX = "perfxl_"
-PROJECT_ROW_PREFIX, INDICATOR_ROW_PREFIX = "P", "I"
+PROJECT_ROW_PREFIX, INDICATOR_ROW_PREFIX, TASK_ROW_PREFIX = "P", "I", "T"
+# The `_meta` key that gives the number of input rows of the sheet whose row ids begin so.
+ROW_COUNT_KEYS = {"P": "project_rows", "I": "indicator_rows", "T": "task_rows"}
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 
 
@@ -96,14 +98,16 @@ def _level_text(code: str | None, label: str | None) -> str:
     return code or label or ""
 
 
-def indicator_cells(seq: int, project: Project, indicator: Indicator) -> dict[str, object]:
+def indicator_cells(indicator: Indicator, project: str | None = None) -> dict[str, object]:
+    """An indicator's cells, by column key; `project`: its 所属项目 label, where it has one."""
+    owner = {"project": project} if project is not None else {}
     if indicator.raw is not None:
         # Could not be parsed when it was imported: keep the words, in the name column.
-        return {"project": project_label(seq, project.name), "name": indicator.raw}
+        return {**owner, "name": indicator.raw}
     split = split_indicator(indicator)
     return {
         **indicator.extra,
-        "project": project_label(seq, project.name),
+        **owner,
         "level1": _level_text(indicator.level1, indicator.level1_label),
         "level2": _level_text(indicator.level2, indicator.level2_label),
         "name": indicator.name,

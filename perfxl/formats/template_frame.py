@@ -10,18 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from perfxl.checks import catalogue as cat
+from perfxl.domain.amounts import ZERO, AmountError, fmt, parse_amount
 from perfxl.domain.codesets import CodeSet
 from perfxl.domain.model import Issue
 from perfxl.formats.grid import Cell, Sheet, a1, text_of
+from perfxl.formats.overall_spec import OverallSpec
 from perfxl.formats.package import read_guards
 from perfxl.formats.spec import ROW_ID_HEADER, SheetSpec, TemplateSpec
-from perfxl.formats.template_cells import META_PREFIX, META_SHEET, PROJECT_ROW_PREFIX
+from perfxl.formats.template_cells import META_PREFIX, META_SHEET, ROW_COUNT_KEYS
 
 # Identity keys that must agree between the `_meta` sheet and the document properties.
 IDENTITY_KEYS = (
@@ -81,7 +84,10 @@ def find_header(sheet: Sheet, spec: SheetSpec) -> tuple[int, dict[str, int]] | N
     return None
 
 
-class Frame:
+SpecT = TypeVar("SpecT", bound=TemplateSpec | OverallSpec)
+
+
+class Frame(Generic[SpecT]):
     """A template's or plain workbook's sheets, checked for what makes them ours: the
     identity, the structure, the headers and the row ids. Collects issues as it goes."""
 
@@ -89,12 +95,13 @@ class Frame:
         self,
         path: Path,
         sheets: list[Sheet],
-        spec: TemplateSpec,
+        spec: SpecT,
         codeset: CodeSet | None,
         meta: dict[str, str] | None,
         expected: Expected | None,
     ) -> None:
-        self.path, self.spec, self.codeset = path, spec, codeset
+        self.path, self.codeset = path, codeset
+        self.spec: SpecT = spec
         self.sheets = sheets
         self.meta = meta
         self.expected = expected or Expected()
@@ -124,12 +131,32 @@ class Frame:
             )
         )
 
+    def amount(
+        self, sheet: str, r: int, col: int | None, header: str, value: Cell,
+        blank: Decimal | None = ZERO,
+    ) -> Decimal | None:  # fmt: skip
+        """An amount cell (row r, column col); `blank` for a blank one. Text that is not an
+        amount, or an amount written as text, is an issue."""
+        try:
+            amount = parse_amount(value)
+        except AmountError:
+            text = text_of(value)
+            self.issue(cat.AMOUNT_INVALID, sheet, r, col, header, text, column_name=header,
+                       text=text)  # fmt: skip
+            return None
+        if amount is None:
+            return blank
+        if value.__class__ is str:
+            self.issue(cat.AMOUNT_AS_TEXT, sheet, r, col, header, value, column_name=header,
+                       text=value, amount=fmt(amount))  # fmt: skip
+        return amount
+
     # --- identity ------------------------------------------------------------------------
 
     def identity(self) -> None:
         if self.meta is None:
             return
-        names = [self.spec.projects.name, self.spec.indicators.name]
+        names = self.spec.data_sheets
         # The bytes of the workbook the sheets were read from (none for a text table).
         data = next((s.data for s in self.sheets if s.data is not None), None)
         package = read_guards(data, names)
@@ -165,7 +192,7 @@ class Frame:
         }
         if any(i.code in tampered for i in self.issues):
             return
-        rows = [int(self.meta.get(k, "0") or 0) for k in ("project_rows", "indicator_rows")]
+        rows = [int(self.meta.get(k, "0") or 0) for k in self.spec.row_keys]
         expected_hash = self.meta.get("structure_hash", "")
         found = self.spec.structure(*rows)
         found.update(self.actual)
@@ -235,9 +262,7 @@ class Frame:
         take = itemgetter(*inputs) if len(inputs) > 1 else None
         ids_at = id_col if self.is_template and id_col is not None else -1
         meta = self.meta or {}
-        total = int(
-            meta.get("project_rows" if prefix == PROJECT_ROW_PREFIX else "indicator_rows", "0") or 0
-        )
+        total = int(meta.get(ROW_COUNT_KEYS[prefix], "0") or 0)
         row_ids = _row_ids(prefix, total)
         expected_ids = frozenset(row_ids)
         count = len(inputs)

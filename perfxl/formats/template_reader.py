@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import TypeAdapter
 
 from perfxl.checks import catalogue as cat
-from perfxl.domain.amounts import ZERO, AmountError, fmt, parse_amount
+from perfxl.domain.amounts import ZERO, fmt, parse_amount
 from perfxl.domain.codesets import CodeSet, bundled_names, load_codeset
 from perfxl.domain.fields import Field
 from perfxl.domain.model import (
@@ -41,7 +41,7 @@ _PROJECT_LABEL = re.compile(r"^\s*(\d+)\s*、\s*(.*)$", re.DOTALL)
 _LEVEL = re.compile(r"^\s*(\d{1,2})\s*[-－—–]\s*(.*?)\s*$")
 
 
-class _TemplateReader(Frame):
+class _TemplateReader(Frame[TemplateSpec]):
     # --- content -------------------------------------------------------------------------
 
     def read(self) -> TargetTable:
@@ -69,31 +69,8 @@ class _TemplateReader(Frame):
     def _amount(
         self, spec: SheetSpec, r: int, key: str, col: int | None, value: Cell
     ) -> Decimal | None:
-        """An amount cell (row r, column col), blank as zero; text that is not an amount,
-        or an amount written as text, is an issue."""
-        try:
-            amount = parse_amount(value)
-        except AmountError:
-            self._amount_issue(spec, cat.AMOUNT_INVALID, r, key, col, text_of(value))
-            return None
-        if amount is None:
-            return ZERO
-        if value.__class__ is str:
-            self._amount_issue(spec, cat.AMOUNT_AS_TEXT, r, key, col, value, amount=fmt(amount))
-        return amount
-
-    def _amount_issue(
-        self,
-        spec: SheetSpec,
-        rule: cat.Rule,
-        r: int,
-        key: str,
-        col: int | None,
-        text: Cell,
-        **params: Any,
-    ) -> None:
-        header = spec.fields.header(key)
-        self.issue(rule, spec.name, r, col, header, text, column_name=header, text=text, **params)
+        """An amount cell (row r, column col), blank as zero."""
+        return self.amount(spec.name, r, col, spec.fields.header(key), value)
 
     def _projects(self) -> dict[int, Project]:
         spec = self.spec.projects
@@ -218,8 +195,8 @@ class _TemplateReader(Frame):
                     text=label or "（空）",
                 )
                 continue
-            level1 = _level(l1)
-            level2 = _level(l2)
+            level1 = level_cell(l1)
+            level2 = level_cell(l2)
             found.append(
                 {
                     "level1": level1[0],
@@ -229,7 +206,7 @@ class _TemplateReader(Frame):
                     "name": name,
                     "period": compose_cell(op, period, unit),
                     "annual": compose_cell(op, annual, unit),
-                    "nature": _NATURES.get(nature),
+                    "nature": NATURE_OF.get(nature),
                     "extra": self._extras(spec, r, n, extra_columns) if extras else {},
                     "sheet": sheet,
                     "row": r + 1,
@@ -275,11 +252,11 @@ def _project_seq(label: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-_NATURES: dict[str, Literal["定量", "定性"]] = {"定量": "定量", "定性": "定性"}
+NATURE_OF: dict[str, Literal["定量", "定性"]] = {"定量": "定量", "定性": "定性"}
 
 
 @lru_cache(maxsize=4096)
-def _level(text: str) -> tuple[str | None, str | None]:
+def level_cell(text: str) -> tuple[str | None, str | None]:
     if not text:
         return None, None
     match = _LEVEL.match(text)

@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from perfxl import __version__
 from perfxl.domain.codesets import CodeSet
 from perfxl.domain.model import Department, Project, TargetTable
 from perfxl.errors import FileError
 from perfxl.formats.grid import a1, column_letter
+from perfxl.formats.overall_spec import OverallSpec
 from perfxl.formats.spec import ROW_ID_HEADER, ColumnSpec, SheetSpec, TemplateSpec
 from perfxl.formats.template_cells import (
     INDICATOR_ROW_PREFIX,
@@ -72,31 +73,31 @@ class _Formats:
     note: Any
 
 
-class _Writer:
+SpecT = TypeVar("SpecT", bound=TemplateSpec | OverallSpec)
+
+
+class WorkbookWriter(Generic[SpecT]):
+    """What every template of perfxl's shares: the formats, the document properties and
+    `_meta`, the instructions with the code table, the code lists behind defined names, and
+    the frame of a sheet of rows (title, info line, header, validations, row ids,
+    protection, printing)."""
+
     def __init__(
-        self,
-        path: Path,
-        spec: TemplateSpec,
-        codeset: CodeSet,
-        department: Department,
+        self, path: Path, spec: SpecT, codeset: CodeSet, department: Department,
         options: TemplateOptions,
-        prefill: TargetTable | None,
-    ) -> None:
+    ) -> None:  # fmt: skip
         import xlsxwriter
 
         self.spec, self.codeset, self.department = spec, codeset, department
-        self.options, self.prefill = options, prefill
-        projects = prefill.projects if prefill else []
-        indicators = sum((len(p.indicators) for p in projects), 0)
-        self.project_rows = max(spec.projects.rows, len(projects) + SPARE_ROWS if projects else 0)
-        self.indicator_rows = max(
-            spec.indicators.rows, indicators + SPARE_ROWS if indicators else 0
-        )
+        self.options = options
         self.wb = xlsxwriter.Workbook(
             str(path),
             {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
         )
         self.f = self._formats()
+
+    def metadata(self) -> dict[str, str]:
+        raise NotImplementedError
 
     def _formats(self) -> _Formats:
         add = self.wb.add_format
@@ -125,41 +126,6 @@ class _Writer:
             hidden=add({**base, "font_color": "#808080"}),
             note=add({**base, "text_wrap": True, "valign": "top"}),
         )
-
-    # --- the whole workbook --------------------------------------------------------------
-
-    def write(self) -> None:
-        try:
-            self._properties()
-            instructions = self.wb.add_worksheet(self.spec.instructions.name)
-            projects = self.wb.add_worksheet(self.spec.projects.name)
-            indicators = self.wb.add_worksheet(self.spec.indicators.name)
-            lists = self.wb.add_worksheet(LISTS_SHEET)
-            meta = self.wb.add_worksheet(META_SHEET)
-            self._instructions(instructions)
-            self._lists(lists)
-            self._projects(projects)
-            self._indicators(indicators)
-            self._meta(meta)
-            lists.hide()
-            meta.hide()
-            instructions.activate()
-        finally:
-            self.wb.close()
-
-    def metadata(self) -> dict[str, str]:
-        return {
-            "template_id": self.spec.id,
-            "spec_version": self.spec.version,
-            "codeset": self.codeset.name,
-            "department_code": self.department.code or "",
-            "department_name": self.department.name or "",
-            "fiscal_year": str(self.options.year),
-            "project_rows": str(self.project_rows),
-            "indicator_rows": str(self.indicator_rows),
-            "structure_hash": self.spec.structure_hash(self.project_rows, self.indicator_rows),
-            "generator": f"perfxl {__version__}",
-        }
 
     def _properties(self) -> None:
         self.wb.set_properties(
@@ -246,8 +212,9 @@ class _Writer:
 
     # --- lists ---------------------------------------------------------------------------
 
-    def _lists(self, ws: Any) -> None:
-        """Every drop-down's source, one column each, behind a defined name."""
+    def _code_lists(self, ws: Any) -> int:
+        """The code lists (一级, each 一级's 二级, 计算符号, 指标性质), one column each, behind a
+        defined name; the next free column."""
         col = 0
 
         def column(name: str, title: str, items: Iterable[str]) -> None:
@@ -269,28 +236,7 @@ class _Writer:
             )
         column("LST_OPS", "计算符号", OPERATOR_CHOICES)
         column("LST_NATURE", "指标性质", NATURES)
-        # The projects entered: formulas over the 项目 sheet, with their cached values.
-        sheet = self.spec.projects
-        seq_col, name_col = sheet.index("seq"), sheet.index("name")
-        ws.write_string(0, col, "所属项目")
-        projects = self.prefill.projects if self.prefill else []
-        for n in range(self.project_rows):
-            src = sheet.first_data_row + n + 1
-            name_ref = f"'{sheet.name}'!${column_letter(name_col)}{src}"
-            seq_ref = f"'{sheet.name}'!${column_letter(seq_col)}{src}"
-            cached = (
-                project_label(n + 1, projects[n].name)
-                if n < len(projects) and projects[n].name
-                else ""
-            )
-            ws.write_formula(
-                n + 1, col, f'=IF({name_ref}="","",{seq_ref}&"、"&{name_ref})', None, cached
-            )
-        letter = column_letter(col)
-        self.wb.define_name(
-            "LST_PROJECTS", f"={LISTS_SHEET}!${letter}$2:${letter}${self.project_rows + 1}"
-        )
-        ws.protect(self.options.password or "")
+        return col
 
     # --- data sheets ---------------------------------------------------------------------
 
@@ -322,6 +268,100 @@ class _Writer:
         ws.freeze_panes(sheet.first_data_row, 0)
         self._protect(ws)
         self._print_setup(ws, sheet, rows)
+
+    def _input(self, ws: Any, r: int, c: int, column: ColumnSpec, value: object) -> None:
+        """An input cell, prefilled with `value` where there is one: amounts as numbers."""
+        if column.type == "amount":
+            if isinstance(value, Decimal) and value:
+                ws.write_number(r, c, float(value), self.f.amount)  # doubles, as Excel stores
+            elif value not in (None, "") and not isinstance(value, Decimal):
+                ws.write_string(r, c, str(value), self.f.amount)
+            else:
+                ws.write_blank(r, c, None, self.f.amount)
+            return
+        fmt = self.f.wrap if column.type == "longtext" else self.f.text
+        if value not in (None, ""):
+            ws.write_string(r, c, str(value), fmt)
+        else:
+            ws.write_blank(r, c, None, fmt)
+
+
+class _Writer(WorkbookWriter[TemplateSpec]):
+    """The project template: 项目 and 指标, the 所属项目 list over the 项目 sheet."""
+
+    def __init__(
+        self, path: Path, spec: TemplateSpec, codeset: CodeSet, department: Department,
+        options: TemplateOptions, prefill: TargetTable | None,
+    ) -> None:  # fmt: skip
+        super().__init__(path, spec, codeset, department, options)
+        self.prefill = prefill
+        projects = prefill.projects if prefill else []
+        indicators = sum((len(p.indicators) for p in projects), 0)
+        self.project_rows = max(spec.projects.rows, len(projects) + SPARE_ROWS if projects else 0)
+        self.indicator_rows = max(
+            spec.indicators.rows, indicators + SPARE_ROWS if indicators else 0
+        )
+
+    # --- the whole workbook --------------------------------------------------------------
+
+    def write(self) -> None:
+        try:
+            self._properties()
+            instructions = self.wb.add_worksheet(self.spec.instructions.name)
+            projects = self.wb.add_worksheet(self.spec.projects.name)
+            indicators = self.wb.add_worksheet(self.spec.indicators.name)
+            lists = self.wb.add_worksheet(LISTS_SHEET)
+            meta = self.wb.add_worksheet(META_SHEET)
+            self._instructions(instructions)
+            self._lists(lists)
+            self._projects(projects)
+            self._indicators(indicators)
+            self._meta(meta)
+            lists.hide()
+            meta.hide()
+            instructions.activate()
+        finally:
+            self.wb.close()
+
+    def metadata(self) -> dict[str, str]:
+        return {
+            "template_id": self.spec.id,
+            "spec_version": self.spec.version,
+            "codeset": self.codeset.name,
+            "department_code": self.department.code or "",
+            "department_name": self.department.name or "",
+            "fiscal_year": str(self.options.year),
+            "project_rows": str(self.project_rows),
+            "indicator_rows": str(self.indicator_rows),
+            "structure_hash": self.spec.structure_hash(self.project_rows, self.indicator_rows),
+            "generator": f"perfxl {__version__}",
+        }
+
+    def _lists(self, ws: Any) -> None:
+        """Every drop-down's source, one column each, behind a defined name; the projects
+        entered: formulas over the 项目 sheet, with their cached values."""
+        col = self._code_lists(ws)
+        sheet = self.spec.projects
+        seq_col, name_col = sheet.index("seq"), sheet.index("name")
+        ws.write_string(0, col, "所属项目")
+        projects = self.prefill.projects if self.prefill else []
+        for n in range(self.project_rows):
+            src = sheet.first_data_row + n + 1
+            name_ref = f"'{sheet.name}'!${column_letter(name_col)}{src}"
+            seq_ref = f"'{sheet.name}'!${column_letter(seq_col)}{src}"
+            cached = (
+                project_label(n + 1, projects[n].name)
+                if n < len(projects) and projects[n].name
+                else ""
+            )
+            ws.write_formula(
+                n + 1, col, f'=IF({name_ref}="","",{seq_ref}&"、"&{name_ref})', None, cached
+            )
+        letter = column_letter(col)
+        self.wb.define_name(
+            "LST_PROJECTS", f"={LISTS_SHEET}!${letter}$2:${letter}${self.project_rows + 1}"
+        )
+        ws.protect(self.options.password or "")
 
     def _projects(self, ws: Any) -> None:
         sheet = self.spec.projects
@@ -365,29 +405,13 @@ class _Writer:
         else:
             self._input(ws, r, c, column, _project_value(project, column.key))
 
-    def _input(self, ws: Any, r: int, c: int, column: ColumnSpec, value: object) -> None:
-        """An input cell, prefilled with `value` where there is one: amounts as numbers."""
-        if column.type == "amount":
-            if isinstance(value, Decimal) and value:
-                ws.write_number(r, c, float(value), self.f.amount)  # doubles, as Excel stores
-            elif value not in (None, "") and not isinstance(value, Decimal):
-                ws.write_string(r, c, str(value), self.f.amount)
-            else:
-                ws.write_blank(r, c, None, self.f.amount)
-            return
-        fmt = self.f.wrap if column.type == "longtext" else self.f.text
-        if value not in (None, ""):
-            ws.write_string(r, c, str(value), fmt)
-        else:
-            ws.write_blank(r, c, None, fmt)
-
     def _indicators(self, ws: Any) -> None:
         sheet = self.spec.indicators
         self._frame(ws, sheet, self.indicator_rows, INDICATOR_ROW_PREFIX)
         rows: list[dict[str, object]] = []
         for seq, project in enumerate(self.prefill.projects if self.prefill else [], start=1):
             for indicator in project.indicators:
-                rows.append(indicator_cells(seq, project, indicator))
+                rows.append(indicator_cells(indicator, project_label(seq, project.name)))
         for n in range(self.indicator_rows):
             r = sheet.first_data_row + n
             values = rows[n] if n < len(rows) else {}
