@@ -10,6 +10,10 @@
 - 440100005 广州市殡葬服务中心 sends nothing.
 - 440199001 越秀区民政局, not on the roster, sends a template too.
 
+The department-wide form (部门整体支出绩效目标申报表) comes back from two departments:
+440100002 广州市社会福利院 fills it right; 440100004 广州市救助管理站 declares a 预算总额
+its key tasks do not add up to. The others have not sent theirs yet.
+
 Each department's projects are real projects of the seed that pass every rule.
 """
 
@@ -19,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -29,7 +34,17 @@ sys.path.insert(0, str(HERE.parent))
 from perfxl.checks.config import Config  # noqa: E402
 from perfxl.checks.rules import check_table  # noqa: E402
 from perfxl.domain.codesets import load_codeset  # noqa: E402
-from perfxl.domain.model import Department, Project, TargetTable  # noqa: E402
+from perfxl.domain.model import (  # noqa: E402
+    BudgetLine,
+    Department,
+    Indicator,
+    OverallTable,
+    Project,
+    TargetTable,
+    Task,
+)
+from perfxl.formats.overall_spec import load_overall_spec  # noqa: E402
+from perfxl.formats.overall_writer import write_overall_template  # noqa: E402
 from perfxl.formats.published import read_published  # noqa: E402
 from perfxl.formats.spec import load_spec  # noqa: E402
 from perfxl.formats.template_writer import TemplateOptions, write_template  # noqa: E402
@@ -58,6 +73,80 @@ def table(code: str, name: str, projects: list[Project]) -> TargetTable:
     )
 
 
+def overall(code: str, name: str, total: str, tasks: list[tuple[str, str]]) -> OverallTable:
+    """A department-wide form as a department fills it: its overview, goal, key tasks and
+    indicators (amounts in 万元)."""
+    spending = Decimal(total)
+    return OverallTable(
+        department=Department(code=code, name=name),
+        fiscal_year=YEAR,
+        total=spending,
+        budget=[
+            BudgetLine(group="部门预算支出", label="基本支出", amount=spending * Decimal("0.6")),
+            BudgetLine(group="部门预算支出", label="项目支出", amount=spending * Decimal("0.4")),
+            BudgetLine(group="收入来源", label="财政拨款", amount=spending - Decimal("120.00")),
+            BudgetLine(group="收入来源", label="财政专户拨款", amount=Decimal("0.00")),
+            BudgetLine(group="收入来源", label="其他资金", amount=Decimal("120.00")),
+        ],
+        goal=f"{YEAR}年，{name}坚持以人民为中心，保障服务对象基本生活，提升专业服务质量，"
+        "守牢安全底线，按期完成年度重点工作任务。",
+        tasks=[
+            Task(
+                name=task,
+                content=f"{task}：按年度计划组织实施，落实资金和人员保障。",
+                amount=Decimal(amount),
+                goal=f"全面完成{task}年度目标",
+            )
+            for task, amount in tasks
+        ],
+        indicators=[
+            Indicator(
+                level1="1",
+                level1_label="产出指标",
+                level2="11",
+                level2_label="数量指标",
+                name="服务对象人数",
+                period="≥1200人",
+                annual="≥1200人",
+            ),
+            Indicator(
+                level1="1",
+                level1_label="产出指标",
+                level2="13",
+                level2_label="时效指标",
+                name="补助资金发放及时率",
+                period="100%",
+                annual="100%",
+            ),
+            Indicator(
+                level1="2",
+                level1_label="效益指标",
+                level2="22",
+                level2_label="社会效益指标",
+                name="服务对象基本生活",
+                period="得到有效保障",
+                annual="得到有效保障",
+            ),
+            Indicator(
+                level1="3",
+                level1_label="满意度指标",
+                level2="31",
+                level2_label="服务对象满意度指标",
+                name="服务对象满意度",
+                period="≥90%",
+                annual="≥90%",
+            ),
+        ],
+    )
+
+
+def overall_template(path: Path, data: OverallTable) -> Path:
+    spec = load_overall_spec()
+    return write_overall_template(
+        path, spec, load_codeset(), data.department, TemplateOptions(year=YEAR), data
+    )
+
+
 def template(path: Path, data: TargetTable) -> Path:
     return write_template(
         path, load_spec(), load_codeset(), data.department, TemplateOptions(year=YEAR), data
@@ -83,6 +172,18 @@ def main() -> None:
         INBOX / "440199001-越秀区民政局.xlsx",
         table("440199001", "越秀区民政局", [p.model_copy(deep=True) for p in clean[6:8]]),
     )
+    overall_template(
+        INBOX / "440100002-广州市社会福利院-部门整体.xlsx",
+        overall("440100002", "广州市社会福利院", "5000.00",
+                [("院内供养服务", "3100.00"), ("康复医疗服务", "1200.00"),
+                 ("安全生产与设施维护", "700.00")]),
+    )  # fmt: skip
+    overall_template(  # 预算总额 3,000.00; its tasks add up to 2,950.00
+        INBOX / "440100004-广州市救助管理站-部门整体.xlsx",
+        overall("440100004", "广州市救助管理站", "3000.00",
+                [("生活无着人员救助", "1800.00"), ("街面巡查与护送返乡", "650.00"),
+                 ("站内设施改造", "500.00")]),
+    )  # fmt: skip
     elderly = table("440100003", "广州市老人院", [p.model_copy(deep=True) for p in clean[6:12]])
     with tempfile.TemporaryDirectory() as tmp:
         base = template(Path(tmp) / "base.xlsx", elderly)

@@ -25,6 +25,7 @@ from perfxl.domain.amounts import from_float
 from perfxl.domain.codesets import load_codeset
 from perfxl.domain.model import Department, Project, TargetTable
 from perfxl.formats.detect import read_any
+from perfxl.formats.overall_spec import load_overall_spec
 from perfxl.formats.roster import read_roster
 from perfxl.formats.spec import load_spec
 from perfxl.formats.template_writer import TemplateOptions, write_template
@@ -39,7 +40,7 @@ ACCEPTED = [
     "440100004-广州市救助管理站.xlsx",
 ]
 runner = CliRunner()
-SPEC, CODESET = load_spec(), load_codeset()
+SPEC, CODESET, OVERALL = load_spec(), load_codeset(), load_overall_spec()
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -78,15 +79,21 @@ def test_statuses_supersession_and_rejections(collected: Path) -> None:
         "440100003-广州市老人院-第2次.xlsx": "accepted",
         "440100004-广州市救助管理站.xlsx": "accepted",
         "440199001-越秀区民政局.xlsx": "rejected",
+        "440100002-广州市社会福利院-部门整体.xlsx": "accepted",
+        "440100004-广州市救助管理站-部门整体.xlsx": "rejected",
     }
     assert (
         subs["440100003-广州市老人院-第1次.xlsx"][1] == subs["440100003-广州市老人院-第2次.xlsx"][2]
     )
     with sqlite3.connect(collected) as db:
         identity = db.execute(
-            "SELECT DISTINCT template_id, template_version FROM submissions WHERE kind = 'template'"
+            "SELECT DISTINCT template_id, template_version, form FROM submissions"
+            " WHERE kind = 'template' ORDER BY form"
         ).fetchall()
-        assert identity == [("perfxl-department-targets", "1")]
+        assert identity == [
+            ("perfxl-department-overall", "1", "department"),
+            ("perfxl-department-targets", "1", "project"),
+        ]
         published = db.execute("SELECT template_id FROM submissions WHERE kind = 'published'")
         assert published.fetchone() == (None,)
     with Store(collected) as store:
@@ -122,13 +129,32 @@ def test_status_lists_missing_and_unknown(collected: Path) -> None:
     assert data["unknown"] == [
         {"file": "440199001-越秀区民政局.xlsx", "department": "越秀区民政局"}
     ]
+    # Both forms per department: the department-wide one has its own standing.
+    overall = {d["code"]: d["overall"] for d in data["departments"]}
+    assert {code: o["status"] for code, o in overall.items()} == {
+        "440100001": "missing",
+        "440100002": "accepted",
+        "440100003": "missing",
+        "440100004": "rejected",
+        "440100005": "missing",
+    }
+    assert overall["440100002"] == {
+        "status": "accepted",
+        "file": "440100002-广州市社会福利院-部门整体.xlsx",
+        "total": "5000.00",
+        "tasks": 3,
+        "tasks_amount": "5000.00",
+        "indicators": 4,
+        "errors": 0,
+        "warnings": 0,
+    }
 
 
 def test_collecting_the_same_files_again_changes_nothing(collected: Path) -> None:
     with Store(collected) as store:
         before = store.counts()
     code, output = run("collect", str(INBOX), "--roster", str(ROSTER), "--ledger", str(collected))
-    assert code == 0 and "重复6" in "".join(output.split())  # however the console wraps it
+    assert code == 0 and "重复8" in "".join(output.split())  # however the console wraps it
     with Store(collected) as store:
         assert store.counts() == before
 
@@ -171,7 +197,10 @@ def test_ledger_totals_equal_the_accepted_inputs_to_the_cent(
     }
     assert bureau["total"] == Decimal("4684.03")
     wb = CalamineWorkbook.from_path(str(out))
-    assert wb.sheet_names == ["汇总", "部门汇总", "项目明细", "指标明细", "校验问题", "提交情况"]
+    assert wb.sheet_names == [
+        "汇总", "部门汇总", "项目明细", "指标明细", "部门整体", "重点任务明细", "预算构成明细",
+        "校验问题", "提交情况",
+    ]  # fmt: skip
     summary = wb.get_sheet_by_name("汇总").to_python(skip_empty_area=False)
     labelled = {row[0]: row[1] for row in summary if row[0]}
     assert {k: money(labelled[k]) for k in ("总计", "财政拨款", "财政专户拨款", "其他资金")} == {
@@ -197,8 +226,28 @@ def test_ledger_totals_equal_the_accepted_inputs_to_the_cent(
     assert sum((money(r["总计"]) for r in rows), Decimal(0)) == bureau["total"]
     assert all(r["来源工作表"] and r["来源单元格"] for r in rows), "every row names its source"
     assert money(next(r for r in details if r["项目名称"] == "合计")["总计"]) == bureau["total"]
-    indicator_rows = [r for r in records(wb, "指标明细") if r["单位编码"]]
+    every_indicator = [r for r in records(wb, "指标明细") if r["单位编码"]]
+    indicator_rows = [r for r in every_indicator if r["项目名称"] != "（部门整体）"]
     assert len(indicator_rows) == 103
+    # The department-wide indicators follow, under （部门整体）, with their own count.
+    overall_rows = [r for r in every_indicator if r["项目名称"] == "（部门整体）"]
+    assert [(r["单位编码"], r["三级指标"]) for r in overall_rows] == [
+        ("440100002", "服务对象人数"), ("440100002", "补助资金发放及时率"),
+        ("440100002", "服务对象基本生活"), ("440100002", "服务对象满意度"),
+    ]  # fmt: skip
+    assert labelled["部门整体指标"] == 4
+    assert tuple(labelled[f"部门整体：{k}"] for k in ("已接收", "已退回", "未提交")) == (1, 1, 3)
+    overall = {r["单位编码"]: r for r in records(wb, "部门整体") if r["单位编码"]}
+    assert overall["440100002"]["状态"] == "已接收" and overall["440100004"]["状态"] == "已退回"
+    assert [money(overall["440100002"][k]) for k in ("预算总额", "基本支出", "项目支出",
+                                                     "任务资金合计")] == [
+        Decimal("5000.00"), Decimal("3000.00"), Decimal("2000.00"), Decimal("5000.00")]  # fmt: skip
+    tasks = records(wb, "重点任务明细")
+    assert [(t["任务名称"], money(t["拟投入资金"]), t["来源单元格"]) for t in tasks] == [
+        ("院内供养服务", Decimal("3100.00"), "B4"),
+        ("康复医疗服务", Decimal("1200.00"), "B5"),
+        ("安全生产与设施维护", Decimal("700.00"), "B6"),
+    ]
     # 年度指标值, then its operator, number and unit, derived from the text as written.
     parts = ("年度指标值", "年度计算符号", "年度数值", "年度计量单位")
     parsed = {tuple(r[k] for k in parts) for r in indicator_rows}
@@ -241,6 +290,19 @@ def test_ledger_published_and_detail_formats(collected: Path, tmp_path: Path) ->
         )[0]
         == 0
     )
+    # The department-wide forms go beside, in their own layout, and read back the same.
+    overall = tmp_path / "published-部门整体.xlsx"
+    assert CalamineWorkbook.from_path(str(overall)).sheet_names == ["广州市社会福利院"]
+    back = read_any(overall, CODESET)
+    assert back.kind == "department" and back.issues == [] and back.overall is not None
+    assert str(back.overall.total) == "5000.00"
+    tasks = [
+        ("院内供养服务", "3100.00"),
+        ("康复医疗服务", "1200.00"),
+        ("安全生产与设施维护", "700.00"),
+    ]
+    assert [(t.name, str(t.amount)) for t in back.overall.tasks] == tasks
+    assert len(back.overall.indicators) == 4
     table = read_any(bureau, CODESET)
     assert len(table.table.projects) == 19 and table.issues == []
     assert {p.unit for p in table.table.projects} == {
@@ -252,7 +314,16 @@ def test_ledger_published_and_detail_formats(collected: Path, tmp_path: Path) ->
         folder = tmp_path / fmt
         assert run("ledger", "--ledger", str(collected), "--format", fmt, "-o", str(folder))[0] == 0
         assert sorted(p.name for p in folder.iterdir()) == sorted(
-            f"{n}.{fmt}" for n in ("projects", "indicators", "issues", "submissions")
+            f"{n}.{fmt}"
+            for n in (
+                "projects",
+                "indicators",
+                "overall",
+                "tasks",
+                "budget",
+                "issues",
+                "submissions",
+            )
         )
     import pandas as pd
 
@@ -261,11 +332,20 @@ def test_ledger_published_and_detail_formats(collected: Path, tmp_path: Path) ->
     assert sum(Decimal(v) for v in projects["总计"]) == Decimal("4684.03")
 
 
-def filled_rows(path: Path) -> set[tuple[str, int]]:
-    """Every (sheet, row) of a template that has something typed in an input column."""
+def filled_rows(path: Path, form: str = "project") -> set[tuple[str, int]]:
+    """Every (sheet, row) of a template that has something typed in an input column (for the
+    department-wide form, its 总体情况 lines too)."""
     wb = CalamineWorkbook.from_path(str(path))
     out = set()
-    for spec in (SPEC.projects, SPEC.indicators):
+    specs = (SPEC.projects, SPEC.indicators)
+    if form == "department":
+        specs = (OVERALL.tasks, OVERALL.indicators)
+        lines = wb.get_sheet_by_name(OVERALL.overview.name).to_python(skip_empty_area=False)
+        for n in range(len(OVERALL.overview.items)):
+            r = OVERALL.overview.header_row + 1 + n
+            if str(lines[r][2]).strip():
+                out.add((OVERALL.overview.name, r + 1))
+    for spec in specs:
         inputs = [n for n, c in enumerate(spec.columns) if not c.locked]
         rows = wb.get_sheet_by_name(spec.name).to_python(skip_empty_area=False)
         for r, row in enumerate(rows[spec.first_data_row :], start=spec.first_data_row + 1):
@@ -276,12 +356,22 @@ def filled_rows(path: Path) -> set[tuple[str, int]]:
 
 def test_every_input_row_is_in_the_ledger_or_the_issues(collected: Path) -> None:
     with sqlite3.connect(collected) as db:
-        for (name,) in db.execute("SELECT file_name FROM submissions WHERE kind = 'template'"):
+        for name, form in db.execute(
+            "SELECT file_name, form FROM submissions WHERE kind = 'template'"
+        ).fetchall():
             sid = db.execute("SELECT id FROM submissions WHERE file_name = ?", (name,)).fetchone()[
                 0
             ]
-            recorded = set()
-            for table in ("projects", "indicators", "issues"):
+            recorded = set(
+                db.execute(
+                    "SELECT goal_sheet, goal_row FROM overviews WHERE submission_id = ?1 UNION"
+                    " SELECT total_sheet, total_row FROM overviews WHERE submission_id = ?1",
+                    (sid,),
+                )
+            )
+            for table in (
+                "projects", "indicators", "issues", "tasks", "overall_indicators", "budget_lines"
+            ):  # fmt: skip
                 recorded |= set(
                     db.execute(
                         f"SELECT sheet, row FROM {table} WHERE submission_id"
@@ -289,7 +379,7 @@ def test_every_input_row_is_in_the_ledger_or_the_issues(collected: Path) -> None
                         (sid,),
                     )
                 )
-            assert filled_rows(INBOX / name) <= recorded, name
+            assert filled_rows(INBOX / name, form) <= recorded, name
 
 
 def test_a_dropped_row_is_an_issue_with_its_reason(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ LibreOffice, read back with no error, and its planted faults found at their cell
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +187,41 @@ def test_a_label_changed_in_the_overview_is_reported(made: Path, tmp_path: Path)
     wb.save(path)
     found = {(i["code"], i.get("cell")) for i in _validate(path)["issues"]}
     assert ("header-changed", "B6") in found
+
+
+def test_resubmission_supersedes_within_its_form_and_tells_what_changed(
+    made: Path, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    project = ROOT / "samples" / "inbox" / "440100002-广州市社会福利院.xlsx"
+    (inbox / project.name).write_bytes(project.read_bytes())
+    template = made / "440100002-部门整体.xlsx"
+    first, second = inbox / "440100002-部门整体-第1次.xlsx", inbox / "440100002-部门整体-第2次.xlsx"
+    for path in (first, second):
+        path.write_bytes(template.read_bytes())
+    fill(first, CLEAN_OVERVIEW, CLEAN_TASKS, CLEAN_INDICATORS)
+    tasks = [row[:] for row in CLEAN_TASKS]
+    tasks[0][2], tasks[2][2] = 500.5, 199.5  # money moved between two tasks
+    fill(second, {**CLEAN_OVERVIEW, "goal": "兜牢民生底线，提升养老服务质量。"}, tasks,
+         CLEAN_INDICATORS[:3])  # fmt: skip
+    ledger = tmp_path / "ledger.db"
+    result = runner.invoke(
+        app, ["collect", str(inbox), "--roster", str(ROSTER), "--ledger", str(ledger)]
+    )
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(ledger) as db:
+        rows = db.execute("SELECT file_name, form, status FROM submissions ORDER BY file_name")
+        assert rows.fetchall() == [
+            ("440100002-广州市社会福利院.xlsx", "project", "accepted"),  # not touched
+            ("440100002-部门整体-第1次.xlsx", "department", "superseded"),
+            ("440100002-部门整体-第2次.xlsx", "department", "accepted"),
+        ]
+        changes = {
+            key: json.loads(fields)
+            for key, fields in db.execute("SELECT project_key, fields FROM changes")
+        }
+    assert changes["任务 养老服务"] == {"拟投入资金": ["520.50", "500.50"]}
+    assert changes["任务 社区治理"] == {"拟投入资金": ["179.50", "199.50"]}
+    assert changes["总体情况"]["总体绩效目标"][1] == "兜牢民生底线，提升养老服务质量。"
+    assert list(changes["部门整体指标"]) == ["指标“服务对象满意度”"]

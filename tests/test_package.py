@@ -176,7 +176,9 @@ def test_a_part_beyond_the_bound_is_not_read(monkeypatch: pytest.MonkeyPatch) ->
 def test_guards_of_real_workbooks(tmp_path: Path) -> None:
     """Workbooks written by xlsxwriter (our templates, filled) and saved by LibreOffice
     (which writes the sizes after each part): the identity and the protection are found."""
-    inbox = sorted(p for p in SAMPLES.glob("*.xlsx") if "民政局" not in p.name)
+    inbox = sorted(
+        p for p in SAMPLES.glob("*.xlsx") if "民政局" not in p.name and "部门整体" not in p.name
+    )
     resaved = libreoffice_resave(inbox[:2], tmp_path / "lo")
     for path in [*inbox, *resaved]:
         found = read_guards(path, ["项目", "指标"])

@@ -141,7 +141,7 @@ def status_command(
         render.print_json(report.to_dict())
     else:
         render.status_table(report)
-    complete = all(d.status == "accepted" for d in report.departments)
+    complete = all(d.complete for d in report.departments)
     raise typer.Exit(EXIT_OK if complete else EXIT_ERRORS)
 
 
@@ -179,8 +179,8 @@ def ledger_command(
             elif fmt != "xlsx":
                 raise InputError(f"未知的格式“{fmt}”：可用 xlsx、csv、parquet")
             elif published:
-                write_published_ledger(store, output, year, bureau)
-                out.print(f"已写出公开表：{output}")
+                written = write_published_ledger(store, output, year, bureau)
+                out.print("已写出公开表：" + "、".join(str(p) for p in written))
             else:
                 totals = write_ledger(store, output, load_codeset(codeset), entries, year)
                 out.print(

@@ -149,7 +149,7 @@ def collect_report(report: CollectReport, ledger: Path) -> None:
 
 
 def status_table(report: StatusReport) -> None:
-    table = Table(title="提交情况")
+    table = Table(title="提交情况：项目支出绩效目标")
     total, caption = next(iter(report.money.items()))  # the first amount: 总计
     for column in ("单位编码", "单位名称", "状态", "项目", f"{caption}（万元）", "错误", "文件"):
         table.add_column(column, overflow="fold")
@@ -165,12 +165,38 @@ def status_table(report: StatusReport) -> None:
             d.submission.file_name if d.submission else "",
         )
     out.print(table)
+    if report.overall:
+        table = Table(title="提交情况：部门整体支出绩效目标")
+        for column in ("单位编码", "单位名称", "状态", "预算总额（万元）", "任务", "指标", "错误",
+                       "文件"):  # fmt: skip
+            table.add_column(column, overflow="fold")
+        for d in report.departments:
+            o = d.overall
+            if o is None:
+                continue
+            table.add_row(
+                d.code,
+                d.name,
+                f"[{colours[o.status]}]{STATUS_TEXT[o.status]}[/]",
+                "" if o.total is None else f"{o.total:,.2f}",
+                str(o.tasks),
+                str(o.indicators),
+                str(o.errors),
+                o.submission.file_name if o.submission else "",
+            )
+        out.print(table)
     for s in report.unknown:
         out.print(
             f"[yellow]不在名单的单位[/]：{s.file_name}（文件中的单位："
             f"{s.file_department_name or s.file_department_code or '未写明'}）"
         )
     out.print(
-        f"已接收 {report.count('accepted')}，已退回 {report.count('rejected')}，"
+        f"项目表：已接收 {report.count('accepted')}，已退回 {report.count('rejected')}，"
         f"未提交 {report.count('missing')}，名单外 {len(report.unknown)}"
     )
+    if report.overall:
+        standing = [d.overall.status for d in report.departments if d.overall]
+        out.print(
+            f"部门整体：已接收 {standing.count('accepted')}，已退回 {standing.count('rejected')}，"
+            f"未提交 {standing.count('missing')}"
+        )

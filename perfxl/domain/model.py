@@ -243,6 +243,7 @@ class OverallTable(BaseModel):
     budget: list[BudgetLine] = Field(default_factory=list)
     total: Decimal | None = None
     goal: str = ""
+    total_at: BudgetLine | None = None  # where the declared total is written
     goal_at: BudgetLine | None = None  # where the goal is written: its sheet, row and cell
     tasks: list[Task] = Field(default_factory=list)
     indicators: list[Indicator] = Field(default_factory=list)

@@ -80,7 +80,7 @@ class _OverallReader(Frame[OverallSpec]):
                 self.issue(cat.REQUIRED_MISSING, spec.name, r, 2, item.label, None,
                            column_name=item.label)  # fmt: skip
             if item.key == "total":
-                table.total = amount
+                table.total, table.total_at = amount, BudgetLine(label=item.label, **place)
             else:
                 table.budget.append(
                     BudgetLine(group=item.group, label=item.label, amount=amount, **place)

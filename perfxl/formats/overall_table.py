@@ -192,8 +192,10 @@ class _Reader:
                     cell=a1(r, following[0]),
                 )
                 if caption_key(label) in _TOTALS and table.total is None:
-                    table.total = amount
-                table.budget.append(line)
+                    # The declared total, not a line of the overview.
+                    table.total, table.total_at = amount, line
+                else:
+                    table.budget.append(line)
                 n += 2
 
     def goal(self, start: int, end: int) -> str:

@@ -298,6 +298,7 @@ def _record(worker: _Worker, read: _Read) -> Event:
     accepted = report.readable and (errors == 0 or s.accept_with_errors) and problem is None
     verdict = "accepted" if accepted else "rejected"
     fiscal_year = table.fiscal_year or s.expected.year
+    form = "department" if report.overall is not None else "project"  # 部门整体, or projects
     submission_id = store.insert_submission(
         {
             "department_code": code,
@@ -317,13 +318,16 @@ def _record(worker: _Worker, read: _Read) -> Event:
             "verdict": verdict,
             "errors": errors,
             "warnings": warnings,
+            "form": form,
         },
     )
     store.insert_content(submission_id, table.projects, issues, table.extras)
+    if report.overall is not None:
+        store.insert_overall(submission_id, report.overall)
     status: str = verdict
     changes: list[Change] = []
     if code is not None:
-        statuses, compared = settle(store, code, fiscal_year)
+        statuses, compared = settle(store, code, fiscal_year, form)
         status, changes = statuses[submission_id], compared.get(submission_id, [])
     shown = name or code or department.name or department.code
     return Event(str(path), status, shown, errors, warnings, submission_id, changes)

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from perfxl.domain.fields import INDICATOR, PROJECT, Field
+from perfxl.domain.fields import INDICATOR, PROJECT, TASK, Field, caption_key
 from perfxl.ledger.queries import DECIMALS, Submission, decode_extra, to_decimal
-from perfxl.ledger.status import STATUS_TEXT
+from perfxl.ledger.status import STATUS_TEXT, StatusReport, department_status
 from perfxl.ledger.store import Store
 
 Kind = Literal["text", "money", "number", "count"]
@@ -135,8 +135,91 @@ def indicator_table(store: Store, year: int | None) -> Table:
                 row["sheet"],
                 row["cell"],
             ]
+        for row in store.overall_indicator_rows(year):  # the department's own, after
+            extra = decode_extra(row["extra"], all_fields)
+            yield [
+                row["department_code"],
+                row["department_name"],
+                None,
+                OVERALL_PROJECT,
+                *_row_values(fields, row, extra, row["raw"]),
+                row["file_name"],
+                row["sheet"],
+                row["cell"],
+            ]
 
     return Table("indicators", "指标明细", columns, rows())
+
+
+# What 指标明细 shows as the 项目名称 of a department-wide indicator.
+OVERALL_PROJECT = "（部门整体）"
+# The overview's usual lines, shown as columns of 部门整体 (the others in 预算构成明细).
+OVERVIEW_LINES = ("基本支出", "项目支出", "财政拨款", "财政专户拨款", "其他资金")
+
+
+def overall_table(store: Store, status: StatusReport, for_people: bool = True) -> Table:
+    """部门整体: one row per department, its department-wide form's standing and figures:
+    the declared total, the usual overview lines, the tasks and their money, the
+    indicators."""
+    columns = [
+        _column("单位编码"), _column("单位名称"), _column("状态"),
+        _column("预算总额", "money"), *(_column(label, "money") for label in OVERVIEW_LINES),
+        _column("任务数", "count"), _column("任务资金合计", "money"), _column("指标数", "count"),
+        _column("总体绩效目标", width=60), _column("错误", "count"), _column("提示", "count"),
+        _column("文件", width=24),
+    ]  # fmt: skip
+
+    def rows() -> Iterator[list[object]]:
+        for d in status.departments:
+            o = d.overall
+            if o is None:
+                continue
+            table = (
+                store.overall(o.submission.id) if o.status == "accepted" and o.submission else None
+            )
+            lines = {caption_key(b.label): b.amount for b in table.budget} if table else {}
+            yield [
+                d.code, d.name, STATUS_TEXT[o.status] if for_people else o.status,
+                o.total, *(lines.get(caption_key(label)) for label in OVERVIEW_LINES),
+                o.tasks, o.tasks_amount if table else None, o.indicators,
+                table.goal if table else None, o.errors, o.warnings,
+                o.submission.file_name if o.submission else None,
+            ]  # fmt: skip
+
+    return Table("overall", "部门整体", columns, rows())
+
+
+def task_table(store: Store, year: int | None) -> Table:
+    """重点任务明细: every key task of the accepted department-wide forms."""
+    columns = [_column("单位编码"), _column("单位名称"),
+               *(_column(f.title, "money" if f.is_money else "text", f.width) for f in TASK),
+               *_SOURCE]  # fmt: skip
+
+    def rows() -> Iterator[list[object]]:
+        for s in store.submissions(year, "accepted", "department"):
+            for t in store.overall(s.id).tasks:
+                values = [getattr(t, f.key) for f in TASK]
+                yield [s.department_code, s.department_name, *values, s.file_name, t.sheet,
+                       t.cell]  # fmt: skip
+
+    return Table("tasks", "重点任务明细", columns, rows())
+
+
+def budget_table(store: Store, year: int | None) -> Table:
+    """预算构成明细: every labelled amount of the accepted department-wide forms' overviews,
+    with the declared total first."""
+    columns = [_column("单位编码"), _column("单位名称"), _column("类别", width=16),
+               _column("项目", width=20), _column("金额（万元）", "money"), *_SOURCE]  # fmt: skip
+
+    def rows() -> Iterator[list[object]]:
+        for s in store.submissions(year, "accepted", "department"):
+            table = store.overall(s.id)
+            head = [s.department_code, s.department_name]
+            yield [*head, "", "预算总额", table.total, s.file_name, None, None]
+            for b in table.budget:
+                yield [*head, b.group, b.label, b.amount, s.file_name, b.sheet, b.cell]
+
+    return Table("budget", "预算构成明细", columns, rows())
 
 
 ISSUE_TITLES = (
@@ -188,6 +271,7 @@ SUBMISSION_COLUMNS = (
     _column("年度", "count"),
     _column("文件", "text"),
     _column("接收时间"),
+    _column("表别"),
     _column("类型"),
     _column("状态"),
     _column("错误", "count"),
@@ -206,6 +290,7 @@ def submission_values(s: Submission, for_people: bool = True) -> list[object]:
         s.fiscal_year,
         s.file_name,
         s.received_at,
+        FORMS.get(s.form, s.form) if for_people else s.form,
         s.kind,
         STATUS_TEXT.get(s.status, s.status) if for_people else s.status,
         s.errors,
@@ -220,10 +305,18 @@ def submission_table(store: Store, year: int | None, for_people: bool = True) ->
     return Table("submissions", "提交情况", list(SUBMISSION_COLUMNS), rows)
 
 
+FORMS = {"project": "项目支出", "department": "部门整体"}
+
+
 def detail_tables(store: Store, year: int | None, for_people: bool = True) -> list[Table]:
+    """The detail tables; those of the department-wide form where the ledger holds one."""
+    tables = [project_table(store, year), indicator_table(store, year)]
+    status = department_status(store, None, year)
+    if status.overall:
+        tables += [overall_table(store, status, for_people), task_table(store, year),
+                   budget_table(store, year)]  # fmt: skip
     return [
-        project_table(store, year),
-        indicator_table(store, year),
+        *tables,
         issue_table(store, year, for_people),
         submission_table(store, year, for_people),
     ]

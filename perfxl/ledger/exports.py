@@ -8,16 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from perfxl.domain.model import Department, Project, TargetTable
+from perfxl.domain.model import Department, OverallTable, Project, TargetTable
 from perfxl.errors import FileError, InputError
+from perfxl.formats.overall_published import write_overall_published
 from perfxl.formats.published_writer import write_published
+from perfxl.formats.templates import OVERALL_SUFFIX
 from perfxl.ledger.details import Table, detail_tables
 from perfxl.ledger.store import Store
 
 
 def accepted_tables(store: Store, year: int | None = None) -> Iterator[TargetTable]:
     """Each accepted submission as a table, one department at a time, by department code."""
-    accepted = store.submissions(year, status="accepted")
+    accepted = store.submissions(year, status="accepted", form="project")
     for s in sorted(accepted, key=lambda s: s.department_code or ""):
         yield TargetTable(
             department=Department(code=s.department_code, name=s.department_name),
@@ -26,15 +28,39 @@ def accepted_tables(store: Store, year: int | None = None) -> Iterator[TargetTab
         )
 
 
+def accepted_overall(store: Store, year: int | None = None) -> list[OverallTable]:
+    """Each accepted department-wide form, by department code."""
+    accepted = store.submissions(year, status="accepted", form="department")
+    out = []
+    for s in sorted(accepted, key=lambda s: s.department_code or ""):
+        table = store.overall(s.id)
+        table.department = Department(code=s.department_code, name=s.department_name)
+        table.fiscal_year = s.fiscal_year
+        out.append(table)
+    return out
+
+
 def write_published_ledger(
     store: Store, path: Path, year: int | None = None, bureau: str | None = None
-) -> Path:
+) -> list[Path]:
     """The official layout: one sheet per department, or (with `bureau`, the bureau's
     name) one table in which each department is a 资金使用单位 group. Fields a template
-    spec added get columns of their own."""
+    spec added get columns of their own. The department-wide forms, where the ledger
+    holds any, go beside it in their own layout (`<name>-部门整体.xlsx`)."""
     tables = list(accepted_tables(store, year))
-    if not tables:
+    overall = accepted_overall(store, year)
+    if not tables and not overall:
         raise InputError("台账中还没有已接收的提交")
+    written = [_write_projects(store, tables, path, year, bureau)] if tables else []
+    if overall:
+        beside = path.with_name(f"{path.stem}{OVERALL_SUFFIX}{path.suffix}")
+        written.append(write_overall_published(overall, beside))
+    return written
+
+
+def _write_projects(
+    store: Store, tables: list[TargetTable], path: Path, year: int | None, bureau: str | None
+) -> Path:
     fields = store.fields("project")
     if bureau is not None:
         projects: list[Project] = []

@@ -147,11 +147,62 @@ def weights_directions_long_goals(db: sqlite3.Connection) -> None:
     )
 
 
+def department_wide_forms(db: sqlite3.Connection) -> None:
+    """The department-wide form (部门整体支出绩效目标) beside the project one: a submission
+    says which form it is; a department-wide one has its overview (declared total, overall
+    goal, other facts), its labelled budget lines, its key tasks and its own indicators.
+    Statuses and changes are worked out per department, year and form."""
+    _run(
+        db,
+        "ALTER TABLE submissions ADD COLUMN form TEXT NOT NULL DEFAULT 'project'"
+        " CHECK (form IN ('project', 'department'))",
+        """CREATE TABLE overviews (
+            submission_id INTEGER PRIMARY KEY REFERENCES submissions(id),
+            total TEXT,
+            goal TEXT NOT NULL,
+            info TEXT NOT NULL,            -- JSON: other labelled facts, by label
+            total_sheet TEXT, total_cell TEXT, total_row INTEGER,
+            goal_sheet TEXT, goal_cell TEXT, goal_row INTEGER
+        )""",
+        """CREATE TABLE budget_lines (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            position INTEGER NOT NULL,
+            grp TEXT NOT NULL, label TEXT NOT NULL, amount TEXT,
+            sheet TEXT, cell TEXT, row INTEGER
+        )""",
+        "CREATE INDEX budget_lines_submission ON budget_lines (submission_id)",
+        """CREATE TABLE tasks (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL, content TEXT NOT NULL,
+            amount TEXT, fiscal TEXT, other TEXT,
+            goal TEXT NOT NULL,
+            sheet TEXT, cell TEXT, row INTEGER
+        )""",
+        "CREATE INDEX tasks_submission ON tasks (submission_id)",
+        """CREATE TABLE overall_indicators (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            position INTEGER NOT NULL,
+            level1 TEXT, level1_label TEXT, level2 TEXT, level2_label TEXT,
+            name TEXT NOT NULL, nature TEXT,
+            period TEXT NOT NULL, annual TEXT NOT NULL,
+            weight TEXT, direction TEXT,
+            raw TEXT, extra TEXT NOT NULL,
+            sheet TEXT, cell TEXT, row INTEGER
+        )""",
+        "CREATE INDEX overall_indicators_submission ON overall_indicators (submission_id)",
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     initial,
     indicators_by_project,
     values_derived_and_verdicts,
     extra_fields,
     weights_directions_long_goals,
+    department_wide_forms,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

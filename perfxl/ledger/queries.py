@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from perfxl.domain.fields import INDICATOR, PROJECT, Fields, extra_field
-from perfxl.domain.model import Extra, Indicator, Issue, Project
+from perfxl.domain.model import BudgetLine, Extra, Indicator, Issue, OverallTable, Project, Task
 
 PROJECT_COLUMNS = PROJECT.attributes
 INDICATOR_COLUMNS = INDICATOR.attributes
@@ -24,7 +24,7 @@ DECIMALS = frozenset(f.key for fields in (PROJECT, INDICATOR) for f in fields if
 _SUBMISSION_COLUMNS = (
     "id, department_code, department_name, file_department_code, file_department_name,"
     " fiscal_year, file_name, file_path, sha256, received_at, kind, status, errors, warnings,"
-    " superseded_by"
+    " superseded_by, form"
 )
 
 
@@ -49,6 +49,7 @@ class Submission:
     errors: int
     warnings: int
     superseded_by: int | None
+    form: str = "project"  # project / department (部门整体)
 
 
 def _change(row: sqlite3.Row) -> dict[str, Any]:
@@ -88,10 +89,16 @@ class Queries:
         extras = [extra_field(r["key"], r["header"], money=r["type"] == "amount") for r in rows]
         return (PROJECT if entity == "project" else INDICATOR).with_extras(extras)
 
-    def submissions(self, year: int | None = None, status: str | None = None) -> list[Submission]:
-        """Every submission (of a year, of a status), in the order they arrived."""
+    def submissions(
+        self, year: int | None = None, status: str | None = None, form: str | None = None
+    ) -> list[Submission]:
+        """Every submission (of a year, of a status, of a form), in the order they
+        arrived."""
         where: list[str] = ["1"]
         params: list[object] = []
+        if form is not None:
+            where.append("form = ?")
+            params.append(form)
         if year is not None:
             where.append("fiscal_year = ?")
             params.append(year)
@@ -139,6 +146,47 @@ class Queries:
                 )
             )
         return list(projects.values())
+
+    def overall(self, submission_id: int) -> OverallTable:
+        """A department-wide submission's table, as it was recorded."""
+        table = OverallTable()
+        row = self.db.execute(
+            "SELECT * FROM overviews WHERE submission_id = ?", (submission_id,)
+        ).fetchone()
+        if row is not None:
+            table.total, table.goal = to_decimal(row["total"]), row["goal"]
+            table.info = json.loads(row["info"])
+            for key, label in (("total", "预算总额"), ("goal", "总体绩效目标")):
+                if row[f"{key}_cell"]:
+                    at = BudgetLine(label=label, sheet=row[f"{key}_sheet"],
+                                    cell=row[f"{key}_cell"], row=row[f"{key}_row"])  # fmt: skip
+                    setattr(table, f"{key}_at", at)
+        for r in self.db.execute(
+            "SELECT * FROM budget_lines WHERE submission_id = ? ORDER BY position",
+            (submission_id,),
+        ):
+            table.budget.append(BudgetLine(group=r["grp"], label=r["label"],
+                                           amount=to_decimal(r["amount"]), sheet=r["sheet"],
+                                           cell=r["cell"], row=r["row"]))  # fmt: skip
+        for r in self.db.execute(
+            "SELECT * FROM tasks WHERE submission_id = ? ORDER BY position", (submission_id,)
+        ):
+            table.tasks.append(Task(
+                name=r["name"], content=r["content"], amount=to_decimal(r["amount"]),
+                fiscal=to_decimal(r["fiscal"]), other=to_decimal(r["other"]), goal=r["goal"],
+                sheet=r["sheet"], cell=r["cell"], row=r["row"],
+            ))  # fmt: skip
+        fields = self.fields("indicator")
+        for r in self.db.execute(
+            "SELECT * FROM overall_indicators WHERE submission_id = ? ORDER BY position",
+            (submission_id,),
+        ):
+            table.indicators.append(Indicator(
+                **{a: to_decimal(r[a]) if a in DECIMALS else r[a] for a in INDICATOR_COLUMNS},
+                raw=r["raw"], extra=decode_extra(r["extra"], fields), sheet=r["sheet"],
+                cell=r["cell"], row=r["row"],
+            ))  # fmt: skip
+        return table
 
     def issues(self, submission_id: int) -> list[Issue]:
         return [
@@ -227,6 +275,16 @@ class Queries:
             " p.name AS project_name, i.* FROM indicators i JOIN projects p ON p.id = i.project_id"
             f" JOIN submissions s ON s.id = p.submission_id WHERE {where}"
             " ORDER BY s.department_code, s.id, p.position, i.position",
+            params,
+        )
+
+    def overall_indicator_rows(self, year: int | None) -> Iterator[sqlite3.Row]:
+        """The department-wide indicators of the accepted submissions, by department."""
+        where, params = _accepted(year)
+        yield from self.db.execute(
+            "SELECT s.department_code, s.department_name, s.file_name, i.*"
+            f" FROM overall_indicators i JOIN submissions s ON s.id = i.submission_id"
+            f" WHERE {where} ORDER BY s.department_code, s.id, i.position",
             params,
         )
 

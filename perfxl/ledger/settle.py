@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfxl.domain.fields import Field, Fields
-from perfxl.domain.model import Indicator, Project
+from perfxl.domain.fields import TASK, Field, Fields
+from perfxl.domain.model import Indicator, OverallTable, Project
 from perfxl.ledger.store import Store
 
 Change = dict[str, Any]  # {"change": added/removed/changed, "project", "name", "fields"}
@@ -102,8 +102,52 @@ def diff(
     return out
 
 
+def diff_overall(old: OverallTable, new: OverallTable, indicator_fields: Fields) -> list[Change]:
+    """What a department-wide submission changed: the overview (预算总额, each budget line,
+    the overall goal), the tasks added, removed and changed (by name), and the
+    department's indicators."""
+    out: list[Change] = []
+    overview: dict[str, list[str]] = {}
+    pairs = [("预算总额", old.total, new.total), ("总体绩效目标", old.goal, new.goal)]
+    before = _numbered(old.budget, lambda b: f"{b.group}·{b.label}" if b.group else b.label)
+    after = _numbered(new.budget, lambda b: f"{b.group}·{b.label}" if b.group else b.label)
+    for key in dict.fromkeys([*before, *after]):
+        a, b = before.get(key), after.get(key)
+        pairs.append((key, a.amount if a else None, b.amount if b else None))
+    for caption, a, b in pairs:
+        shown = ["" if a is None else str(a), "" if b is None else str(b)]
+        if shown[0] != shown[1]:
+            overview[caption] = [shown[0] or NOTHING, shown[1] or NOTHING]
+    if overview:
+        out.append({"change": "changed", "project": "总体情况", "name": "总体情况",
+                    "fields": overview})  # fmt: skip
+    tasks_before = _numbered(old.tasks, lambda t: f"任务 {t.name}")
+    tasks_after = _numbered(new.tasks, lambda t: f"任务 {t.name}")
+    for key, task in tasks_after.items():
+        previous = tasks_before.get(key)
+        if previous is None:
+            out.append({"change": "added", "project": key, "name": task.name, "fields": {}})
+            continue
+        changed = {}
+        for field in TASK:
+            a, b = getattr(previous, field.key), getattr(task, field.key)
+            if field.key != "name" and str(a or "") != str(b or ""):
+                changed[field.title] = [str(a or "") or NOTHING, str(b or "") or NOTHING]
+        if changed:
+            out.append({"change": "changed", "project": key, "name": task.name,
+                        "fields": changed})  # fmt: skip
+    for key, task in tasks_before.items():
+        if key not in tasks_after:
+            out.append({"change": "removed", "project": key, "name": task.name, "fields": {}})
+    indicators = _indicator_changes(old.indicators, new.indicators, indicator_fields)
+    if indicators:
+        out.append({"change": "changed", "project": "部门整体指标", "name": "部门整体指标",
+                    "fields": indicators})  # fmt: skip
+    return out
+
+
 def settle(
-    store: Store, code: str, fiscal_year: int | None
+    store: Store, code: str, fiscal_year: int | None, form: str = "project"
 ) -> tuple[dict[int, str], dict[int, list[Change]]]:
     """Work out the statuses of one department's submissions for a year from their order of
     arrival, and store them: an accepted submission replaces everything that arrived before
@@ -111,7 +155,7 @@ def settle(
     force. Each submission is compared with the one it replaced: its changes are the
     projects added, removed and changed. Returns every submission's status, and the
     changes of those compared anew."""
-    rows = store.arrivals(code, fiscal_year)
+    rows = store.arrivals(code, fiscal_year, form)
     previous: dict[int, int | None] = {}  # the submission each one replaced
     superseded_by: dict[int, int | None] = {}
     in_force: int | None = None  # the accepted submission in force
@@ -138,7 +182,7 @@ def settle(
         sid = row["id"]
         base = previous[sid]
         if base != row["previous_id"]:
-            compared[sid] = [] if base is None else _compare(store, base, sid)
+            compared[sid] = [] if base is None else _compare(store, base, sid, form)
             store.replace_changes(sid, base, compared[sid])
         wanted = (statuses[sid], superseded_by[sid], base)
         if wanted != (row["status"], row["superseded_by"], row["previous_id"]):
@@ -146,8 +190,10 @@ def settle(
     return statuses, compared
 
 
-def _compare(store: Store, base: int, sid: int) -> list[Change]:
+def _compare(store: Store, base: int, sid: int, form: str) -> list[Change]:
     """The changes of a submission against the one it replaced, both as the ledger holds
     them."""
+    if form == "department":
+        return diff_overall(store.overall(base), store.overall(sid), store.fields("indicator"))
     fields = store.fields("project"), store.fields("indicator")
     return diff(store.projects(base), store.projects(sid), *fields)

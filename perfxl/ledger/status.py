@@ -22,6 +22,32 @@ STATUS_TEXT = {
 
 
 @dataclass
+class OverallStatus:
+    """A department's department-wide form (部门整体): its standing and figures."""
+
+    status: str  # accepted / rejected / missing
+    submission: Submission | None = None
+    total: Decimal | None = None  # the declared 预算总额
+    tasks: int = 0
+    tasks_amount: Decimal = Decimal("0.00")  # the key tasks' money added up
+    indicators: int = 0
+    errors: int = 0
+    warnings: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "file": self.submission.file_name if self.submission else None,
+            "total": None if self.total is None else str(self.total),
+            "tasks": self.tasks,
+            "tasks_amount": str(self.tasks_amount),
+            "indicators": self.indicators,
+            "errors": self.errors,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
 class DepartmentStatus:
     code: str
     name: str
@@ -34,6 +60,14 @@ class DepartmentStatus:
     amounts: dict[str, Decimal] = field(default_factory=dict)
     errors: int = 0
     warnings: int = 0
+    overall: OverallStatus | None = None  # where the ledger holds department-wide forms
+
+    @property
+    def complete(self) -> bool:
+        """Is every form expected of it accepted?"""
+        return self.status == "accepted" and (
+            self.overall is None or self.overall.status == "accepted"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +80,7 @@ class DepartmentStatus:
             "errors": self.errors,
             "warnings": self.warnings,
             "amounts": {k: str(v) for k, v in self.amounts.items()},
+            "overall": self.overall.to_dict() if self.overall else None,
         }
 
 
@@ -54,6 +89,7 @@ class StatusReport:
     departments: list[DepartmentStatus]
     unknown: list[Submission]  # files from departments not on the roster
     money: dict[str, str]  # the amount fields, key → caption, in their order
+    overall: bool = False  # does the ledger hold department-wide forms (then each is expected)
 
     def count(self, status: str) -> int:
         return sum(1 for d in self.departments if d.status == status)
@@ -75,23 +111,27 @@ class StatusReport:
 def department_status(
     store: Store, roster: list[RosterEntry] | None, year: int | None = None
 ) -> StatusReport:
-    """Each roster department's standing (or each department seen, without a roster)."""
-    submissions = store.submissions(year)
+    """Each roster department's standing in each form (or each department seen, without a
+    roster). The department-wide form is expected once the ledger holds one."""
+    everything = store.submissions(year)
+    overall = [s for s in everything if s.form == "department"]
     entries = (
         roster
         if roster is not None
         else [
             RosterEntry(code=code, name=name or code)
             for code, name in dict.fromkeys(
-                (s.department_code, s.department_name) for s in submissions if s.department_code
+                (s.department_code, s.department_name) for s in everything if s.department_code
             )
         ]
     )
     money = {f.key: f.title for f in store.fields("project").money}
     by_department: dict[str, list[Submission]] = {}
-    for s in submissions:
+    overall_by: dict[str, list[Submission]] = {}
+    for s in everything:
         if s.department_code:
-            by_department.setdefault(s.department_code, []).append(s)
+            into = by_department if s.form == "project" else overall_by
+            into.setdefault(s.department_code, []).append(s)
     out = []
     for entry in entries:
         mine = by_department.get(entry.code, [])
@@ -102,9 +142,9 @@ def department_status(
             submissions=len(mine),
             amounts=dict.fromkeys(money, Decimal("0.00")),
         )
-        in_force = [s for s in mine if s.status == "accepted"]
-        latest_rejected = [s for s in mine if s.status == "rejected"]
-        chosen = in_force[-1] if in_force else (latest_rejected[-1] if latest_rejected else None)
+        chosen = _standing(mine)
+        if overall:
+            status.overall = _overall(store, overall_by.get(entry.code, []))
         if chosen is not None:
             status.status, status.submission = chosen.status, chosen
             status.errors, status.warnings = chosen.errors, chosen.warnings
@@ -112,5 +152,29 @@ def department_status(
                 status.projects, status.indicators, status.amounts = store.figures(chosen.id)
         out.append(status)
     known = {e.code for e in entries}
-    unknown = [s for s in submissions if s.department_code not in known]
-    return StatusReport(out, unknown, money)
+    unknown = [s for s in everything if s.department_code not in known]
+    return StatusReport(out, unknown, money, bool(overall))
+
+
+def _standing(mine: list[Submission]) -> Submission | None:
+    """The submission that stands: the accepted one in force, else the latest rejected."""
+    in_force = [s for s in mine if s.status == "accepted"]
+    rejected = [s for s in mine if s.status == "rejected"]
+    return in_force[-1] if in_force else (rejected[-1] if rejected else None)
+
+
+def _overall(store: Store, mine: list[Submission]) -> OverallStatus:
+    chosen = _standing(mine)
+    if chosen is None:
+        return OverallStatus("missing")
+    found = OverallStatus(chosen.status, chosen, errors=chosen.errors, warnings=chosen.warnings)
+    if chosen.status == "accepted":
+        table = store.overall(chosen.id)
+        found.total, found.tasks, found.indicators = (
+            table.total,
+            len(table.tasks),
+            len(table.indicators),
+        )
+        found.tasks_amount = sum((t.amount for t in table.tasks if t.amount is not None),
+                                 Decimal("0.00"))  # fmt: skip
+    return found

@@ -24,7 +24,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from perfxl.domain.model import Extra, ExtraField, Issue, Project
+from perfxl.domain.model import Extra, ExtraField, Issue, OverallTable, Project
 from perfxl.errors import FileError
 from perfxl.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
 from perfxl.ledger.queries import (
@@ -200,6 +200,41 @@ class Store(Queries):
             ],
         )
 
+    def insert_overall(self, submission_id: int, table: OverallTable) -> None:
+        """A department-wide submission's overview, budget lines, tasks and indicators, in
+        the caller's transaction."""
+        db = self.db
+        places = [(at.sheet, at.cell, at.row) if at else (None, None, None)
+                  for at in (table.total_at, table.goal_at)]  # fmt: skip
+        db.execute(
+            "INSERT INTO overviews (submission_id, total, goal, info, total_sheet, total_cell,"
+            " total_row, goal_sheet, goal_cell, goal_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (submission_id, _text(table.total), table.goal,
+             json.dumps(table.info, ensure_ascii=False), *places[0], *places[1]),
+        )  # fmt: skip
+        db.executemany(
+            "INSERT INTO budget_lines (submission_id, position, grp, label, amount, sheet, cell,"
+            " row) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(submission_id, n, b.group, b.label, _text(b.amount), b.sheet, b.cell, b.row)
+             for n, b in enumerate(table.budget, 1)],
+        )  # fmt: skip
+        db.executemany(
+            "INSERT INTO tasks (submission_id, position, name, content, amount, fiscal, other,"
+            " goal, sheet, cell, row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(submission_id, n, t.name, t.content, _text(t.amount), _text(t.fiscal),
+              _text(t.other), t.goal, t.sheet, t.cell, t.row)
+             for n, t in enumerate(table.tasks, 1)],
+        )  # fmt: skip
+        columns = ", ".join(INDICATOR_COLUMNS)
+        marks = ", ".join("?" for _ in INDICATOR_COLUMNS)
+        db.executemany(
+            f"INSERT INTO overall_indicators (submission_id, position, {columns}, raw, extra,"
+            f" sheet, cell, row) VALUES (?, ?, {marks}, ?, ?, ?, ?, ?)",
+            [(submission_id, n, *map(_text, _indicator_values(i)), i.raw,
+              _encode(i.extra) if i.extra else "{}", i.sheet, i.cell, i.row)
+             for n, i in enumerate(table.indicators, 1)],
+        )  # fmt: skip
+
     def register(self, extras: Iterable[ExtraField]) -> None:
         """Record the extra fields of a layout, each once: the first caption stays."""
         self.db.executemany(
@@ -209,14 +244,14 @@ class Store(Queries):
 
     # --- statuses and changes ------------------------------------------------------------
 
-    def arrivals(self, code: str, fiscal_year: int | None) -> list[sqlite3.Row]:
-        """A department's submissions for a year in their order of arrival (file time, then
-        name): id, verdict, status, superseded_by, previous_id."""
+    def arrivals(self, code: str, fiscal_year: int | None, form: str) -> list[sqlite3.Row]:
+        """A department's submissions of a form for a year in their order of arrival (file
+        time, then name): id, verdict, status, superseded_by, previous_id."""
         return self.db.execute(
             "SELECT id, verdict, status, superseded_by, previous_id FROM submissions"
-            " WHERE department_code = ? AND fiscal_year IS ?"
+            " WHERE department_code = ? AND fiscal_year IS ? AND form = ?"
             " ORDER BY received_at, file_name, id",
-            (code, fiscal_year),
+            (code, fiscal_year, form),
         ).fetchall()
 
     def set_standing(

@@ -22,11 +22,15 @@ from perfxl.domain.fields import INDICATOR, PROJECT
 from perfxl.formats.grid import column_letter
 from perfxl.formats.roster import RosterEntry
 from perfxl.ledger.details import (
+    OVERALL_PROJECT,
     Table,
+    budget_table,
     indicator_table,
     issue_table,
+    overall_table,
     project_table,
     submission_table,
+    task_table,
 )
 from perfxl.ledger.status import STATUS_TEXT, StatusReport, department_status
 from perfxl.ledger.store import Store
@@ -39,7 +43,8 @@ class LedgerTotals:
     money: dict[str, str]  # the amount fields: key → caption
     amounts: dict[str, Decimal]  # by field key
     projects: int = 0
-    indicators: int = 0
+    indicators: int = 0  # of the projects
+    overall_indicators: int = 0  # of the department-wide forms
     by_level1: Counter[str] = field(default_factory=Counter)
     by_level2: Counter[str] = field(default_factory=Counter)
 
@@ -83,13 +88,23 @@ def write_ledger(
         totals.amounts = {key: sums[title] for key, title in status.money.items()}
         indicators = indicator_table(store, year)
         codes = [indicators.columns.index(c) for c in indicators.columns if c.title in _LEVELS]
+        owner = [c.title for c in indicators.columns].index(PROJECT["name"].title)
 
         def count_levels(values: list[object]) -> None:
+            if values[owner] == OVERALL_PROJECT:  # a department-wide one, counted apart
+                totals.overall_indicators += 1
+                return
+            totals.indicators += 1
             totals.by_level1[str(values[codes[0]] or "?")] += 1
             totals.by_level2[str(values[codes[1]] or "?")] += 1
 
         ws = wb.add_worksheet(indicators.title)
-        _, totals.indicators = _write_table(ws, indicators, f, on_row=count_levels)
+        _write_table(ws, indicators, f, on_row=count_levels)
+        if status.overall:  # the department-wide forms: one row each, their tasks, overviews
+            ws = wb.add_worksheet("部门整体")
+            _write_table(ws, overall_table(store, status), f, "合计", "单位名称")
+            for table in (task_table(store, year), budget_table(store, year)):
+                _write_table(wb.add_worksheet(table.title), table, f)
         for table in (issue_table(store, year), submission_table(store, year)):
             _write_table(wb.add_worksheet(table.title), table, f)
         _write_summary(wb, summary, totals, status, projects, dept_rows, codeset, f, title)
@@ -157,6 +172,7 @@ def _write_table(
     table: Table,
     f: dict[str, Any],
     total_label: str | None = None,
+    label_title: str = PROJECT["name"].title,
     on_row: Any = None,
 ) -> tuple[dict[str, Decimal], int]:
     """A detail table, row by row; with `total_label`, a 合计 row under its money columns.
@@ -176,8 +192,7 @@ def _write_table(
         if on_row is not None:
             on_row(values)
     if total_label is not None and money:
-        name = PROJECT["name"].title
-        label_col = next(c for c, col in enumerate(table.columns) if col.title == name)
+        label_col = next(c for c, col in enumerate(table.columns) if col.title == label_title)
         _total_row(ws, r + 1, label_col, sums, f)
     return {money[c]: s for c, s in sums.items()}, r
 
@@ -261,7 +276,7 @@ def _write_summary(
     r += 1
     ws.write_string(r, 0, "单位", f["head"])
     ws.write_string(r, 1, "个数", f["head"])
-    counts = (
+    counts: tuple[tuple[str, int], ...] = (
         ("名单中的单位", len(status.departments)),
         ("已接收", status.count("accepted")),
         ("已退回", status.count("rejected")),
@@ -270,6 +285,14 @@ def _write_summary(
         ("项目", totals.projects),
         ("指标", totals.indicators),
     )
+    if status.overall:  # the department-wide forms too
+        standing = [d.overall.status for d in status.departments if d.overall]
+        counts += (
+            ("部门整体：已接收", standing.count("accepted")),
+            ("部门整体：已退回", standing.count("rejected")),
+            ("部门整体：未提交", standing.count("missing")),
+            ("部门整体指标", totals.overall_indicators),
+        )
     for n, (label, value) in enumerate(counts, start=r + 1):
         ws.write_string(n, 0, label)
         ws.write_number(n, 1, value)
