@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from perfxl.cli import app
 from perfxl.formats.detect import read_any
+from perfxl.formats.overall_spec import load_overall_spec
 from tests.conftest import FIXTURES, libreoffice_resave
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,3 +226,28 @@ def test_resubmission_supersedes_within_its_form_and_tells_what_changed(
     assert changes["任务 社区治理"] == {"拟投入资金": ["179.50", "199.50"]}
     assert changes["总体情况"]["总体绩效目标"][1] == "兜牢民生底线，提升养老服务质量。"
     assert list(changes["部门整体指标"]) == ["指标“服务对象满意度”"]
+
+
+def test_an_edited_spec_is_used_to_write_and_to_read(tmp_path: Path) -> None:
+    text = (ROOT / "templates" / "overall.toml").read_text("utf-8")
+    text = text.replace("rows = 30", "rows = 5")
+    text += '\n[[indicators.columns]]\nkey = "remark"\nheader = "备注"\ntype = "text"\n'
+    spec = tmp_path / "my-overall.toml"
+    spec.write_text(text, "utf-8")
+    out = tmp_path / "t.xlsx"
+    result = runner.invoke(app, ["template", "--form", "department", "--overall-spec", str(spec),
+                                 "--department-code", "9", "-o", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out)
+    assert wb["指标"].cell(3, 9).value == "备注" and wb["重点任务"].max_row == 8  # 5 rows
+    fill(out, CLEAN_OVERVIEW, CLEAN_TASKS, [[*row, "已核实"] for row in CLEAN_INDICATORS])
+    result = runner.invoke(
+        app, ["validate", str(out), "--overall-spec", str(spec), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["issues"] == []
+    overall = read_any(out, overall_spec=load_overall_spec(spec)).overall
+    assert overall is not None and overall.indicators[0].extra == {"remark": "已核实"}
+    # Read with the bundled spec, the workbook is not the template it was written as.
+    codes = {i["code"] for i in _validate(out)["issues"]}
+    assert "header-changed" in codes or "structure-changed" in codes

@@ -19,6 +19,7 @@ from perfxl.domain.model import Issue, OverallTable, TargetTable
 from perfxl.errors import FileError
 from perfxl.formats.detect import read_any
 from perfxl.formats.mapping import Layout
+from perfxl.formats.overall_spec import OverallSpec
 from perfxl.formats.spec import TemplateSpec
 from perfxl.formats.template_frame import Expected
 
@@ -130,12 +131,13 @@ def validate_file(
     expected: Expected | None = None,
     data: bytes | None = None,
     layout: Layout | None = None,
+    overall_spec: OverallSpec | None = None,
 ) -> FileReport:
     """Read and check one file (`data`: its content, when already read) against `codeset`,
     or, without one, the code set the file was written with or its codes tell. A file that
     cannot be read at all gives one issue. `layout`: a user's description of a layout."""
     try:
-        result = read_any(path, codeset, spec, expected, data, layout)
+        result = read_any(path, codeset, spec, expected, data, layout, overall_spec)
     except FileError as exc:
         return FileReport(
             str(path), None, None, [cat.FILE_UNREADABLE.issue(file=str(path), reason=exc.reason)]

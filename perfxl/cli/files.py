@@ -256,6 +256,7 @@ def validate(
     ] = None,
     config: ConfigOption = None,
     spec: SpecOption = DEFAULT_SPEC,
+    overall_spec: OverallSpecOption = DEFAULT_OVERALL_SPEC,
     layout: LayoutOption = None,
     codeset: SpecCodesetOption = None,
     year: Annotated[int | None, typer.Option("--year", help="应为哪一年度的模板。")] = None,
@@ -279,10 +280,12 @@ def validate(
             raise InputError("没有找到要校验的文件")
         expected = Expected(department_code=department, year=year)
         the_layout = load_layout(layout) if layout else None
+        the_overall = load_overall_spec(overall_spec)
         reports = [
-            validate_file(p, the_codeset, the_config, the_spec, expected, layout=the_layout)
+            validate_file(p, the_codeset, the_config, the_spec, expected, layout=the_layout,
+                          overall_spec=the_overall)
             for p in paths
-        ]
+        ]  # fmt: skip
     except PerfxlError as exc:
         raise fail(exc) from exc
     if fmt == "json":

@@ -18,6 +18,7 @@ from perfxl.cli.app import (
     ConfigOption,
     LayoutOption,
     LedgerOption,
+    OverallSpecOption,
     RosterOption,
     SpecCodesetOption,
     SpecOption,
@@ -29,6 +30,7 @@ from perfxl.cli.app import (
 from perfxl.domain.codesets import DEFAULT_CODESET, load_codeset
 from perfxl.errors import InputError, PerfxlError
 from perfxl.formats.mapping import load_layout
+from perfxl.formats.overall_spec import DEFAULT_OVERALL_SPEC, load_overall_spec
 from perfxl.formats.roster import read_roster
 from perfxl.formats.spec import DEFAULT_SPEC, load_spec
 from perfxl.ledger.collect import Event, collect
@@ -54,6 +56,7 @@ def collect_command(
     jobs: Annotated[int, typer.Option("--jobs", help="并行读取的进程数（默认全部核心）。")] = 0,
     config: ConfigOption = None,
     spec: SpecOption = DEFAULT_SPEC,
+    overall_spec: OverallSpecOption = DEFAULT_OVERALL_SPEC,
     codeset: SpecCodesetOption = None,
     layout: LayoutOption = None,
 ) -> None:
@@ -71,6 +74,7 @@ def collect_command(
         the_config = load_config(config)
         entries = read_roster(roster) if roster else None
         the_layout = load_layout(layout) if layout else None
+        the_overall = load_overall_spec(overall_spec)
         store = Store(ledger)
     except PerfxlError as exc:
         raise fail(exc) from exc
@@ -110,6 +114,7 @@ def collect_command(
                 tick,
                 lambda n: progress.update(task, total=n),
                 the_layout,
+                the_overall,
             )
         except PerfxlError as exc:
             raise fail(exc) from exc

@@ -14,6 +14,7 @@ from perfxl.domain.codesets import CodeSet, bundled_names, load_codeset
 from perfxl.domain.model import (
     BudgetLine,
     Department,
+    ExtraField,
     Indicator,
     OverallTable,
     ReadResult,
@@ -178,6 +179,8 @@ def read_overall_template(
         codeset=overall.codeset,
         template_id=overall.template_id,
         template_version=overall.template_version,
+        # The fields the spec added to the indicators: the ledger records them.
+        extras=[ExtraField.of("indicator", f) for f in spec.indicators.fields.extras],
     )
     return ReadResult(
         file=str(path), kind="template", table=table, issues=reader.issues, overall=overall

@@ -132,5 +132,7 @@ def write_templates(
         if single and len(forms) > 1:
             raise InputError("同时生成两种模板时 -o 应为目录")
         write(department or Department(), output, output if single else None)
-    run.unmatched = [*projects.unmatched(), *overalls.unmatched()]
+    # Last year's tables of a form not written are not said to match no department.
+    run.unmatched = [*(projects.unmatched() if "project" in forms else []),
+                     *(overalls.unmatched() if "department" in forms else [])]  # fmt: skip
     return run

@@ -40,6 +40,7 @@ from perfxl.domain.codesets import CodeSet
 from perfxl.domain.model import TargetTable
 from perfxl.errors import PerfxlError
 from perfxl.formats.mapping import Layout
+from perfxl.formats.overall_spec import OverallSpec
 from perfxl.formats.roster import RosterEntry
 from perfxl.formats.spec import TemplateSpec
 from perfxl.formats.template_frame import Expected
@@ -118,6 +119,7 @@ class Settings:
     accept_with_errors: bool
     parent: int  # the collecting process: once it is gone, a worker records nothing more
     layout: Layout | None = None  # a user's description of a layout, tried first
+    overall_spec: OverallSpec | None = None  # the department-wide template's, if not bundled
 
 
 class _Worker:
@@ -237,7 +239,9 @@ def _read_one(worker: _Worker, path: Path, received_at: str) -> _Read:
     ).hexdigest()
     if digest in s.known:
         return _Read(path, received_at, digest, None)
-    report = validate_file(path, s.codeset, s.config, s.spec, s.expected, data, s.layout)
+    report = validate_file(
+        path, s.codeset, s.config, s.spec, s.expected, data, s.layout, s.overall_spec
+    )
     return _Read(path, received_at, digest, report)
 
 
@@ -349,6 +353,7 @@ def collect(
     progress: Callable[[Event], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     layout: Layout | None = None,
+    overall_spec: OverallSpec | None = None,
 ) -> CollectReport:
     """Read, validate and record every file of the inbox, in `jobs` worker processes (by
     default one per core). The report lists the files in their order of arrival."""
@@ -374,6 +379,7 @@ def collect(
         accept_with_errors=accept_with_errors,
         parent=os.getpid(),
         layout=layout,
+        overall_spec=overall_spec,
     )
     lock = multiprocessing.get_context().Lock()
     workers = min(jobs, len(work))
