@@ -47,11 +47,17 @@ class LedgerTotals:
     overall_indicators: int = 0  # of the department-wide forms
     by_level1: Counter[str] = field(default_factory=Counter)
     by_level2: Counter[str] = field(default_factory=Counter)
+    overall: int = 0  # accepted department-wide forms
+    overall_total: Decimal = ZERO  # their declared 预算总额, added up
 
     def headline(self) -> str:
-        """The first amount (总计) and its sum: `总计 4,684.03 万元`."""
+        """The first amount (总计) and its sum: `总计 4,684.03 万元`; and the department-wide
+        forms, where there are any."""
         key, caption = next(iter(self.money.items()))
-        return f"{caption} {self.amounts[key]:,.2f} 万元"
+        line = f"{caption} {self.amounts[key]:,.2f} 万元"
+        if self.overall:
+            line += f"；部门整体 {self.overall} 份，预算总额 {self.overall_total:,.2f} 万元"
+        return line
 
 
 def write_ledger(
@@ -68,6 +74,11 @@ def write_ledger(
     path.parent.mkdir(parents=True, exist_ok=True)
     status = department_status(store, roster, year)
     totals = LedgerTotals(status.money, dict.fromkeys(status.money, ZERO))
+    accepted = [
+        d.overall for d in status.departments if d.overall and d.overall.status == "accepted"
+    ]
+    totals.overall = len(accepted)
+    totals.overall_total = sum((o.total for o in accepted if o.total is not None), ZERO)
     wb = xlsxwriter.Workbook(
         str(path),
         {
