@@ -83,9 +83,10 @@ def _content(data: dict[str, object]) -> dict[str, object]:
     }
 
 
-def _imported(path: Path) -> dict[str, object]:
+def _imported(path: Path, errors: bool = False) -> dict[str, object]:
+    """What `import --json` prints (exit 1 where the file has errors, if they are expected)."""
     result = runner.invoke(app, ["import", str(path), "--json"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == (1 if errors else 0), result.output
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
@@ -210,3 +211,139 @@ def test_tasks_that_do_not_add_up_to_the_total_are_an_error(tmp_path: Path) -> N
     assert found["task-amount-missing"].cell == "D11"
     assert "budget-mismatch" not in found  # 100 + 150 = 250 = 250 + 0
     assert "department-no-output" not in found and "department-no-effect" not in found
+
+
+def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)  # type: ignore[arg-type]
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+    return path
+
+
+SMALL = [
+    ["部门整体支出绩效目标表"],
+    ["部门名称：某区民政局", None, None, "单位：万元"],
+    ["预算整体情况", "部门预算支出", "预算金额", "收入来源", "预算金额"],
+    [None, "合计", 250, "合计", 250],
+    [None, "基本支出", 100, "财政拨款", 250],
+    [None, "项目支出", 150, "其他资金", 0],
+    ["总体绩效目标", "保障民政工作正常运转，提升为民服务水平。"],
+    ["年度重点工作任务", "名称", "主要实施内容", "拟投入资金（万元）", "期望达到的目标"],
+    [None, "养老服务", "建设养老服务站。", 150, "服务老人1万人次"],
+    [None, "社会救助", "发放救助金。", 100, "应保尽保"],
+    [None, "合计", None, 250, None],
+    ["绩效指标", "一级指标", "二级指标", "三级指标", "实施周期指标值", "年度指标值"],
+    [None, "产出指标", "数量指标", "服务人次", "≥1万人次", "≥1万人次"],
+    [None, "效益指标", "社会效益指标", "群众获得感", "明显提升", "明显提升"],
+]
+
+
+def test_totals_under_the_tasks_and_in_each_overview_group_are_checked_not_counted(
+    tmp_path: Path,
+) -> None:
+    report = validate_file(
+        _workbook(tmp_path / "a.xlsx", {"表": SMALL}), None, Config(), load_spec()
+    )
+    overall = report.overall
+    assert overall is not None and overall.total == Decimal("250.00")
+    assert [(t.name, t.amount) for t in overall.tasks] == [
+        ("养老服务", Decimal("150.00")), ("社会救助", Decimal("100.00"))]  # fmt: skip
+    assert "合计" not in {b.label for b in overall.budget}  # the income 合计 is no source
+    assert [i for i in report.issues if i.severity == "error"] == []
+    # A 合计 that is not what its rows add up to is an error at its cell.
+    wrong = [list(r) for r in SMALL]
+    wrong[10][3] = 260
+    report = validate_file(
+        _workbook(tmp_path / "b.xlsx", {"表": wrong}), None, Config(), load_spec()
+    )
+    mismatch = next(i for i in report.issues if i.code == "declared-total-mismatch")
+    assert mismatch.cell == "D11" and "260.00" in mismatch.message and "250.00" in mismatch.message
+
+
+def test_a_workbook_with_both_forms_reads_one_and_names_the_sheets_it_did_not(
+    tmp_path: Path,
+) -> None:
+    project = [
+        ["项目支出绩效目标表"],
+        ["部门名称：某区民政局", None, None, "单位：万元"],
+        ["项目名称", "总计", "财政拨款", "绩效目标", "绩效指标"],
+        [
+            "养老服务",
+            150,
+            150,
+            "建设养老服务站。",
+            "1、1-产出指标；11-数量指标；服务人次；实施周期指标值:≥1万人次；年度指标值:≥1万人次。",
+        ],
+    ]
+    path = _workbook(
+        tmp_path / "both.xlsx", {"部门整体": SMALL, "项目": project, "另一单位": SMALL}
+    )
+    data = _imported(path, errors=True)
+    assert data["kind"] == "department" and len(data["tasks"]) == 2  # type: ignore[arg-type]
+    skipped = [i for i in data["issues"] if i["code"] == "sheets-not-read"]  # type: ignore[attr-defined]
+    assert len(skipped) == 1 and skipped[0]["severity"] == "error"
+    assert "另一单位" in skipped[0]["message"] and "项目" in skipped[0]["message"]
+
+
+def test_a_note_that_mentions_the_department_wide_form_is_no_title(tmp_path: Path) -> None:
+    text = "注：部门整体绩效目标另行公开。\n" + (
+        FIXTURES / "guangzhou-minzheng-project-targets.txt"
+    ).read_text("utf-8")
+    path = tmp_path / "note.txt"
+    path.write_text(text, "utf-8")
+    data = _imported(path)
+    assert data["kind"] == "published" and len(data["projects"]) == 38  # type: ignore[arg-type]
+
+
+def test_a_garbled_level_is_kept_as_written_and_reported_at_its_row(tmp_path: Path) -> None:
+    rows = [list(r) for r in SMALL]
+    rows[12][1] = "产出捐标"  # a conversion's misreading
+    report = validate_file(
+        _workbook(tmp_path / "g.xlsx", {"表": rows}), None, Config(), load_spec()
+    )
+    assert report.overall is not None
+    first = report.overall.indicators[0]
+    assert (first.level1_label, first.level2, first.name, first.annual) == (
+        "产出捐标",
+        "11",
+        "服务人次",
+        "≥1万人次",
+    )
+    unknown = next(i for i in report.issues if i.code == "level1-unknown")
+    assert unknown.row == 13 and "产出捐标" in unknown.message
+
+
+def test_a_form_without_tasks_or_indicators_or_with_a_nameless_task_is_an_error(
+    tmp_path: Path,
+) -> None:
+    rows = [r for r in SMALL[:8]]
+    report = validate_file(
+        _workbook(tmp_path / "t.xlsx", {"表": rows}), None, Config(), load_spec()
+    )
+    codes = {i.code for i in report.issues if i.severity == "error"}
+    assert {"department-no-output", "department-no-effect", "tasks-total-mismatch"} <= codes
+    rows = [list(r) for r in SMALL]
+    rows[9][1] = None  # money, and no name
+    rows[10][3] = None
+    report = validate_file(
+        _workbook(tmp_path / "n.xlsx", {"表": rows}), None, Config(), load_spec()
+    )
+    missing = [i for i in report.issues if i.code == "required-missing"]
+    assert [(i.cell, i.column) for i in missing] == [("B10", "任务名称")]
+
+
+def test_the_json_of_import_and_export_carry_the_department_wide_table(tmp_path: Path) -> None:
+    printed = runner.invoke(app, ["import", str(SEED), "--json"])
+    assert printed.exit_code == 0
+    json_path = tmp_path / "dept.json"
+    json_path.write_text(printed.output, "utf-8")
+    again = _imported(json_path)
+    assert _content(again) == _content(_imported(SEED))
+    out = tmp_path / "dept.xlsx"
+    result = runner.invoke(app, ["export", str(SEED), "-o", str(out)])
+    assert result.exit_code == 0 and "重点任务6项" in "".join(result.output.split())
+    assert _content(_imported(out)) == _content(_imported(SEED))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,10 @@ import pytest
 from typer.testing import CliRunner
 
 from perfxl.cli import app
+from perfxl.domain.fields import INDICATOR
 from perfxl.formats.detect import read_any
 from perfxl.formats.overall_spec import load_overall_spec
+from perfxl.ledger.settle import diff_overall
 from tests.conftest import FIXTURES, libreoffice_resave
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -251,3 +254,38 @@ def test_an_edited_spec_is_used_to_write_and_to_read(tmp_path: Path) -> None:
     # Read with the bundled spec, the workbook is not the template it was written as.
     codes = {i["code"] for i in _validate(out)["issues"]}
     assert "header-changed" in codes or "structure-changed" in codes
+
+
+def test_a_task_amount_cleared_is_a_change(made: Path) -> None:
+    before = read_any(
+        ROOT / "samples" / "inbox" / "440100002-广州市社会福利院-部门整体.xlsx"
+    ).overall
+    assert before is not None
+    after = before.model_copy(deep=True)
+    before.tasks[0].amount = Decimal("0.00")
+    after.tasks[0].amount = None
+    changes = diff_overall(before, after, INDICATOR)
+    name = after.tasks[0].name
+    assert changes == [
+        {"change": "changed", "project": f"任务 {name}", "name": name,
+         "fields": {"拟投入资金": ["0.00", "（无）"]}}
+    ]  # fmt: skip
+
+
+def test_without_a_roster_one_code_is_one_department_whatever_its_names(
+    made: Path, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    project = ROOT / "samples" / "inbox" / "440100002-广州市社会福利院.xlsx"
+    (inbox / project.name).write_bytes(project.read_bytes())
+    args = ["--department-code", "440100002", "--department-name", "社会福利院"]
+    runner.invoke(app, ["template", "--form", "department", *args, "-o", str(inbox / "d.xlsx")])
+    fill(inbox / "d.xlsx", CLEAN_OVERVIEW, CLEAN_TASKS, CLEAN_INDICATORS)
+    ledger = tmp_path / "ledger.db"
+    assert runner.invoke(app, ["collect", str(inbox), "--ledger", str(ledger)]).exit_code == 0
+    result = runner.invoke(app, ["status", "--ledger", str(ledger), "--json"])
+    departments = json.loads(result.output)["departments"]
+    assert [(d["code"], d["status"], d["overall"]["status"]) for d in departments] == [
+        ("440100002", "accepted", "accepted")]  # fmt: skip
+    assert departments[0]["overall"]["total"] == "1000.00"

@@ -40,6 +40,7 @@ class _Found:
                 sheet=at.sheet if at else None,
                 cell=cell,
                 row=at.row if at else None,
+                column=params.get("column_name"),  # the caption of the cell, where one is named
                 value=value,
                 **params,
             )
@@ -72,12 +73,14 @@ def check_overall(
             elif places and beyond_cent(amount):
                 found.add(cat.AMOUNT_PLACES, task, key, amount,
                           column_name=TASK.header(key), amount=str(amount))  # fmt: skip
+    for task in table.tasks:
+        if not task.name.strip():  # money, or a plan, with no name to tell it by
+            found.add(cat.REQUIRED_MISSING, task, "name", None, column_name=TASK.header("name"))
     level1s = {i.level1 for i in table.indicators}
-    if table.indicators or table.tasks:
-        if OUTPUT not in level1s:
-            found.add(cat.DEPARTMENT_NO_OUTPUT)
-        if EFFECT not in level1s:
-            found.add(cat.DEPARTMENT_NO_EFFECT)
+    if OUTPUT not in level1s:  # a table with no indicators at all has neither
+        found.add(cat.DEPARTMENT_NO_OUTPUT)
+    if EFFECT not in level1s:
+        found.add(cat.DEPARTMENT_NO_EFFECT)
     issues = found.issues + check_indicators(table.indicators, codeset, config, file)
     return config.apply(issues)
 
@@ -117,8 +120,8 @@ def _tasks(table: OverallTable, found: _Found) -> None:
     missing = [t for t in table.tasks if t.amount is None]
     for task in missing:
         found.add(cat.TASK_AMOUNT_MISSING, task, "amount", None, name=task.name)
-    if table.total is None or not table.tasks:
-        return
+    if table.total is None:
+        return  # no total to add up to (a table with no tasks adds up to 0.00)
     summed = sum((t.amount for t in table.tasks if t.amount is not None), ZERO)
     diff = abs(summed - table.total)
     if diff == 0:
@@ -129,7 +132,8 @@ def _tasks(table: OverallTable, found: _Found) -> None:
         cat.TASKS_TOTAL_ROUNDING if diff <= tolerance and not missing else cat.TASKS_TOTAL_MISMATCH
     )
     found.add(
-        rule, table.tasks[0], "amount", None, summed=fmt(summed), total=fmt(table.total),
+        rule, table.tasks[0] if table.tasks else table.total_at, "amount", None,
+        summed=fmt(summed), total=fmt(table.total),
         diff=fmt(diff), tolerance=f"{tolerance.normalize():f}",
         missing=f"；未填资金的任务：{named}" if named else "",
     )  # fmt: skip

@@ -35,6 +35,7 @@ from perfxl.domain.model import Department, ReadResult
 from perfxl.errors import InputError, PerfxlError
 from perfxl.formats.detect import read_any
 from perfxl.formats.mapping import load_layout
+from perfxl.formats.overall_published import write_overall_published
 from perfxl.formats.overall_spec import DEFAULT_OVERALL_SPEC, load_overall_spec
 from perfxl.formats.published_writer import write_published
 from perfxl.formats.roster import read_roster
@@ -139,12 +140,19 @@ def export(
         given = load_codeset(codeset) if codeset else None
         the_layout = load_layout(layout) if layout else None
         result = read_any(source, given, load_spec(spec), layout=the_layout)
-        if published:
+        if result.overall is not None:  # a department-wide table: its own official layout
+            write_overall_published([result.overall], output)
+        elif published:
             write_published(result.table, output, result.table.fields("project"))
         else:
             write_structured(result, output)
     except PerfxlError as exc:
         raise fail(exc) from exc
+    if result.overall is not None:
+        o = result.overall
+        out.print(f"已写出部门整体绩效目标表：{output}（重点任务 {len(o.tasks)} 项，"
+                  f"指标 {len(o.indicators)} 条）")  # fmt: skip
+        return
     out.print(
         f"已写出：{output}（项目 {len(result.table.projects)} 个，"
         f"指标 {result.table.indicator_count} 条）"

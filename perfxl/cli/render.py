@@ -50,11 +50,17 @@ def issue_table(issues: list[Issue]) -> Table:
 
 
 def read_summary(result: ReadResult) -> None:
-    table = result.table
+    table, overall = result.table, result.overall
     out.print(f"[bold]{result.file}[/]（{KINDS[result.kind]}）")
+    if overall is not None:  # a department-wide table
+        total = "（未写明）" if overall.total is None else f"{overall.total:,.2f} 万元"
+        held = (f"部门整体：预算总额 {total}　预算构成 {len(overall.budget)} 项　"
+                f"重点任务 {len(overall.tasks)} 项　指标 {len(overall.indicators)} 条")  # fmt: skip
+    else:
+        held = f"项目 {len(table.projects)} 个　指标 {table.indicator_count} 条"
     out.print(
-        f"部门：{table.department.name or '（未知）'}　项目 {len(table.projects)} 个　"
-        f"指标 {table.indicator_count} 条　错误 {len(result.errors)}　提示 {len(result.warnings)}"
+        f"部门：{table.department.name or '（未知）'}　{held}　"
+        f"错误 {len(result.errors)}　提示 {len(result.warnings)}"
     )
     if result.issues:
         out.print(issue_table(result.issues))
@@ -98,8 +104,10 @@ def reports_table(reports: list[FileReport]) -> None:
         summary.add_row(
             r.file,
             KINDS.get(r.kind, r.kind or ""),
-            str(len(r.table.projects)) if r.table else "-",
-            str(r.table.indicator_count) if r.table else "-",
+            str(len(r.table.projects)) if r.table and not r.overall else "-",
+            str(len(r.overall.indicators))
+            if r.overall
+            else (str(r.table.indicator_count) if r.table else "-"),
             f"[red]{r.errors}[/]" if r.errors else "0",
             str(r.warnings),
         )

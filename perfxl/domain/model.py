@@ -259,7 +259,14 @@ class OverallTable(BaseModel):
             "fiscal_year": self.fiscal_year,
             "codeset": self.codeset,
             "budget": [
-                {"group": b.group, "label": b.label, "amount": _money(b.amount)}
+                {
+                    "group": b.group,
+                    "label": b.label,
+                    "amount": _money(b.amount),
+                    "sheet": b.sheet,
+                    "row": b.row,
+                    "cell": b.cell,
+                }
                 for b in self.budget
             ],
             "total": _money(self.total),

@@ -16,8 +16,12 @@ from perfxl.formats import grid_table, overall_table, project_form, published
 from perfxl.formats.grid import Sheet, read_sheets
 from perfxl.formats.jsonfile import read_json
 from perfxl.formats.mapping import Layout, read_mapped
-from perfxl.formats.overall_reader import is_overall_template, read_overall_template
-from perfxl.formats.overall_spec import OverallSpec
+from perfxl.formats.overall_reader import (
+    is_overall_template,
+    overview_sheet,
+    read_overall_template,
+)
+from perfxl.formats.overall_spec import OverallSpec, load_overall_spec
 from perfxl.formats.spec import TemplateSpec, load_spec
 from perfxl.formats.structured import is_structured, read_structured
 from perfxl.formats.tables import apply_codeset
@@ -57,18 +61,47 @@ def read_any(
         return read_structured(path, sheets)
     if _is_plain(sheets, spec):
         return read_template(path, sheets, spec, codeset, expected, data)
+    overall = overall_spec or load_overall_spec()
+    if _is_plain_overall(sheets, overall):  # our department-wide template, `_meta` lost
+        return read_overall_template(path, sheets, None, overall, codeset, expected)
     if layout is not None and (mapped := read_mapped(path, sheets, layout, codeset)):
         return mapped
     return read_table(path, sheets, codeset)
 
 
+def _is_plain_overall(sheets: list[Sheet], spec: OverallSpec) -> bool:
+    """A workbook with the department-wide template's 重点任务 headers and 总体情况 labels."""
+    return any(find_header(s, spec.tasks) for s in sheets) and any(
+        overview_sheet(s, spec) for s in sheets
+    )
+
+
 def read_table(path: Path, sheets: list[Sheet], codeset: CodeSet | None = None) -> ReadResult:
-    """A table laid out as the country lays them out: the grid, the packed table or the
-    forms, whichever the file's captions show; every sheet laid out so is read (a workbook
-    with one sheet per subordinate unit)."""
-    overall = next((s for s in sheets if overall_table.is_overall(s)), None)
-    if overall is not None:
-        return overall_table.read_overall(path, overall, codeset)
+    """A table laid out as the country lays them out: the department-wide table, the grid,
+    the packed table or the forms, whichever the file's captions show; every sheet laid out
+    so is read (a workbook with one sheet per subordinate unit). A file holds one
+    department-wide table, or project tables: what it holds beside is reported, unread."""
+    overall = [s for s in sheets if overall_table.is_overall(s)]
+    if overall:
+        result = overall_table.read_overall(path, overall[0], codeset)
+        others = [s for s in sheets if s not in overall]
+        projects = _projects(path, others, codeset)
+        skipped = [s.name for s in overall[1:]]
+        if projects is not None:
+            skipped += list(dict.fromkeys(p.sheet or "" for p in projects.table.projects))
+        if skipped:
+            result.issues.append(cat.SHEETS_NOT_READ.issue(
+                file=str(path), sheet=skipped[0], sheets="、".join(skipped)))  # fmt: skip
+        return result
+    found = _projects(path, sheets, codeset)
+    if found is not None:
+        return found
+    issue = cat.LAYOUT_UNKNOWN.issue(file=str(path), sheet=sheets[0].name if sheets else None)
+    return ReadResult(file=str(path), kind="published", table=TargetTable(), issues=[issue])
+
+
+def _projects(path: Path, sheets: list[Sheet], codeset: CodeSet | None) -> ReadResult | None:
+    """The project tables of these sheets, in the first layout that fits; None if none."""
     grids = [(s, h) for s in sheets if (h := grid_table.find_header(s))]
     if grids:
         return _merged([grid_table.read_grid(path, s, h, codeset) for s, h in grids], codeset)
@@ -78,8 +111,7 @@ def read_table(path: Path, sheets: list[Sheet], codeset: CodeSet | None = None) 
     forms = [(s, found) for s in sheets if (found := project_form.find_forms(s))]
     if forms:
         return project_form.read_forms(path, sheets, forms, codeset)
-    issue = cat.LAYOUT_UNKNOWN.issue(file=str(path), sheet=sheets[0].name if sheets else None)
-    return ReadResult(file=str(path), kind="published", table=TargetTable(), issues=[issue])
+    return None
 
 
 def _merged(results: list[ReadResult], codeset: CodeSet | None) -> ReadResult:

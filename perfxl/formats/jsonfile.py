@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from perfxl.domain.model import Indicator, Issue, Project, ReadResult, TargetTable
+from perfxl.domain.model import Indicator, Issue, OverallTable, Project, ReadResult, TargetTable
 from perfxl.errors import FileError
 
 
@@ -16,6 +16,8 @@ def read_json(path: Path, content: bytes | None = None) -> ReadResult:
     try:
         raw = content if content is not None else path.read_bytes()
         data = json.loads(raw.decode("utf-8-sig"))
+        if isinstance(data, dict) and data.get("kind") == "department":
+            return _department(path, data)
         table = TargetTable(
             department=data.get("department") or {},
             fiscal_year=data.get("fiscal_year"),
@@ -36,6 +38,19 @@ def read_json(path: Path, content: bytes | None = None) -> ReadResult:
     except ValidationError as exc:
         raise FileError(path, f"JSON 内容不符合格式：{exc.error_count()} 处错误") from exc
     return ReadResult(file=str(path), kind="json", table=table, issues=issues)
+
+
+def _department(path: Path, data: dict[str, object]) -> ReadResult:
+    """A department-wide table as `import --json` prints it."""
+    try:
+        overall = OverallTable.model_validate({k: v for k, v in data.items()
+                                               if k not in ("file", "kind", "issues")})  # fmt: skip
+        issues = [Issue.model_validate(i) for i in data.get("issues") or []]  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        raise FileError(path, f"JSON 内容不符合格式：{exc.error_count()} 处错误") from exc
+    summary = TargetTable(department=overall.department, fiscal_year=overall.fiscal_year,
+                          codeset=overall.codeset)  # fmt: skip
+    return ReadResult(file=str(path), kind="json", table=summary, issues=issues, overall=overall)
 
 
 def _amounts(table: TargetTable) -> None:

@@ -52,6 +52,8 @@ class _OverallReader(Frame[OverallSpec]):
     def _overview(self, table: OverallTable) -> None:
         spec = self.spec.overview
         sheet = next((s for s in self.sheets if s.name == spec.name), None)
+        if sheet is None and not self.is_template:  # a plain workbook: the sheet of the labels
+            sheet = next((s for s in self.sheets if overview_sheet(s, self.spec)), None)
         if sheet is None:
             self.issue(cat.SHEET_MISSING, spec.name, name=spec.name)
             return
@@ -153,6 +155,13 @@ class _OverallReader(Frame[OverallSpec]):
             table.indicators.append(indicator)
 
 
+def overview_sheet(sheet: Sheet, spec: OverallSpec) -> bool:
+    """Does the sheet hold most of the overview's labels, in its second column?"""
+    labels = {text_of(row[1]) for row in sheet.rows[:60] if len(row) > 1}
+    found = sum(item.label in labels for item in spec.overview.items)
+    return found * 2 > len(spec.overview.items)
+
+
 def is_overall_template(meta: dict[str, str] | None) -> bool:
     """Was the workbook written as a department-wide template?"""
     return bool(meta) and (meta or {}).get("form") == "department"
@@ -182,6 +191,5 @@ def read_overall_template(
         # The fields the spec added to the indicators: the ledger records them.
         extras=[ExtraField.of("indicator", f) for f in spec.indicators.fields.extras],
     )
-    return ReadResult(
-        file=str(path), kind="template", table=table, issues=reader.issues, overall=overall
-    )
+    kind = "template" if meta is not None else "plain"
+    return ReadResult(file=str(path), kind=kind, table=table, issues=reader.issues, overall=overall)

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from perfxl.checks import catalogue as cat
-from perfxl.domain.amounts import AmountError, parse_money, unit_of
+from perfxl.domain.amounts import (
+    ZERO,
+    AmountError,
+    fmt,
+    parse_money,
+    rounding_tolerance,
+    unit_of,
+)
 from perfxl.domain.codesets import DEFAULT_CODESET, CodeSet, detect_codeset, load_codeset
 from perfxl.domain.fields import INDICATOR, TASK, caption_key
 from perfxl.domain.model import (
@@ -65,13 +72,19 @@ def _section(text: str) -> str | None:
 
 
 def is_overall(sheet: Sheet) -> bool:
-    """Does the sheet hold a department-wide table: its title, or the labels of its
-    overall goal and key tasks?"""
+    """Does the sheet hold a department-wide table: its title and one of its parts (the
+    overview, the overall goal, the key tasks), or two of those parts? A line that only
+    mentions the department-wide targets (`注：部门整体绩效目标另行公开`) is no title."""
     texts = [text_of(v) for row in sheet.rows[:80] for v in row]
-    if any(_TITLE.search(t) for t in texts[:200]):
-        return True
-    sections = {_section(t) for t in texts if t and len(t) <= 20}
-    return {"goal", "tasks"} <= sections or {"goal", "budget"} <= sections
+    sections = {_section(t) for t in texts if t and len(t) <= 20} & {"goal", "tasks", "budget"}
+    titled = any(_is_title(t) for t in texts[:200])
+    return (titled and bool(sections)) or len(sections) >= 2
+
+
+def _is_title(text: str) -> bool:
+    """`2023年部门整体支出绩效目标表`, `部门整体预算绩效目标申报表（2024年）`."""
+    folded = "".join(text.split())
+    return len(folded) <= 40 and "表" in folded and bool(_TITLE.search(folded))
 
 
 @dataclass
@@ -194,9 +207,23 @@ class _Reader:
                 if caption_key(label) in _TOTALS and table.total is None:
                     # The declared total, not a line of the overview.
                     table.total, table.total_at = amount, line
+                elif caption_key(label) in _TOTALS:  # a group's own total: checked, not a line
+                    members = [b for b in table.budget if b.group == line.group]
+                    self.group_total(line, following[0], members)
                 else:
                     table.budget.append(line)
                 n += 2
+
+    def group_total(self, line: BudgetLine, c: int, members: list[BudgetLine]) -> None:
+        """A 合计 under one group of the overview (收入合计 …) against the group's lines."""
+        if line.amount is None or not members or line.row is None:
+            return
+        summed = sum((b.amount for b in members if b.amount is not None), ZERO)
+        diff = abs(line.amount - summed)
+        if diff > rounding_tolerance(len(members), self.unit):
+            self.issue(cat.SUBTOTAL_MISMATCH, line.row - 1, c, fmt(line.amount),
+                       unit=line.group or line.label, column_name=line.label,
+                       declared=fmt(line.amount), summed=fmt(summed), diff=fmt(diff))  # fmt: skip
 
     def goal(self, start: int, end: int) -> str:
         """The text beside the label and under it, up to the captions of the next part."""
@@ -241,7 +268,12 @@ class _Reader:
                 return text_of(row[c]) if c is not None and c < len(row) else ""
 
             name = cell("name")
-            if not name or _section(name):
+            if caption_key(name) in _TOTALS or caption_key(cell("content")) in _TOTALS:
+                self.tasks_total(r, columns.get("amount"), cell("amount"), tasks)
+                continue  # the tasks added up: checked, not a task
+            # A row with money or a plan and no name is a task still (the rules name it).
+            nameless = not name and any(cell(k) for k in ("content", "amount"))
+            if (not name and not nameless) or _section(name):
                 if any(text_of(v) for v in row[1:]) and not _section(text_of(row[0])):
                     self.issue(cat.ROW_NOT_RECOGNISED, r, None, _row_text(row))
                 continue
@@ -260,6 +292,22 @@ class _Reader:
             tasks.append(task)
         return tasks
 
+    def tasks_total(self, r: int, c: int | None, text: str, tasks: list[Task]) -> None:
+        """A 合计 row under the tasks: their money added up, as the table declares it."""
+        if c is None or not text:
+            return
+        declared = self.money(r, c, text)
+        if declared is None:
+            return
+        summed = sum((t.amount for t in tasks if t.amount is not None), ZERO)
+        diff = abs(declared - summed)
+        if diff:
+            tolerance = rounding_tolerance(len(tasks), self.unit)
+            rule = cat.DECLARED_TOTAL_ROUNDING if diff <= tolerance else cat.DECLARED_TOTAL_MISMATCH
+            self.issue(rule, r, c, text, column_name=TASK.header("amount"), declared=fmt(declared),
+                       summed=fmt(summed), diff=fmt(diff), tolerance=f"{tolerance.normalize():f}",
+                       rows=len(tasks))  # fmt: skip
+
     def indicators(self, start: int, end: int) -> list[Indicator]:
         """Each row by what its cells say: a 一级 label, a 二级 label, the indicator's name,
         then its values (实施周期, 年度); levels that span rows stand for the rows under."""
@@ -267,12 +315,16 @@ class _Reader:
         header_row = None
         two_values = True
         name_column = 0
+        aligned: tuple[int, ...] = ()  # the header's columns, level1 to the last value
         for r in range(start, end):
             found = match_header(rows[r], [("indicator", INDICATOR)])
             if {"level1", "level2"} <= set(found.columns) or "name" in found.columns:
                 header_row = r
                 two_values = {"period", "annual"} <= set(found.columns)
                 name_column = found.columns.get("name", 0)
+                keys = ("level1", "level2", "name", "period", "annual")
+                if all(k in found.columns for k in keys[:3]):
+                    aligned = tuple(found.columns[k] for k in keys if k in found.columns)
                 break
         if header_row is None:
             return []
@@ -285,11 +337,17 @@ class _Reader:
             if not cells:
                 continue
             n = 0
-            if n < len(cells) and self.is_level1(cells[n][1]):
-                level1 = split_level("".join(cells[n][1].split()))
+            if aligned and tuple(c for c, _ in cells) == aligned:
+                # A whole row under its captions: its levels are what it says, known or not
+                # (a garbled `产出捐标` is kept as written, and the rules report it).
+                level1 = split_level("".join(cells[0][1].split()))
+                level2 = split_level("".join(cells[1][1].split()), 2)
+                n = 2
+            elif self.is_level1(cells[0][1]):
+                level1 = split_level("".join(cells[0][1].split()))
                 level2 = (None, None)
-                n += 1
-            if n < len(cells) and self.is_level2(cells[n][1]):
+                n = 1
+            if n < 2 and n < len(cells) and self.is_level2(cells[n][1]):
                 level2 = split_level("".join(cells[n][1].split()), 2)
                 n += 1
             rest = cells[n:]

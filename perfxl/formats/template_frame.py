@@ -192,7 +192,7 @@ class Frame(Generic[SpecT]):
         }
         if any(i.code in tampered for i in self.issues):
             return
-        rows = [int(self.meta.get(k, "0") or 0) for k in self.spec.row_keys]
+        rows = [_count(self.meta.get(k)) for k in self.spec.row_keys]
         expected_hash = self.meta.get("structure_hash", "")
         found = self.spec.structure(*rows)
         found.update(self.actual)
@@ -257,12 +257,15 @@ class Frame(Generic[SpecT]):
         id_col = next((c for c, h in enumerate(headers) if h == ROW_ID_HEADER), None)
         # Every row is padded to `width`; its last cell is always blank, for missing columns.
         blank = max(columns.values(), default=-1) + 1
+        if len(columns) < len(spec.columns):  # one is missing: a cell beyond all others
+            body_width = max((len(row) for row in sheet.rows[header_row:]), default=0)
+            blank = max(blank, body_width, (id_col or 0) + 1)
         width = blank + 1
         inputs = [columns[c.key] for c in spec.columns if not c.locked and c.key in columns]
         take = itemgetter(*inputs) if len(inputs) > 1 else None
         ids_at = id_col if self.is_template and id_col is not None else -1
         meta = self.meta or {}
-        total = int(meta.get(ROW_COUNT_KEYS[prefix], "0") or 0)
+        total = _count(meta.get(ROW_COUNT_KEYS[prefix]))
         row_ids = _row_ids(prefix, total)
         expected_ids = frozenset(row_ids)
         count = len(inputs)
@@ -301,6 +304,12 @@ class Frame(Generic[SpecT]):
                 found="（缺失）",
             )
         return out, Columns(columns, blank)
+
+
+def _count(text: str | None) -> int:
+    """A number of rows `_meta` gives; 0 where it gives none (or a tampered one, which the
+    identity check reports)."""
+    return int(text) if text and text.isdigit() and len(text) < 8 else 0
 
 
 @lru_cache(maxsize=64)

@@ -302,7 +302,13 @@ def _record(worker: _Worker, read: _Read) -> Event:
     accepted = report.readable and (errors == 0 or s.accept_with_errors) and problem is None
     verdict = "accepted" if accepted else "rejected"
     fiscal_year = table.fiscal_year or s.expected.year
-    form = "department" if report.overall is not None else "project"  # 部门整体, or projects
+    # 部门整体, or projects; a file that could not be read at all, by what its name says.
+    unread = report.overall is None and not report.readable
+    form = (
+        "department"
+        if report.overall is not None or (unread and "部门整体" in path.name)
+        else "project"
+    )
     submission_id = store.insert_submission(
         {
             "department_code": code,

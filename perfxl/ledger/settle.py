@@ -102,6 +102,11 @@ def diff(
     return out
 
 
+def _shown(value: object) -> str:
+    """A value as compared: 0.00 is an amount, not a blank."""
+    return "" if value is None else str(value)
+
+
 def diff_overall(old: OverallTable, new: OverallTable, indicator_fields: Fields) -> list[Change]:
     """What a department-wide submission changed: the overview (预算总额, each budget line,
     the overall goal), the tasks added, removed and changed (by name), and the
@@ -130,9 +135,9 @@ def diff_overall(old: OverallTable, new: OverallTable, indicator_fields: Fields)
             continue
         changed = {}
         for field in TASK:
-            a, b = getattr(previous, field.key), getattr(task, field.key)
-            if field.key != "name" and str(a or "") != str(b or ""):
-                changed[field.title] = [str(a or "") or NOTHING, str(b or "") or NOTHING]
+            a, b = (_shown(getattr(t, field.key)) for t in (previous, task))
+            if field.key != "name" and a != b:
+                changed[field.title] = [a or NOTHING, b or NOTHING]
         if changed:
             out.append({"change": "changed", "project": key, "name": task.name,
                         "fields": changed})  # fmt: skip

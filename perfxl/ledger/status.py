@@ -120,9 +120,10 @@ def department_status(
         if roster is not None
         else [
             RosterEntry(code=code, name=name or code)
-            for code, name in dict.fromkeys(
-                (s.department_code, s.department_name) for s in everything if s.department_code
-            )
+            # One row per department code, named as its latest submission names it.
+            for code, name in {
+                s.department_code: s.department_name for s in everything if s.department_code
+            }.items()
         ]
     )
     money = {f.key: f.title for f in store.fields("project").money}
