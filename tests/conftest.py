@@ -7,6 +7,11 @@ import pytest
 import xlsxwriter
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# A compound file whose directory holds an encrypted OOXML package (an xlsx with a password).
+ENCRYPTED = (
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504 + "EncryptionInfo".encode("utf-16-le")
+    + b"\0" * 50 + "EncryptedPackage".encode("utf-16-le")
+)  # fmt: skip
 SEED_TXT = FIXTURES / "guangzhou-minzheng-project-targets.txt"
 SEED_XLSX = FIXTURES / "guangzhou-minzheng-project-targets.libreoffice.xlsx"
 SEED_GBK_CSV = FIXTURES / "guangzhou-minzheng-project-targets.libreoffice.gbk.csv"

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from perfxl.cli import app
 from perfxl.formats.published import read_published
 from perfxl.formats.structured import read_structured
-from tests.conftest import SEED_TXT, SEED_XLSX
+from tests.conftest import ENCRYPTED, SEED_TXT, SEED_XLSX
 
 runner = CliRunner()
 
@@ -111,7 +111,9 @@ def test_errors_in_the_data_exit_1(tmp_path: Path) -> None:
         ("missing.xlsx", None, "文件不存在"),
         ("empty.xlsx", b"", "文件是空的"),
         ("fake.xlsx", b"not a zip at all", "不是有效的 Excel"),
-        ("encrypted.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512, "加密"),
+        ("encrypted.xlsx", ENCRYPTED, "加密"),
+        ("legacy.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512, "无法读取"),
+        ("page.xls", b"<html><body><table><tr><td>1</td></tr></table>", "网页"),
         ("table.pdf", b"%PDF-1.4", "不支持的文件类型"),
         ("latin.csv", bytes([0x81, 0x30, 0x81]) + b"\xff\xfe\xfd", "编码"),
     ],

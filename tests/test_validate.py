@@ -28,7 +28,7 @@ from perfxl.formats.published import read_published
 from perfxl.formats.spec import load_spec
 from perfxl.formats.template_frame import Expected
 from perfxl.formats.template_writer import TemplateOptions, write_template
-from tests.conftest import SEED_TXT, libreoffice_resave
+from tests.conftest import ENCRYPTED, SEED_TXT, libreoffice_resave
 
 runner = CliRunner()
 SPEC, CODESET = load_spec(), load_codeset()
@@ -308,26 +308,23 @@ def test_a_published_table_and_a_plain_sheet_are_read_and_named(tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    ("name", "content", "fragment"),
+    ("name", "content", "code", "fragment"),
     [
-        ("corrupt.xlsx", b"PK\x03\x04 broken", "不是有效的 Excel 工作簿"),
-        ("encrypted.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 1024, "加密"),
-        ("empty.xlsx", b"", "空"),
-        ("notes.docx", b"PK", "不支持的文件类型"),
+        ("corrupt.xlsx", b"PK\x03\x04 broken", "file-unreadable", "不是有效的 Excel 工作簿"),
+        ("encrypted.xlsx", ENCRYPTED, "file-encrypted", "加密"),
+        ("empty.xlsx", b"", "file-unreadable", "空"),
+        ("notes.docx", b"PK", "file-unreadable", "不支持的文件类型"),
     ],
 )
 def test_an_unreadable_file_is_one_clear_issue(
-    tmp_path: Path, name: str, content: bytes, fragment: str
+    tmp_path: Path, name: str, content: bytes, code: str, fragment: str
 ) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     report = validate_file(path, CODESET, Config(), SPEC)
     assert not report.readable
     [issue] = report.issues
-    assert (issue.code, issue.severity) == (
-        "file-unreadable",
-        "error",
-    ) and fragment in issue.message
+    assert (issue.code, issue.severity) == (code, "error") and fragment in issue.message
 
 
 def test_cli_exit_codes_and_formats(corpus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

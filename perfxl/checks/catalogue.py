@@ -70,6 +70,8 @@ def _rule(code: str) -> Rule:
 
 
 FILE_UNREADABLE = _rule("file-unreadable")
+FILE_TOO_LARGE = _rule("file-too-large")
+FILE_ENCRYPTED = _rule("file-encrypted")
 CODESET_MIXED = _rule("codeset-mixed")
 LAYOUT_UNKNOWN = _rule("layout-unknown")
 HEADER_NOT_FOUND = _rule("header-not-found")
@@ -79,6 +81,9 @@ ROW_NOT_RECOGNISED = _rule("row-not-recognised")
 AMOUNT_INVALID = _rule("amount-invalid")
 WEIGHT_INVALID = _rule("weight-invalid")
 SHEETS_NOT_READ = _rule("sheets-not-read")
+CELL_ERROR = _rule("cell-error")
+FORMULA_NO_VALUE = _rule("formula-no-value")
+EXTERNAL_LINK = _rule("external-link")
 TOTAL_ROW_MISSING = _rule("total-row-missing")
 TOTAL_SOURCES_MISMATCH = _rule("total-sources-mismatch")
 DECLARED_TOTAL_ROUNDING = _rule("declared-total-rounding")

@@ -7,6 +7,10 @@ project-no-satisfaction = "error"
 [checks]
 vague_words = ["进一步提高", "明显改善"]
 goal_min_length = 10
+
+[limits]                            # how much of a file is read at most
+part_mb = 64                        # one part of a workbook, inflated
+cells = 5000000                     # a sheet's extent, rows × columns
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from perfxl.checks.catalogue import RULES
 from perfxl.domain.model import Issue
 from perfxl.errors import InputError
+from perfxl.formats.inspect import Limits
 from perfxl.resources import load_toml
 
 CONFIG_NAME = "perfxl.toml"
@@ -40,6 +45,7 @@ class Config(BaseModel):
 
     rules: dict[str, Literal["error", "warning", "off"]] = Field(default_factory=dict)
     checks: Checks = Checks()
+    limits: Limits = Limits()  # how much of a file perfxl reads at most
 
     def apply(self, issues: list[Issue]) -> list[Issue]:
         """Drop the issues of rules switched off; give the others their configured severity."""

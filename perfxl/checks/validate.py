@@ -18,6 +18,7 @@ from perfxl.domain.codesets import CodeSet, bundled_names, load_codeset
 from perfxl.domain.model import Issue, OverallTable, TargetTable
 from perfxl.errors import FileError
 from perfxl.formats.detect import read_any
+from perfxl.formats.inspect import FileEncrypted, FileRefused
 from perfxl.formats.mapping import Layout
 from perfxl.formats.overall_spec import OverallSpec
 from perfxl.formats.spec import TemplateSpec
@@ -137,11 +138,14 @@ def validate_file(
     or, without one, the code set the file was written with or its codes tell. A file that
     cannot be read at all gives one issue. `layout`: a user's description of a layout."""
     try:
-        result = read_any(path, codeset, spec, expected, data, layout, overall_spec)
+        result = read_any(path, codeset, spec, expected, data, layout, overall_spec, config.limits)
     except FileError as exc:
-        return FileReport(
-            str(path), None, None, [cat.FILE_UNREADABLE.issue(file=str(path), reason=exc.reason)]
-        )
+        rule = (
+            cat.FILE_TOO_LARGE if isinstance(exc, FileRefused)
+            else cat.FILE_ENCRYPTED if isinstance(exc, FileEncrypted)
+            else cat.FILE_UNREADABLE
+        )  # fmt: skip
+        return FileReport(str(path), None, None, [rule.issue(file=str(path), reason=exc.reason)])
     except Exception as exc:
         reason = f"读取时出现意外错误（{type(exc).__name__}: {exc}）"
         return FileReport(

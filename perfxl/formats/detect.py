@@ -11,9 +11,11 @@ from pathlib import Path
 
 from perfxl.checks import catalogue as cat
 from perfxl.domain.codesets import CodeSet
-from perfxl.domain.model import Department, ReadResult, TargetTable
+from perfxl.domain.fields import TASK, Fields
+from perfxl.domain.model import Department, Indicator, Issue, ReadResult, TargetTable
 from perfxl.formats import grid_table, overall_table, project_form, published
 from perfxl.formats.grid import Sheet, read_sheets
+from perfxl.formats.inspect import DEFAULT_LIMITS, Limits
 from perfxl.formats.jsonfile import read_json
 from perfxl.formats.mapping import Layout, read_mapped
 from perfxl.formats.overall_reader import (
@@ -43,14 +45,32 @@ def read_any(
     data: bytes | None = None,
     layout: Layout | None = None,
     overall_spec: OverallSpec | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ReadResult:
     """Read a file of any supported kind (`data`: its content, when already read; `layout`:
     a user's description of a layout, tried first; `overall_spec`: the department-wide
-    template's spec, where it is not the bundled one). Raises FileError only for an
-    unreadable file."""
+    template's spec, where it is not the bundled one; `limits`: how much of a workbook is
+    read at most). Every value taken from a cell that shows an error, holds a formula
+    saved without its result, or reads another workbook is an issue at its cell. Raises
+    FileError only for a file that cannot be read at all."""
     if path.suffix.lower() == ".json":
         return read_json(path, data)
-    sheets = read_sheets(path, data)
+    sheets = read_sheets(path, data, limits)
+    result = _read(path, sheets, codeset, spec, expected, data, layout, overall_spec)
+    result.issues += flagged_cells(result, sheets)
+    return result
+
+
+def _read(
+    path: Path,
+    sheets: list[Sheet],
+    codeset: CodeSet | None = None,
+    spec: TemplateSpec | None = None,
+    expected: Expected | None = None,
+    data: bytes | None = None,
+    layout: Layout | None = None,
+    overall_spec: OverallSpec | None = None,
+) -> ReadResult:
     meta = read_meta(sheets)
     spec = spec or load_spec()
     if is_overall_template(meta):
@@ -67,6 +87,75 @@ def read_any(
     if layout is not None and (mapped := read_mapped(path, sheets, layout, codeset)):
         return mapped
     return read_table(path, sheets, codeset)
+
+
+def flagged_cells(result: ReadResult, sheets: list[Sheet]) -> list[Issue]:
+    """An issue for each cell a value was taken from whose value cannot be trusted: an error
+    for an amount, a warning for text. A template's 总计, recomputed, is not taken."""
+    found = [s for s in sheets if s.flagged is not None]
+    if not found:
+        return []
+    taken = _taken(result)
+    issues = []
+    for sheet in found:
+        flagged = sheet.flagged
+        assert flagged is not None
+        marks = [(cat.CELL_ERROR, ref, text) for ref, text in flagged.errors.items()]
+        marks += [(cat.FORMULA_NO_VALUE, ref, "") for ref in sorted(flagged.no_value)]
+        marks += [(cat.EXTERNAL_LINK, ref, "") for ref in sorted(flagged.external)]
+        for rule, ref, text in marks:
+            field = taken.get((sheet.name, ref))
+            if field is None:
+                continue
+            caption, money = field
+            row = int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ") or 0)
+            issues.append(rule.issue(
+                file=result.file, sheet=sheet.name, cell=ref, row=row, column=caption,
+                value=text or None, severity=None if money else "warning",
+                column_name=caption, text=text))  # fmt: skip
+    return issues
+
+
+def _taken(result: ReadResult) -> dict[tuple[str | None, str], tuple[str, bool]]:
+    """Every cell a value was taken from: (sheet, A1) → its field's caption, and whether it
+    is an amount."""
+    out: dict[tuple[str | None, str], tuple[str, bool]] = {}
+    computed = {"total"} if result.kind in ("template", "plain") else set()
+    fields = result.table.fields("project"), result.table.fields("indicator")
+    for project in result.table.projects:
+        for key, letter in project.columns.items():
+            field = fields[0].get(key)
+            if field is not None and key not in computed and project.row:
+                out[(project.sheet, f"{letter}{project.row}")] = (field.header, field.is_money)
+        for indicator in project.indicators:
+            _indicator_cells(indicator, fields[1], out)
+    overall = result.overall
+    if overall is not None:
+        for task in overall.tasks:
+            for key, letter in task.columns.items():
+                if key in TASK and task.row:
+                    out[(task.sheet, f"{letter}{task.row}")] = (
+                        TASK.header(key),
+                        TASK[key].is_money,
+                    )
+        for line in [*overall.budget, overall.total_at]:
+            if line is not None and line.cell:
+                out[(line.sheet, line.cell)] = (line.label, True)
+        if overall.goal_at is not None and overall.goal_at.cell:
+            out[(overall.goal_at.sheet, overall.goal_at.cell)] = ("总体绩效目标", False)
+        for indicator in overall.indicators:
+            _indicator_cells(indicator, fields[1], out)
+    return out
+
+
+def _indicator_cells(indicator: Indicator, fields: Fields,
+                     out: dict[tuple[str | None, str], tuple[str, bool]]) -> None:  # fmt: skip
+    for key, letter in indicator.columns.items():
+        field = fields.get(key)
+        if field is not None and indicator.row:
+            out[(indicator.sheet, f"{letter}{indicator.row}")] = (field.header, False)
+    if indicator.cell:
+        out.setdefault((indicator.sheet, indicator.cell), (fields.header("name"), False))
 
 
 def _is_plain_overall(sheets: list[Sheet], spec: OverallSpec) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -19,6 +18,15 @@ from typing import Any, cast
 from python_calamine import CalamineWorkbook
 
 from perfxl.errors import FileError
+from perfxl.formats.inspect import (
+    DEFAULT_LIMITS,
+    FileRefused,
+    Flagged,
+    Inspection,
+    Limits,
+    inspect_workbook,
+    sniff,
+)
 
 # What a cell can hold; calamine gives dates and times for date-formatted cells.
 Cell = str | float | int | bool | datetime | date | time | timedelta | None
@@ -37,12 +45,25 @@ class Sheet:
         rows: list[list[Cell]] | None = None,
         loader: Callable[[], list[list[Cell]]] | None = None,
         data: bytes | None = None,
+        inspection: Inspection | None = None,
     ) -> None:
         self.name = name
+        self._inspection = inspection
         self._rows = rows
         self._loader = loader
         self.data = data  # the bytes of the workbook the sheet was read from, if any
         self._number_formats: dict[tuple[int, int], str] | None = None
+
+    @property
+    def flagged(self) -> Flagged | None:
+        """The cells whose values cannot be trusted (an error value, a formula saved
+        without its result, a link to another workbook); xlsx only."""
+        return self._inspection.flagged(self.name) if self._inspection else None
+
+    @property
+    def part(self) -> bytes | None:
+        """The sheet's XML as inflated when the workbook was checked (xlsx only)."""
+        return self._inspection.parts.get(self.name) if self._inspection else None
 
     @property
     def rows(self) -> list[list[Cell]]:
@@ -103,17 +124,27 @@ def a1(row: int, col: int) -> str:
     return f"{column_letter(col)}{row + 1}"
 
 
-def read_sheets(path: Path, data: bytes | None = None) -> list[Sheet]:
-    """Every sheet of a workbook, or the one table of a text file. `data`, when given, is
-    the file's content, already read."""
+def read_sheets(
+    path: Path, data: bytes | None = None, limits: Limits = DEFAULT_LIMITS
+) -> list[Sheet]:
+    """Every sheet of a workbook, or the one table of a text file, by what the bytes are
+    (a workbook renamed .csv, or a CSV renamed .xlsx, is read as what it is). `data`, when
+    given, is the file's content, already read; a workbook beyond `limits` is refused."""
     if data is None and not path.is_file():
         raise FileError(path, "文件不存在")
     suffix = path.suffix.lower()
-    if suffix in TEXT_SUFFIXES:
+    if suffix not in TEXT_SUFFIXES | WORKBOOK_SUFFIXES:
+        raise FileError(path, f"不支持的文件类型“{path.suffix}”：请使用 .xlsx、.xls、.csv 或 .txt")
+    data = data if data is not None else read_bytes(path)
+    if not data:
+        raise FileError(path, "文件是空的")
+    if sniff(data) == "text":
+        if len(data) > limits.file_mb << 20:
+            raise FileRefused(path, f"文件超过 {limits.file_mb} MiB 的上限")
+        if suffix in WORKBOOK_SUFFIXES:
+            _text_as_workbook(path, data)
         return [Sheet(path.stem, read_text_table(path, data))]
-    if suffix in WORKBOOK_SUFFIXES:
-        return _read_workbook(path, data if data is not None else read_bytes(path))
-    raise FileError(path, f"不支持的文件类型“{path.suffix}”：请使用 .xlsx、.xls、.csv 或 .txt")
+    return _read_workbook(path, data, limits)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -123,19 +154,26 @@ def read_bytes(path: Path) -> bytes:
         raise FileError(path, f"无法打开：{exc.strerror}") from exc
 
 
-def _read_workbook(path: Path, data: bytes) -> list[Sheet]:
-    if not data:
-        raise FileError(path, "文件是空的")
-    if path.suffix.lower() in {".xlsx", ".xlsm"} and not zipfile.is_zipfile(io.BytesIO(data)):
-        if data.startswith(b"\xd0\xcf\x11\xe0"):
-            raise FileError(path, "文件已加密（设置了打开密码），请去掉密码后再提交")
-        raise FileError(path, "文件不是有效的 Excel 工作簿（可能已损坏或只是改了扩展名）")
+def _text_as_workbook(path: Path, data: bytes) -> None:
+    """A workbook's name on a text file: a table exported as CSV under an .xls name is read
+    as the table it is; a web page or a line of text is no workbook."""
+    head = data[:4096].lstrip().lower()
+    if head.startswith((b"<!doctype", b"<html", b"<table", b"<?xml")) or b"<table" in head:
+        raise FileError(
+            path, "文件是网页（HTML/XML）格式，不是 Excel 工作簿：请在 Excel 中另存为 .xlsx"
+        )
+    if not any(mark in data[:65536] for mark in (b"\n", b",", b"\t")):
+        raise FileError(path, "文件不是有效的 Excel 工作簿（内容只是文本，可能只是改了扩展名）")
+
+
+def _read_workbook(path: Path, data: bytes, limits: Limits) -> list[Sheet]:
+    inspection = inspect_workbook(path, data, limits)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         return [
-            Sheet(name, loader=_loader(path, workbook, name), data=data)
+            Sheet(name, loader=_loader(path, workbook, name), data=data, inspection=inspection)
             for name in workbook.sheet_names
-        ]
+        ]  # fmt: skip
     except Exception as exc:  # calamine raises its own error types for every bad file
         raise FileError(path, f"工作簿无法读取（{type(exc).__name__}: {exc}）") from exc
 

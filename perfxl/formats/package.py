@@ -74,8 +74,11 @@ class Guards:
     protected: dict[str, bool]
 
 
-def read_guards(source: Path | bytes | None, sheet_names: list[str]) -> Guards:
-    """Custom document properties and sheet protection, from a file's path or bytes."""
+def read_guards(
+    source: Path | bytes | None, sheet_names: list[str], parts: dict[str, bytes] | None = None
+) -> Guards:
+    """Custom document properties and sheet protection, from a file's path or bytes
+    (`parts`: sheets' XML already inflated, by sheet name)."""
     properties: dict[str, str] = {}
     protected: dict[str, bool] = {}
     if isinstance(source, Path):
@@ -111,7 +114,9 @@ def read_guards(source: Path | bytes | None, sheet_names: list[str]) -> Guards:
                 continue
             name = found
             target = relationship.get("Target", "")
-            part = _part(archive, target.lstrip("/") if target.startswith("/") else f"xl/{target}")
+            part = (parts or {}).get(name) or _part(
+                archive, target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            )
             if part is not None:
                 protected[name] = _is_protected(part)
     except UnicodeDecodeError:

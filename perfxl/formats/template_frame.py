@@ -159,7 +159,8 @@ class Frame(Generic[SpecT]):
         names = self.spec.data_sheets
         # The bytes of the workbook the sheets were read from (none for a text table).
         data = next((s.data for s in self.sheets if s.data is not None), None)
-        package = read_guards(data, names)
+        parts = {s.name: part for s in self.sheets if s.name in names and (part := s.part)}
+        package = read_guards(data, names, parts)
         for key in IDENTITY_KEYS:
             prop = package.properties.get(META_PREFIX + key)
             if prop is not None and prop != self.meta.get(key, ""):
