@@ -643,7 +643,6 @@ def test_the_inbox_holds_each_file_once_whatever_its_names(tmp_path: Path) -> No
     first = sorted(inbox.glob("*.xlsx"))[0]
     (tmp_path / "link.xlsx").symlink_to(first)
     os.link(first, tmp_path / "hard.xlsx")
-    missing = tmp_path / "gone.xlsx"
     found = inbox_files(
         [
             inbox,
@@ -651,11 +650,40 @@ def test_the_inbox_holds_each_file_once_whatever_its_names(tmp_path: Path) -> No
             inbox / ".." / "inbox" / first.name,
             tmp_path / "link.xlsx",
             tmp_path / "hard.xlsx",
-            missing,
-            missing,
         ]
     )
-    assert found == [*sorted(inbox.glob("*.xlsx")), missing]
+    assert found.files == sorted(inbox.glob("*.xlsx")) and found.skipped == []
+
+
+def test_links_out_of_the_inbox_are_skipped_and_a_missing_path_is_an_argument_error(
+    tmp_path: Path,
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    sample = INBOX / "440100002-广州市社会福利院.xlsx"
+    shutil.copy(sample, outside / "secret.xlsx")
+    shutil.copy(INBOX / "440100004-广州市救助管理站.xlsx", inbox / "mine.xlsx")
+    (inbox / "out.xlsx").symlink_to(outside / "secret.xlsx")
+    (inbox / "loop.xlsx").symlink_to(inbox / "loop.xlsx")
+    (inbox / "dir").symlink_to(outside)
+    (inbox / "inside.xlsx").symlink_to(inbox / "mine.xlsx")  # the same file: once
+    ledger = tmp_path / "ledger.db"
+    code, output = run("collect", str(inbox), "--roster", str(ROSTER), "--ledger", str(ledger))
+    assert code == 0, output
+    with sqlite3.connect(ledger) as db:
+        assert db.execute("SELECT file_name FROM submissions").fetchall() == [("mine.xlsx",)]
+    flat = "".join(output.split())
+    assert "已跳过" in flat and "out.xlsx" in flat and "loop.xlsx" in flat
+    # Asked for, links are followed.
+    code, output = run("collect", str(inbox), "--ledger", str(ledger), "--follow-links")
+    with sqlite3.connect(ledger) as db:
+        assert ("out.xlsx",) in db.execute("SELECT file_name FROM submissions").fetchall()
+    # A path that does not exist is no submission.
+    before = Store(ledger).counts()
+    code, output = run("collect", str(tmp_path / "nosuch"), "--ledger", str(ledger))
+    assert code == 2 and "找不到" in output and Store(ledger).counts() == before
 
 
 def test_in_parallel_the_report_follows_the_order_of_arrival(tmp_path: Path) -> None:

@@ -152,6 +152,10 @@ def validate_file(
             str(path), None, None, [cat.FILE_UNREADABLE.issue(file=str(path), reason=reason)]
         )
     issues = list(result.issues)
+    placed = {cat.LAYOUT_UNKNOWN.code, cat.SHEET_MISSING.code, cat.HEADER_NOT_FOUND.code}
+    if (result.overall is None and not result.table.projects
+            and not any(i.code in placed for i in issues)):  # fmt: skip
+        issues.append(cat.NO_PROJECTS.issue(file=str(path)))  # a template returned blank
     if result.kind in LAYOUTS:
         issues.insert(0, cat.NOT_OUR_TEMPLATE.issue(file=str(path), kind=LAYOUTS[result.kind]))
     table_codeset = _codeset_for(result.table, codeset, spec)

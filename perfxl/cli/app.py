@@ -4,6 +4,8 @@ could not be used at all."""
 
 from __future__ import annotations
 
+import errno
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +14,7 @@ import typer
 from rich.console import Console
 
 from perfxl import __version__
-from perfxl.errors import PerfxlError
+from perfxl.errors import InputError, PerfxlError
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -88,3 +90,66 @@ def fail(exc: PerfxlError) -> typer.Exit:
 
 def next_year() -> int:
     return date.today().year + 1
+
+
+def _year(value: int | None) -> int | None:
+    """A budget year, checked: 2000 to 2100 (0 or none: not given)."""
+    if value and not 2000 <= value <= 2100:
+        raise fail(InputError(f"年度“{value}”不对：应为 2000 到 2100 之间的四位数年份"))
+    return value
+
+
+def _jobs(value: int) -> int:
+    if not 0 <= value <= 256:
+        raise fail(InputError(f"进程数“{value}”不对：应为 1 到 256（0 表示全部核心）"))
+    return value
+
+
+YearCallback, JobsCallback = _year, _jobs
+
+
+def _probe(folder: Path) -> None:
+    """Can a file be written in this folder (made if need be)?"""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".perfxl-probe-"):
+            pass
+    except OSError as exc:
+        why = _WHY.get(exc.errno or 0, exc.strerror or str(exc))
+        raise fail(InputError(f"无法写入“{folder}”：{why}")) from None
+
+
+_WHY = {
+    errno.ENOENT: "该位置不存在，也无法在其中新建",
+    errno.EACCES: "没有写入权限",
+    errno.EPERM: "没有写入权限",
+    errno.EROFS: "所在磁盘是只读的",
+    errno.ENOTDIR: "路径中有一部分是文件而不是文件夹",
+    errno.ENOSPC: "磁盘已满",
+}
+
+
+def output_file(path: Path | None) -> Path | None:
+    """An output file's path, checked before any work: not a folder, in a folder that can
+    be written."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise fail(InputError(f"“{path}”是一个文件夹：请给出文件路径，如 {path / 'out.xlsx'}"))
+    _probe(path.parent)
+    return path
+
+
+def output_dir(path: Path | None) -> Path | None:
+    """An output folder's path, checked before any work: not a file, writable."""
+    if path is None:
+        return None
+    if path.exists() and not path.is_dir():
+        raise fail(InputError(f"“{path}”是一个文件：这里需要文件夹路径"))
+    _probe(path)
+    return path
+
+
+def output_path(path: Path) -> Path:
+    """A path that names a file (.xlsx) or a folder (anything else), checked as such."""
+    return (output_file if path.suffix else output_dir)(path) or path

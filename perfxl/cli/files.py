@@ -24,11 +24,15 @@ from perfxl.cli.app import (
     ReadCodesetOption,
     SpecCodesetOption,
     SpecOption,
+    YearCallback,
     app,
     err,
     fail,
     next_year,
     out,
+    output_dir,
+    output_file,
+    output_path,
 )
 from perfxl.domain.codesets import DEFAULT_CODESET, load_codeset
 from perfxl.domain.model import Department, ReadResult
@@ -72,6 +76,7 @@ def import_(
     layout, projects, indicators and total. Exit code 0: no errors; 1: errors found; 2: a
     file could not be read.
     """
+    output_file(output)
     try:
         paths = expand(files)
         if not paths:
@@ -136,6 +141,7 @@ def export(
     Write structured data in the official published layout (--published) or as a
     structured workbook.
     """
+    output_file(output)
     try:
         given = load_codeset(codeset) if codeset else None
         the_layout = load_layout(layout) if layout else None
@@ -172,7 +178,9 @@ def template(
             "单位编码,单位名称,主管部门,联系人。每个单位生成一个模板。",
         ),
     ] = None,
-    year: Annotated[int, typer.Option("--year", help="预算年度（默认明年）。")] = 0,
+    year: Annotated[
+        int, typer.Option("--year", help="预算年度（默认明年）。", callback=YearCallback)
+    ] = 0,
     prefill: Annotated[
         list[Path] | None,
         typer.Option("--prefill", help="用上年数据预填：公开表、import 写出的文件等，可多次给出。"),
@@ -215,6 +223,7 @@ def template(
     """
     if form not in ("project", "department", "both"):
         raise fail(InputError(f"未知的模板种类“{form}”：可用 project、department、both"))
+    output_path(output)
     try:
         the_spec = load_spec(spec)
         the_codeset = load_codeset(codeset or the_spec.codeset)
@@ -267,7 +276,9 @@ def validate(
     overall_spec: OverallSpecOption = DEFAULT_OVERALL_SPEC,
     layout: LayoutOption = None,
     codeset: SpecCodesetOption = None,
-    year: Annotated[int | None, typer.Option("--year", help="应为哪一年度的模板。")] = None,
+    year: Annotated[
+        int | None, typer.Option("--year", help="应为哪一年度的模板。", callback=YearCallback)
+    ] = None,
     department: Annotated[
         str | None, typer.Option("--department", help="应为哪个单位（编码）的模板。")
     ] = None,
@@ -279,6 +290,7 @@ def validate(
     """
     if fmt not in ("table", "json", "csv"):
         raise fail(InputError(f"未知的输出格式“{fmt}”：可用 table、json、csv"))
+    output_dir(annotate_dir)
     try:
         the_spec = load_spec(spec)
         the_codeset = load_codeset(codeset) if codeset else None

@@ -16,16 +16,20 @@ from perfxl.cli.app import (
     EXIT_OK,
     CodesetOption,
     ConfigOption,
+    JobsCallback,
     LayoutOption,
     LedgerOption,
     OverallSpecOption,
     RosterOption,
     SpecCodesetOption,
     SpecOption,
+    YearCallback,
     app,
     err,
     fail,
     out,
+    output_dir,
+    output_file,
 )
 from perfxl.domain.codesets import DEFAULT_CODESET, load_codeset
 from perfxl.errors import InputError, PerfxlError
@@ -48,17 +52,24 @@ def collect_command(
     roster: RosterOption = None,
     ledger: LedgerOption = Path("ledger.db"),
     year: Annotated[
-        int | None, typer.Option("--year", help="收集哪一年度（核对模板年度）。")
+        int | None,
+        typer.Option("--year", help="收集哪一年度（核对模板年度）。", callback=YearCallback),
     ] = None,
     accept_with_errors: Annotated[
         bool, typer.Option("--accept-with-errors", help="有错误的文件也计入汇总。")
     ] = False,
-    jobs: Annotated[int, typer.Option("--jobs", help="并行读取的进程数（默认全部核心）。")] = 0,
+    jobs: Annotated[
+        int,
+        typer.Option("--jobs", help="并行读取的进程数（默认全部核心）。", callback=JobsCallback),
+    ] = 0,
     config: ConfigOption = None,
     spec: SpecOption = DEFAULT_SPEC,
     overall_spec: OverallSpecOption = DEFAULT_OVERALL_SPEC,
     codeset: SpecCodesetOption = None,
     layout: LayoutOption = None,
+    follow_links: Annotated[
+        bool, typer.Option("--follow-links", help="也读取收件箱中指向其他位置的链接文件。")
+    ] = False,
 ) -> None:
     """收集各单位报回的文件：逐一校验、对应到名单中的单位，记入台账。
 
@@ -68,6 +79,7 @@ def collect_command(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    output_file(ledger)
     try:
         the_spec = load_spec(spec)
         the_codeset = load_codeset(codeset) if codeset else None
@@ -115,6 +127,7 @@ def collect_command(
                 lambda n: progress.update(task, total=n),
                 the_layout,
                 the_overall,
+                follow_links,
             )
         except PerfxlError as exc:
             raise fail(exc) from exc
@@ -126,7 +139,9 @@ def collect_command(
 def status_command(
     roster: RosterOption = None,
     ledger: LedgerOption = Path("ledger.db"),
-    year: Annotated[int | None, typer.Option("--year", help="只看这一年度。")] = None,
+    year: Annotated[
+        int | None, typer.Option("--year", help="只看这一年度。", callback=YearCallback)
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出。")] = False,
 ) -> None:
     """对照单位名单：哪些单位已接收、已退回、未提交，哪些文件来自名单之外的单位。
@@ -155,7 +170,9 @@ def ledger_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="输出文件（.xlsx）或目录。")],
     ledger: LedgerOption = Path("ledger.db"),
     roster: RosterOption = None,
-    year: Annotated[int | None, typer.Option("--year", help="只汇总这一年度。")] = None,
+    year: Annotated[
+        int | None, typer.Option("--year", help="只汇总这一年度。", callback=YearCallback)
+    ] = None,
     published: Annotated[
         bool, typer.Option("--published", help="按官方公开表格式写出，每个单位一张表。")
     ] = False,
@@ -173,6 +190,7 @@ def ledger_command(
     Write the consolidated ledger workbook, the official published layout (--published), or
     the detail tables as CSV or Parquet (--format).
     """
+    (output_dir if fmt in ("csv", "parquet") else output_file)(output)
     try:
         if not ledger.is_file():
             raise InputError(f"台账 {ledger} 不存在：请先运行 perfxl collect")

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from perfxl.checks.validate import ISSUE_FIELDS, FileReport
-from perfxl.cli.app import out
+from perfxl.cli.app import err, out
 from perfxl.domain.model import Issue, ReadResult
 from perfxl.ledger.collect import CollectReport
 from perfxl.ledger.exports import csv_safe
@@ -140,6 +140,8 @@ def collect_report(report: CollectReport, ledger: Path) -> None:
             str(event.warnings),
         )
     out.print(table)
+    for path, why in report.skipped:
+        err.print(f"[yellow]已跳过[/] {escape(str(path))}：{why}（未读取，未记入台账）")
     for event in report.events:
         if event.changes:
             out.print(f"[bold]{Path(event.file).name}[/] 相对上次提交的变化：")

@@ -7,12 +7,21 @@ for."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from perfxl.checks import catalogue as cat
 from perfxl.domain.codesets import CodeSet
 from perfxl.domain.fields import TASK, Fields
-from perfxl.domain.model import Department, Indicator, Issue, ReadResult, TargetTable
+from perfxl.domain.model import (
+    Department,
+    Indicator,
+    Issue,
+    Project,
+    ReadResult,
+    TargetTable,
+    Task,
+)
 from perfxl.formats import grid_table, overall_table, project_form, published
 from perfxl.formats.grid import Sheet, read_sheets
 from perfxl.formats.inspect import DEFAULT_LIMITS, Limits
@@ -58,6 +67,7 @@ def read_any(
     sheets = read_sheets(path, data, limits)
     result = _read(path, sheets, codeset, spec, expected, data, layout, overall_spec)
     result.issues += flagged_cells(result, sheets)
+    result.issues += strip_controls(result)
     return result
 
 
@@ -156,6 +166,44 @@ def _indicator_cells(indicator: Indicator, fields: Fields,
             out[(indicator.sheet, f"{letter}{indicator.row}")] = (field.header, False)
     if indicator.cell:
         out.setdefault((indicator.sheet, indicator.cell), (fields.header("name"), False))
+
+
+# Invisible characters no table needs: C0 controls (but tab and line breaks), DEL, C1
+# controls, and the escape sequences terminals obey (`\x1b[31m`).
+_CONTROLS = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def strip_controls(result: ReadResult) -> list[Issue]:
+    """Remove invisible control characters from every text read, each field once reported at
+    its cell: nothing stored or shown carries them."""
+    issues: list[Issue] = []
+    rows: list[Project | Indicator | Task] = []
+    for project in result.table.projects:
+        rows += [project, *project.indicators]
+    if result.overall is not None:
+        rows += [*result.overall.tasks, *result.overall.indicators]
+        overall = result.overall
+        if not overall.goal.isprintable() and _CONTROLS.search(overall.goal):
+            overall.goal = _CONTROLS.sub("", overall.goal)
+            at = overall.goal_at
+            issues.append(cat.CONTROL_CHARACTERS.issue(
+                file=result.file, sheet=at.sheet if at else None, cell=at.cell if at else None,
+                column_name="总体绩效目标"))  # fmt: skip
+    for row in rows:
+        for key, value in [*row.__dict__.items(), *getattr(row, "extra", {}).items()]:
+            if value.__class__ is not str or value.isprintable() or not _CONTROLS.search(value):
+                continue
+            cleaned = _CONTROLS.sub("", value)
+            if key in row.__dict__:
+                setattr(row, key, cleaned)
+            else:
+                row.extra[key] = cleaned  # type: ignore[union-attr]
+            letter = row.columns.get(key)
+            cell = f"{letter}{row.row}" if letter and row.row else row.cell
+            issues.append(cat.CONTROL_CHARACTERS.issue(
+                file=result.file, sheet=row.sheet, cell=cell, row=row.row, column=key,
+                value=cleaned[:50], column_name=key))  # fmt: skip
+    return issues
 
 
 def _is_plain_overall(sheets: list[Sheet], spec: OverallSpec) -> bool:

@@ -304,7 +304,27 @@ class Frame(Generic[SpecT]):
                 expected=ROW_ID_HEADER,
                 found="（缺失）",
             )
+        self._lengths(spec, sheet.name, out, columns)
         return out, Columns(columns, blank)
+
+    def _lengths(
+        self, spec: SheetSpec, sheet: str, rows: list[tuple[int, list[Cell]]],
+        columns: dict[str, int],
+    ) -> None:  # fmt: skip
+        """The spec's text limits, checked again: a workbook's own checks may have been
+        removed, or never run (a value pasted in, a file written by a program)."""
+        for column in spec.columns:
+            c = columns.get(column.key)
+            if column.max_length is None or c is None:
+                continue
+            for r, row in rows:
+                value = row[c]
+                if value.__class__ is str and len(value) > column.max_length:
+                    length = len(text_of(value))
+                    if length > column.max_length:
+                        self.issue(cat.TEXT_TOO_LONG, sheet, r, c, column.header, value[:50] + "…",
+                                   column_name=column.header, length=length,
+                                   limit=column.max_length)  # fmt: skip
 
 
 def _count(text: str | None) -> int:

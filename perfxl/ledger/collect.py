@@ -84,6 +84,7 @@ class Event:
 @dataclass
 class CollectReport:
     events: list[Event] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # links not followed, why
 
     def count(self, outcome: str) -> int:
         return sum(1 for e in self.events if e.outcome == outcome)
@@ -360,11 +361,16 @@ def collect(
     on_total: Callable[[int], None] | None = None,
     layout: Layout | None = None,
     overall_spec: OverallSpec | None = None,
+    follow_links: bool = False,
 ) -> CollectReport:
     """Read, validate and record every file of the inbox, in `jobs` worker processes (by
-    default one per core). The report lists the files in their order of arrival."""
+    default one per core). The report lists the files in their order of arrival; links
+    that lead out of the inbox are skipped, each with why, and nothing of theirs is
+    recorded."""
     report = CollectReport()
-    files = inbox_files(inputs)
+    inbox = inbox_files(inputs, follow_links)
+    report.skipped = inbox.skipped
+    files = inbox.files
     if on_total:
         on_total(len(files))
     pending = sorted(

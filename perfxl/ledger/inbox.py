@@ -4,28 +4,49 @@ arrived, and which roster department a file comes from."""
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from perfxl.checks import catalogue as cat
-from perfxl.checks.validate import FileReport, expand
+from perfxl.checks.validate import READABLE_SUFFIXES, FileReport
 from perfxl.domain.model import Department, Issue
+from perfxl.errors import InputError
 from perfxl.formats.roster import RosterEntry
 
 
-def inbox_files(inputs: Iterable[Path]) -> list[Path]:
+@dataclass
+class Inbox:
+    """The files to collect, and the links that were not followed, each with why."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def inbox_files(inputs: Iterable[Path], follow_links: bool = False) -> Inbox:
     """Folders, files and glob patterns (`inbox/*.xlsx`, also when the shell did not expand
-    them), each file once."""
+    them), each file once. Only files inside the folders given are read: a symbolic link
+    that leads out of its folder (or nowhere, or round in a loop) is skipped, with why,
+    unless `follow_links`. A path that does not exist is an argument error."""
+    inbox = Inbox()
     paths: list[Path] = []
     for item in inputs:
-        if not item.exists() and glob.has_magic(str(item)):
-            paths += [Path(p) for p in sorted(glob.glob(str(item), recursive=True))]
+        if glob.has_magic(str(item)) and not item.exists():
+            found = [Path(p) for p in sorted(glob.glob(str(item), recursive=True))]
+            if not found:
+                raise InputError(f"没有与“{item}”相符的文件")
+            paths += found
+        elif item.is_dir():
+            paths += _walk(item, follow_links, inbox)
+        elif item.exists() or item.is_symlink():
+            paths += _walk_one(item, item.absolute().parent, follow_links, inbox)
         else:
-            paths.append(item)
+            raise InputError(f"找不到“{item}”：请检查路径")
     seen: set[object] = set()
-    out = []
-    for path in expand(paths):
+    out = inbox.files
+    for path in paths:
         # The same file by two names (a link, `./inbox` and `inbox`) is the same file on
         # disk: one stat tells, where resolving a path takes one for each of its parts.
         try:
@@ -36,7 +57,39 @@ def inbox_files(inputs: Iterable[Path]) -> list[Path]:
         if key not in seen:
             seen.add(key)
             out.append(path)
-    return out
+    return inbox
+
+
+def _walk(root: Path, follow_links: bool, inbox: Inbox) -> list[Path]:
+    """The workbooks and tables inside a folder, sorted; linked folders are not entered."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs.sort()
+        for name in dirs:
+            link = Path(folder) / name
+            if link.is_symlink():
+                inbox.skipped.append((link, "是指向其他文件夹的链接，未进入"))
+        for name in sorted(files):
+            found += _walk_one(Path(folder) / name, root, follow_links, inbox)
+    # Regular files before links: a file found by both names is known by its own.
+    return sorted((p for p in found if p.suffix.lower() in READABLE_SUFFIXES
+                   and not p.name.startswith(("~$", "."))),
+                  key=lambda p: (p.is_symlink(), p))  # fmt: skip
+
+
+def _walk_one(path: Path, root: Path, follow_links: bool, inbox: Inbox) -> list[Path]:
+    """A file, if it may be read: a regular file, or a link that stays inside `root`."""
+    if not path.is_symlink():
+        return [path]
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # a link to nothing, or round in a loop
+        inbox.skipped.append((path, "是无法解析的链接（目标不存在或循环链接）"))
+        return []
+    if not follow_links and not target.is_relative_to(root.resolve()):
+        inbox.skipped.append((path, f"是指向收件箱之外（{target}）的链接"))
+        return []
+    return [path] if target.is_file() else []
 
 
 def received_time(path: Path) -> str:
