@@ -43,6 +43,7 @@ class Limits(BaseModel):
     ratio: int = Field(default=200, gt=0)  # inflated size / compressed size of one part
     parts: int = Field(default=10_000, gt=0)  # entries in the package
     cells: int = Field(default=5_000_000, gt=0)  # a sheet's extent, rows × columns
+    worker_mb: int = Field(default=1536, ge=256)  # the address space of a collect worker
 
 
 DEFAULT_LIMITS = Limits()

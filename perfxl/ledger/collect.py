@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import gc
 import hashlib
 import multiprocessing
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -34,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from perfxl.checks import catalogue as cat
 from perfxl.checks.config import Config
 from perfxl.checks.validate import FileReport, validate_file
 from perfxl.domain.codesets import CodeSet
@@ -54,8 +57,9 @@ CHECKPOINT_EVERY = 200  # files recorded between two checkpoints of the write-ah
 # the test's choosing: <what> is `kill-run` (the collecting process and this worker, as a
 # power cut would) or `kill-worker` (this worker only, as the out-of-memory killer would);
 # <where> is `read` (the file read and checked), `transaction` (its rows written, not yet
-# committed) or `recorded` (committed).
-FAULT = "PERFXL_FAULT"
+# committed) or `recorded` (committed). PERFXL_FAULT_FILE=<text> kills any worker that starts
+# reading a file whose name holds the text, as a file beyond the workers' memory would.
+FAULT, FAULT_FILE = "PERFXL_FAULT", "PERFXL_FAULT_FILE"
 
 
 class CollectError(PerfxlError):
@@ -121,6 +125,7 @@ class Settings:
     parent: int  # the collecting process: once it is gone, a worker records nothing more
     layout: Layout | None = None  # a user's description of a layout, tried first
     overall_spec: OverallSpec | None = None  # the department-wide template's, if not bundled
+    marks: str = ""  # a folder where each worker notes the file it is reading (by its pid)
 
 
 class _Worker:
@@ -138,6 +143,7 @@ class _Worker:
         what, _, rest = os.environ.get(FAULT, "").partition(":")
         where, _, n = rest.partition(":")
         self.fault = (what, where, int(n)) if n.isdigit() else None
+        self.fatal = os.environ.get(FAULT_FILE, "")
         self.read = self.recorded = 0  # files read and recorded by this worker
 
 
@@ -152,6 +158,7 @@ def _start_worker(settings: Settings, lock: Any) -> None:
     if os.getppid() == settings.parent:  # forked by it (not by a fork server)
         _die_with_parent()
     keep_freed_memory()
+    _cap_memory(settings.config.limits.worker_mb)
     # A worker makes many short-lived, acyclic objects per file: keep what was loaded at
     # start out of the cycle collector's sight, and look at young objects less often
     # (measured: about 6 % of a worker's time).
@@ -161,6 +168,18 @@ def _start_worker(settings: Settings, lock: Any) -> None:
         _worker[:] = [_Worker(settings, lock)]
     except Exception as exc:  # the ledger cannot be opened, say
         _failed[:] = [exc]
+
+
+def _cap_memory(megabytes: int) -> None:
+    """Cap this worker's address space: a file that slips past every limit and asks for
+    more ends this worker's read, not the run (the file is recorded as unreadable)."""
+    with contextlib.suppress(ValueError, OSError, AttributeError):  # no such limit here
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = megabytes << 20
+        if soft == resource.RLIM_INFINITY or soft > cap:
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
 _PR_SET_PDEATHSIG = 1
@@ -257,6 +276,7 @@ def _collect_batch(batch: list[tuple[Path, str]]) -> list[Event]:
     events: list[Event] = []
     waiting: list[_Read] = []
     for n, (path, received_at) in enumerate(batch, 1):
+        _mark(worker, path)
         waiting.append(_read_one(worker, path, received_at))
         worker.read += 1
         _at(worker, "read", worker.read)
@@ -269,6 +289,16 @@ def _collect_batch(batch: list[tuple[Path, str]]) -> list[Event]:
                 worker.lock.release()
             waiting = []
     return events
+
+
+def _mark(worker: _Worker, path: Path) -> None:
+    """Note the file this worker is about to read: if the worker dies reading it, the
+    collecting process knows which file to look at."""
+    if worker.settings.marks:
+        with contextlib.suppress(OSError):
+            Path(worker.settings.marks, str(os.getpid())).write_text(str(path), "utf-8")
+    if worker.fatal and worker.fatal in path.name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _record_all(worker: _Worker, read: list[_Read]) -> list[Event]:
@@ -379,7 +409,6 @@ def collect(
     if not pending:
         return report
     jobs = jobs or os.cpu_count() or 1
-    work = batches(pending, jobs)
     settings = Settings(
         codeset=codeset,
         config=config,
@@ -393,26 +422,41 @@ def collect(
         layout=layout,
         overall_spec=overall_spec,
     )
-    lock = multiprocessing.get_context().Lock()
-    workers = min(jobs, len(work))
-    done = 0
-    pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(settings, lock))
-    try:
-        futures = [pool.submit(_collect_batch, b) for b in work]
-        for future in as_completed(futures):
-            for event in _result(future):
-                report.events.append(event)
-                done += 1
-                if progress:
-                    progress(event)
-                left = len(pending) - done
-                # One more while the last files are read, so that the final one has little
-                # to do.
-                if left and (done % CHECKPOINT_EVERY == 0 or left == 2 * workers):
-                    store.checkpoint()
-    finally:
-        # Stopped early, what has not started never starts; what has, ends whole.
-        pool.shutdown(wait=True, cancel_futures=True)
+    counter = {"done": 0}
+
+    def tick(event: Event) -> None:
+        report.events.append(event)
+        counter["done"] += 1
+        if progress:
+            progress(event)
+        left = len(pending) - counter["done"]
+        # One more while the last files are read, so that the final one has little to do.
+        if left and (counter["done"] % CHECKPOINT_EVERY == 0 or left == 2 * jobs):
+            store.checkpoint()
+
+    with tempfile.TemporaryDirectory(prefix="perfxl-collect-") as marks:
+        settings = dataclasses.replace(settings, marks=marks)
+        remaining = pending
+        while remaining:
+            try:
+                _run_pool(batches(remaining, jobs), min(jobs, len(remaining)), settings, tick)
+                break
+            except BrokenProcessPool:
+                done = {e.file for e in report.events}
+                suspects = [item for item in remaining if str(item[0]) in _marked(marks)
+                            and str(item[0]) not in done]  # fmt: skip
+                left = [item for item in remaining
+                        if str(item[0]) not in done and item not in suspects]  # fmt: skip
+                if not suspects:  # a worker died, and not over a file: nothing to retry
+                    raise CollectError("一个工作进程意外退出（可能被系统终止或内存不足）") from None
+                for name in os.listdir(marks):
+                    os.unlink(os.path.join(marks, name))
+                for suspect in suspects:  # each alone: the one that kills its worker again
+                    try:
+                        _run_pool([[suspect]], 1, settings, tick)
+                    except BrokenProcessPool:
+                        tick(_record_unreadable(settings, *suspect))
+                remaining = left
     store.checkpoint()
     # Reported in the order of arrival, each file with its status once all are recorded,
     # whichever worker was first.
@@ -425,12 +469,60 @@ def collect(
     return report
 
 
+def _run_pool(
+    work: list[list[tuple[Path, str]]], workers: int, settings: Settings,
+    tick: Callable[[Event], None],
+) -> None:  # fmt: skip
+    """Read and record the batches in a pool of worker processes, each event as it comes.
+    Raises BrokenProcessPool when a worker dies. Each pool has its own recording lock: a
+    worker stopped while it held the lock of a broken pool leaves it held for good."""
+    lock = multiprocessing.get_context().Lock()
+    pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(settings, lock))
+    try:
+        futures = [pool.submit(_collect_batch, b) for b in work]
+        for future in as_completed(futures):
+            for event in _result(future):
+                tick(event)
+    finally:
+        # Stopped early, what has not started never starts; what has, ends whole.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _marked(marks: str) -> set[str]:
+    """The files the workers were reading, as they noted them."""
+    out = set()
+    for name in os.listdir(marks):
+        with contextlib.suppress(OSError):
+            out.add(Path(marks, name).read_text("utf-8"))
+    return out
+
+
+def _record_unreadable(settings: Settings, path: Path, received_at: str) -> Event:
+    """Record a file whose reading kills a worker each time (what it asks for is beyond the
+    workers' memory): rejected as unreadable, and known by its bytes, so that the next run
+    does not read it again."""
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        digest = hashlib.sha256(f"unreadable:{path}:{received_at}".encode()).hexdigest()
+    reason = "读取此文件时工作进程因超出内存上限而终止，文件内容可能异常庞大或已损坏"
+    issue = cat.FILE_UNREADABLE.issue(file=str(path), reason=reason)
+    report = FileReport(str(path), None, None, [issue])
+    recorder = _Worker(settings, None)  # no worker runs meanwhile: no lock to take
+    recorder.fault = None  # the collecting process is no test's target
+    try:
+        return _record_all(recorder, [_Read(path, received_at, digest, report)])[0]
+    finally:
+        recorder.store.close()
+
+
 def _result(future: Future[list[Event]]) -> list[Event]:
-    """A batch's events, or the fault that stopped its worker, as a CollectError."""
+    """A batch's events, or the fault that stopped its worker (a worker that died raises
+    BrokenProcessPool, for the caller to look into)."""
     try:
         return future.result()
     except BrokenProcessPool:
-        raise CollectError("一个工作进程意外退出（可能被系统终止或内存不足）") from None
+        raise
     except PerfxlError:
         raise
     except Exception as exc:  # a fault of the ledger or of perfxl itself, not of a file
