@@ -262,6 +262,44 @@ def test_ledger_totals_equal_the_accepted_inputs_to_the_cent(
     assert str(formulas["B4"].value).startswith("=SUM('项目明细'!F2:F20)")
 
 
+def test_a_table_longer_than_a_sheet_continues_on_the_next_and_nothing_is_dropped(
+    collected: Path, tmp_path: Path
+) -> None:
+    """The same code path as Excel's 1,048,576 rows, with sheets of 10 rows set in the
+    configuration: 指标明细 goes on to 指标明细 (2) …, each with its header, and the 合计 and
+    汇总 formulas sum every part."""
+    whole, split = tmp_path / "whole.xlsx", tmp_path / "split.xlsx"
+    config = tmp_path / "perfxl.toml"
+    config.write_text("[limits]\nsheet_rows = 10\n", encoding="utf-8")
+    assert run("ledger", "--ledger", str(collected), "-o", str(whole))[0] == 0
+    code, output = run("ledger", "--ledger", str(collected), "-o", str(split), "--config",
+                       str(config))  # fmt: skip
+    assert code == 0, output
+    assert "指标 103 条" in output and "指标明细 续写于 指标明细 (2)、指标明细 (3)" in output
+    one, many = CalamineWorkbook.from_path(str(whole)), CalamineWorkbook.from_path(str(split))
+    for table in ("项目明细", "指标明细", "提交情况", "校验问题"):
+        parts = [n for n in many.sheet_names if n == table or n.startswith(f"{table} (")]
+        assert parts == [table] + [f"{table} ({n})" for n in range(2, len(parts) + 1)]
+        rows = [many.get_sheet_by_name(n).to_python() for n in parts]
+        assert all(len(r) <= 10 and r[0] == rows[0][0] for r in rows), "a header on each"
+        joined = [row for r in rows for row in r[1:]]
+        expected = one.get_sheet_by_name(table).to_python()[1:]
+        assert joined == expected, table  # every row, once, in order (合计 last)
+    assert len([n for n in many.sheet_names if n.startswith("指标明细")]) == 107 // 8 + 1
+    # The formulas name every part; summed here from the cells they name, they give the
+    # cached totals, to the cent.
+    book = openpyxl.load_workbook(split)
+    values = openpyxl.load_workbook(split, data_only=True)
+    formula = str(book["汇总"]["B4"].value)
+    assert formula.count("'项目明细") == 3
+    named = Decimal("0.00")
+    for ref in formula.removeprefix("=SUM(").removesuffix(")").split(","):
+        sheet, cells = ref.split("!")
+        for (cell,) in values[sheet.strip("'")][cells]:
+            named += from_float(float(cell.value or 0)).quantize(Decimal("0.01"))
+    assert named == money(values["汇总"]["B4"].value) == Decimal("4684.03")
+
+
 def records(wb: CalamineWorkbook, sheet: str) -> list[dict[str, object]]:
     """A sheet's rows as dicts by the captions of its first row."""
     rows = wb.get_sheet_by_name(sheet).to_python()

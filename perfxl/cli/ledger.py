@@ -184,6 +184,7 @@ def ledger_command(
         str, typer.Option("--format", help="xlsx（默认）；csv 或 parquet 写出明细表到目录。")
     ] = "xlsx",
     codeset: CodesetOption = DEFAULT_CODESET,
+    config: ConfigOption = None,
 ) -> None:
     """写出汇总台账：汇总、部门汇总、项目明细、指标明细、校验问题、提交情况。
 
@@ -205,10 +206,15 @@ def ledger_command(
                 written = write_published_ledger(store, output, year, bureau)
                 out.print("已写出公开表：" + "、".join(str(p) for p in written))
             else:
-                totals = write_ledger(store, output, load_codeset(codeset), entries, year)
+                rows = load_config(config).limits.sheet_rows
+                totals = write_ledger(
+                    store, output, load_codeset(codeset), entries, year, sheet_rows=rows
+                )
                 out.print(
                     f"已写出台账：{output}（项目 {totals.projects} 个，指标 "
                     f"{totals.indicators} 条，{totals.headline()}）"
                 )
+                if totals.sheets:
+                    out.print(f"超过一张工作表的行数（{rows:,} 行）：{totals.continued()}")
     except PerfxlError as exc:
         raise fail(exc) from exc

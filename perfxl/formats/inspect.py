@@ -44,6 +44,8 @@ class Limits(BaseModel):
     parts: int = Field(default=10_000, gt=0)  # entries in the package
     cells: int = Field(default=5_000_000, gt=0)  # a sheet's extent, rows × columns
     worker_mb: int = Field(default=1536, ge=256)  # the address space of a collect worker
+    # Rows of a sheet perfxl writes (Excel's own limit); a longer table goes on to the next.
+    sheet_rows: int = Field(default=1_048_576, ge=10, le=1_048_576)
 
 
 DEFAULT_LIMITS = Limits()

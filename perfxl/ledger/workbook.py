@@ -35,6 +35,8 @@ from perfxl.ledger.details import (
 from perfxl.ledger.status import STATUS_TEXT, StatusReport, department_status
 from perfxl.ledger.store import Store
 
+SHEET_ROWS = 1_048_576  # the rows of an Excel sheet
+
 
 @dataclass
 class LedgerTotals:
@@ -49,6 +51,11 @@ class LedgerTotals:
     by_level2: Counter[str] = field(default_factory=Counter)
     overall: int = 0  # accepted department-wide forms
     overall_total: Decimal = ZERO  # their declared 预算总额, added up
+    sheets: dict[str, list[str]] = field(default_factory=dict)  # a table → its sheets, >1
+
+    def continued(self) -> str:
+        """The tables that outgrew one sheet: `指标明细 续写于 指标明细 (2)、指标明细 (3)`."""
+        return "；".join(f"{t} 续写于 {'、'.join(s[1:])}" for t, s in self.sheets.items())
 
     def headline(self) -> str:
         """The first amount (总计) and its sum: `总计 4,684.03 万元`; and the department-wide
@@ -67,8 +74,10 @@ def write_ledger(
     roster: list[RosterEntry] | None = None,
     year: int | None = None,
     title: str = "预算绩效目标汇总",
+    sheet_rows: int = SHEET_ROWS,
 ) -> LedgerTotals:
-    """Write the consolidated workbook; return the totals it shows."""
+    """Write the consolidated workbook; return the totals it shows. A detail table longer
+    than `sheet_rows` (Excel's limit) continues on the next sheet."""
     import xlsxwriter
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,9 +103,10 @@ def write_ledger(
         depts = wb.add_worksheet("部门汇总")
         dept_rows = _write_departments(depts, status, f)
         projects = project_table(store, year)
-        ws = wb.add_worksheet(projects.title)
-        sums, totals.projects = _write_table(ws, projects, f, total_label="合计")
-        totals.amounts = {key: sums[title] for key, title in status.money.items()}
+        written = _write_table(wb, projects, f, total_label="合计", sheet_rows=sheet_rows)
+        tables = [written]
+        totals.projects = written.rows
+        totals.amounts = {key: written.sums[title] for key, title in status.money.items()}
         indicators = indicator_table(store, year)
         codes = [indicators.columns.index(c) for c in indicators.columns if c.title in _LEVELS]
         owner = [c.title for c in indicators.columns].index(PROJECT["name"].title)
@@ -109,16 +119,17 @@ def write_ledger(
             totals.by_level1[str(values[codes[0]] or "?")] += 1
             totals.by_level2[str(values[codes[1]] or "?")] += 1
 
-        ws = wb.add_worksheet(indicators.title)
-        _write_table(ws, indicators, f, on_row=count_levels)
+        tables.append(_write_table(wb, indicators, f, on_row=count_levels, sheet_rows=sheet_rows))
         if status.overall:  # the department-wide forms: one row each, their tasks, overviews
-            ws = wb.add_worksheet("部门整体")
-            _write_table(ws, overall_table(store, status), f, "合计", "单位名称")
+            tables.append(_write_table(wb, overall_table(store, status), f, "合计", "单位名称",
+                                       sheet_rows=sheet_rows))  # fmt: skip
             for table in (task_table(store, year), budget_table(store, year)):
-                _write_table(wb.add_worksheet(table.title), table, f)
+                tables.append(_write_table(wb, table, f, sheet_rows=sheet_rows))
         for table in (issue_table(store, year), submission_table(store, year)):
-            _write_table(wb.add_worksheet(table.title), table, f)
-        _write_summary(wb, summary, totals, status, projects, dept_rows, codeset, f, title)
+            tables.append(_write_table(wb, table, f, sheet_rows=sheet_rows))
+        totals.sheets = {t.parts[0][0]: [p[0] for p in t.parts] for t in tables if len(t.parts) > 1}
+        _write_summary(wb, summary, totals, status, projects, written.parts, dept_rows, codeset,
+                       f, title)  # fmt: skip
         summary.activate()
     finally:
         wb.close()
@@ -168,32 +179,62 @@ def _put(ws: Any, r: int, c: int, value: object, fmt: Any = None) -> None:
 
 
 def _total_row(
-    ws: Any, r: int, label_col: int, sums: dict[int, Decimal], f: dict[str, Any]
-) -> None:
-    """A 合计 row: SUM formulas over the rows above, with their Decimal sums cached."""
+    ws: Any, r: int, label_col: int, sums: dict[int, Decimal], parts: list[tuple[str, int]],
+    f: dict[str, Any],
+) -> None:  # fmt: skip
+    """A 合计 row: SUM formulas over the rows of every part of the table (one sheet, or
+    several where it outgrew one), with their Decimal sums cached."""
     ws.write_string(r, label_col, "合计", f["bold"])
     for c, value in sums.items():
-        letter = column_letter(c)
-        formula = f"=SUM({letter}2:{letter}{max(r, 2)})"
-        ws.write_formula(r, c, formula, f["money_bold"], float(value))
+        ws.write_formula(r, c, "=SUM(" + _ranges(parts, c) + ")", f["money_bold"], float(value))
+
+
+def _ranges(parts: list[tuple[str, int]], c: int) -> str:
+    """A column's data rows in every part of a table: `'项目明细'!F2:F40,…`."""
+    letter = column_letter(c)
+    return ",".join(f"'{title}'!{letter}2:{letter}{max(last, 2)}" for title, last in parts)
+
+
+@dataclass
+class Written:
+    """A detail table as written: the sum of each money column (by caption), its rows, and
+    its parts (sheet title, last row, 1-based): one sheet, or more where it outgrew one."""
+
+    sums: dict[str, Decimal]
+    rows: int
+    parts: list[tuple[str, int]]
 
 
 def _write_table(
-    ws: Any,
+    wb: Any,
     table: Table,
     f: dict[str, Any],
     total_label: str | None = None,
     label_title: str = PROJECT["name"].title,
     on_row: Any = None,
-) -> tuple[dict[str, Decimal], int]:
-    """A detail table, row by row; with `total_label`, a 合计 row under its money columns.
-    Returns the sum of each money column (by caption) and the number of rows."""
-    _header(ws, [c.title for c in table.columns], [c.width for c in table.columns], f)
+    sheet_rows: int = SHEET_ROWS,
+) -> Written:
+    """A detail table, row by row, on its sheet and, past `sheet_rows` rows a sheet, on the
+    next (`指标明细 (2)` …), each with the header; with `total_label`, a 合计 row under its
+    money columns, summing every part. Every row is written: none is dropped."""
+    columns = [c.title for c in table.columns]
+    widths = [c.width for c in table.columns]
     money = {c: col.title for c, col in enumerate(table.columns) if col.kind == "money"}
     sums = dict.fromkeys(money, ZERO)
     formats = [f["money"] if c in money else None for c in range(len(table.columns))]
-    r = 0
-    for r, values in enumerate(table.rows, start=1):
+    per_sheet = max(sheet_rows - 2, 1)  # the header, and room for the 合计 row
+    parts: list[tuple[str, int]] = []
+    ws, r, count, title = None, 0, 0, table.title
+    for values in table.rows:
+        if ws is None or r >= per_sheet:
+            if ws is not None:
+                parts.append((title, r + 1))
+            title = table.title if not parts else f"{table.title} ({len(parts) + 1})"
+            ws = wb.add_worksheet(title)
+            _header(ws, columns, widths, f)
+            r = 0
+        r += 1
+        count += 1
         for c, value in enumerate(values):
             _put(ws, r, c, value, formats[c])
         for c in money:
@@ -202,10 +243,15 @@ def _write_table(
                 sums[c] += amount
         if on_row is not None:
             on_row(values)
+    if ws is None:  # no rows: the sheet with its header
+        title = table.title
+        ws = wb.add_worksheet(title)
+        _header(ws, columns, widths, f)
+    parts.append((title, r + 1))
     if total_label is not None and money:
         label_col = next(c for c, col in enumerate(table.columns) if col.title == label_title)
-        _total_row(ws, r + 1, label_col, sums, f)
-    return {money[c]: s for c, s in sums.items()}, r
+        _total_row(ws, r + 1, label_col, sums, parts, f)
+    return Written({money[c]: s for c, s in sums.items()}, count, parts)
 
 
 def _write_departments(ws: Any, status: StatusReport, f: dict[str, Any]) -> tuple[int, int]:
@@ -249,7 +295,8 @@ def _write_departments(ws: Any, status: StatusReport, f: dict[str, Any]) -> tupl
         for k in money:
             sums[k] += d.amounts.get(k, ZERO)
     last = r
-    _total_row(ws, last + 1, 1, {first_money + n: sums[k] for n, k in enumerate(money)}, f)
+    money_cols = {first_money + n: sums[k] for n, k in enumerate(money)}
+    _total_row(ws, last + 1, 1, money_cols, [("部门汇总", last + 1)], f)
     ws.autofilter(0, 0, max(last, 1), len(titles) - 1)
     return 1, last  # first and last data row (0-based) for the chart
 
@@ -260,6 +307,7 @@ def _write_summary(
     totals: LedgerTotals,
     status: StatusReport,
     projects: Table,
+    parts: list[tuple[str, int]],
     dept_rows: tuple[int, int],
     codeset: CodeSet,
     f: dict[str, Any],
@@ -270,19 +318,12 @@ def _write_summary(
     ws.write_string(0, 0, title, f["title"])
     ws.write_string(2, 0, "资金来源", f["head"])
     ws.write_string(2, 1, "金额（万元）", f["head"])
-    last_project_row = totals.projects + 1  # 1-based row of the detail sheet's last row
     columns = [c.title for c in projects.columns]
     r = 3
     for key, caption in totals.money.items():
-        letter = column_letter(columns.index(caption))
+        ranges = _ranges(parts, columns.index(caption))  # every part of 项目明细
         ws.write_string(r, 0, caption)
-        ws.write_formula(
-            r,
-            1,
-            f"=SUM('{projects.title}'!{letter}2:{letter}{max(last_project_row, 2)})",
-            f["money"],
-            float(totals.amounts[key]),
-        )
+        ws.write_formula(r, 1, f"=SUM({ranges})", f["money"], float(totals.amounts[key]))
         r += 1
     r += 1
     ws.write_string(r, 0, "单位", f["head"])
