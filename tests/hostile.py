@@ -508,9 +508,9 @@ def _bombs(folder: Path, out: Corpus) -> None:
         )
         out.add(
             name,
-            "file-too-large",
-            f"项目 part declares {declared:,} bytes, inflates to 1 GiB, {how}; file-unreadable "
-            "would be defensible (the directory lies)",
+            "file-unreadable",
+            f"项目 part declares {declared:,} bytes, inflates to 1 GiB, {how}: the directory "
+            "lies, a damaged package, never inflated past what it declares",
         )
 
     ods_head, ods_tail = _ods_content("<table:table-row>", "</table:table-row>")
@@ -635,20 +635,28 @@ def _limits(folder: Path, out: Corpus) -> None:
         "parts-20000.xlsx", "file-too-large", "the template plus 20,000 tiny parts (limit 10,000)"
     )
 
-    pkg = Package()
-    rows = "".join(
-        f'<row r="{r}"><c r="A{r}"><v>{r - 3}</v></c><c r="C{r}" t="s"><v>114</v></c>'
-        f'<c r="F{r}"><v>1</v></c></row>'
-        for r in range(64, 400_000)
-    )
-    pkg.edit(PROJECTS, lambda s: append_rows(s, rows))
-    pkg.save(folder / "rows-400000.xlsx")
-    out.add(
-        "rows-400000.xlsx",
-        "rows-inserted",
-        "399,936 projects (a name, an amount) below the template, within the limits (4 M cells, "
-        "35 MiB): an issue flood, time and memory must stay bounded",
-    )
+    for last, expect, note in (
+        (
+            150_000,
+            "rows-inserted issues-truncated",
+            "149,936 projects (a name, an amount) below the template, within the limits (1.5 M "
+            "cells): a flood of 750,000 issues, 1,000 of each kind listed, memory bounded",
+        ),
+        (
+            400_000,
+            "file-too-large",
+            "399,936 projects below the template: 4 M cells, beyond the cells limit (2 M)",
+        ),
+    ):
+        pkg = Package()
+        rows = "".join(
+            f'<row r="{r}"><c r="A{r}"><v>{r - 3}</v></c><c r="C{r}" t="s"><v>114</v></c>'
+            f'<c r="F{r}"><v>1</v></c></row>'
+            for r in range(64, last)
+        )
+        pkg.edit(PROJECTS, lambda s, rows=rows: append_rows(s, rows))
+        pkg.save(folder / f"rows-{last}.xlsx")
+        out.add(f"rows-{last}.xlsx", expect, note)
 
     (folder / "wide.csv").write_bytes(b"\xef\xbb\xbf" + (b"," * 2_000_000 + b"\r\n") * 3)
     out.add(
@@ -1305,8 +1313,8 @@ def _links(folder: Path, out: Corpus) -> None:
     os.mkfifo(folder / "fifo.xlsx")
     out.add(
         "fifo.xlsx",
-        "file-unreadable",
-        "a named pipe: opening it blocks forever; not a regular file (no code fits exactly)",
+        "not-a-file",
+        "a named pipe: opening it blocks forever; not a regular file, never opened",
         collect_only=True,
     )
 

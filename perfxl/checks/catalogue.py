@@ -11,7 +11,11 @@ stops perfxl at import. The docs page of all rules is generated from here.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from perfxl.domain.model import Issue, Severity
@@ -39,7 +43,13 @@ class Rule:
         severity: Severity | None = None,
         **params: Any,
     ) -> Issue:
-        """An issue of this rule at a place; `params` fill the message templates."""
+        """An issue of this rule at a place; `params` fill the message templates. Beyond
+        the budget of a file being checked, the rule's one placeholder, counted."""
+        budget = _BUDGET.get()
+        if budget is not None:
+            budget.counts[self.code] += 1
+            if budget.counts[self.code] > budget.most:
+                return budget.placeholder(self)
         return Issue(
             code=self.code,
             severity=severity or self.severity,
@@ -58,6 +68,48 @@ RULES: dict[str, Rule] = {}
 _TEXTS: dict[str, dict[str, str]] = tomllib.loads(
     (templates_dir() / "rules.toml").read_text(encoding="utf-8")
 )
+
+
+@dataclass
+class Budget:
+    """How many issues of each kind one file may list: beyond `most`, a rule returns one
+    shared placeholder (no memory per issue, in a flood of millions) and counts on."""
+
+    most: int
+    counts: Counter[str] = field(default_factory=Counter)
+    placeholders: dict[str, Issue] = field(default_factory=dict)
+
+    def placeholder(self, rule: Rule) -> Issue:
+        if rule.code not in self.placeholders:
+            self.placeholders[rule.code] = Issue(code=rule.code, severity=rule.severity, message="")
+        return self.placeholders[rule.code]
+
+    def settle(self, issues: list[Issue], file: str) -> list[Issue]:
+        """The issues without placeholders, and for each kind beyond the budget that is
+        still reported, one issue saying how many there were."""
+        if not self.placeholders:
+            return issues
+        kept = [i for i in issues if self.placeholders.get(i.code) is not i]
+        present = {i.code for i in kept}
+        return [
+            ISSUES_TRUNCATED.issue(file=file, rule=code, total=self.counts[code], shown=self.most)
+            for code in self.placeholders
+            if code in present
+        ] + kept  # file-level issues first, as in the reading order
+
+
+_BUDGET: ContextVar[Budget | None] = ContextVar("issue_budget", default=None)
+
+
+@contextmanager
+def budget(most: int) -> Iterator[Budget]:
+    """While checking one file: at most `most` issues of each kind are made."""
+    the_budget = Budget(most)
+    token = _BUDGET.set(the_budget)
+    try:
+        yield the_budget
+    finally:
+        _BUDGET.reset(token)
 
 
 def _rule(code: str) -> Rule:
@@ -85,6 +137,9 @@ CELL_ERROR = _rule("cell-error")
 TEXT_TOO_LONG = _rule("text-too-long")
 CONTROL_CHARACTERS = _rule("control-characters")
 NO_PROJECTS = _rule("no-projects")
+ISSUES_TRUNCATED = _rule("issues-truncated")
+LINK_OUTSIDE_INBOX = _rule("link-outside-inbox")
+NOT_A_FILE = _rule("not-a-file")
 FORMULA_NO_VALUE = _rule("formula-no-value")
 EXTERNAL_LINK = _rule("external-link")
 TOTAL_ROW_MISSING = _rule("total-row-missing")

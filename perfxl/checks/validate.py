@@ -136,7 +136,24 @@ def validate_file(
 ) -> FileReport:
     """Read and check one file (`data`: its content, when already read) against `codeset`,
     or, without one, the code set the file was written with or its codes tell. A file that
-    cannot be read at all gives one issue. `layout`: a user's description of a layout."""
+    cannot be read at all gives one issue. `layout`: a user's description of a layout. At
+    most `[limits] issues_per_rule` issues of one kind are listed, and how many there were."""
+    with cat.budget(config.limits.issues_per_rule) as budget:
+        report = _validate_file(path, codeset, config, spec, expected, data, layout, overall_spec)
+        report.issues = budget.settle(report.issues, str(path))
+    return report
+
+
+def _validate_file(
+    path: Path,
+    codeset: CodeSet | None,
+    config: Config,
+    spec: TemplateSpec,
+    expected: Expected | None,
+    data: bytes | None,
+    layout: Layout | None,
+    overall_spec: OverallSpec | None,
+) -> FileReport:
     try:
         result = read_any(path, codeset, spec, expected, data, layout, overall_spec, config.limits)
     except FileError as exc:

@@ -140,8 +140,8 @@ def collect_report(report: CollectReport, ledger: Path) -> None:
             str(event.warnings),
         )
     out.print(table)
-    for path, why in report.skipped:
-        err.print(f"[yellow]已跳过[/] {escape(str(path))}：{why}（未读取，未记入台账）")
+    for issue in report.skipped:
+        err.print(f"[yellow]{escape(issue.file or '')}[/]：{escape(issue.message)}（{issue.code}）")
     for event in report.events:
         if event.changes:
             out.print(f"[bold]{Path(event.file).name}[/] 相对上次提交的变化：")

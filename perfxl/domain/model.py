@@ -7,10 +7,18 @@ out of content comparisons, so that the same data read from two layouts compares
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SkipValidation, computed_field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    computed_field,
+    field_validator,
+)
 from pydantic.main import IncEx
 
 from perfxl.domain import fields as registry
@@ -136,8 +144,20 @@ _PROJECT_OWN = frozenset(Project.model_fields)
 RESERVED_KEYS = _INDICATOR_OWN | _PROJECT_OWN
 
 
+# Invisible characters no table needs: C0 controls (but tab and line breaks), DEL, C1
+# controls, and the escape sequences terminals obey (`\x1b[31m`).
+CONTROLS = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """`text` without control characters or escape sequences."""
+    return text if text.isprintable() else CONTROLS.sub("", text)
+
+
 class Issue(BaseModel):
-    """One problem found, at its place. `code` is stable; `message` is for people."""
+    """One problem found, at its place. `code` is stable; `message` is for people. No text
+    of an issue carries a control character: a sheet's name or a value from a stranger's
+    file is printed on terminals and written into workbooks."""
 
     code: str
     severity: Severity
@@ -149,6 +169,11 @@ class Issue(BaseModel):
     row: int | None = None
     column: str | None = None
     value: str | None = None
+
+    @field_validator("message", "hint", "file", "sheet", "column", "value")
+    @classmethod
+    def _visible(cls, text: str | None) -> str | None:
+        return visible(text) if text else text
 
 
 class ExtraField(BaseModel):

@@ -7,13 +7,13 @@ for."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from perfxl.checks import catalogue as cat
 from perfxl.domain.codesets import CodeSet
 from perfxl.domain.fields import TASK, Fields
 from perfxl.domain.model import (
+    CONTROLS,
     Department,
     Indicator,
     Issue,
@@ -68,6 +68,11 @@ def read_any(
     result = _read(path, sheets, codeset, spec, expected, data, layout, overall_spec)
     result.issues += flagged_cells(result, sheets)
     result.issues += strip_controls(result)
+    result.issues += [
+        cat.CONTROL_CHARACTERS.issue(file=result.file, sheet=sheet.name, column_name="工作表名称")
+        for sheet in sheets
+        if not sheet.name.isprintable() and CONTROLS.search(sheet.name)
+    ]
     return result
 
 
@@ -168,11 +173,6 @@ def _indicator_cells(indicator: Indicator, fields: Fields,
         out.setdefault((indicator.sheet, indicator.cell), (fields.header("name"), False))
 
 
-# Invisible characters no table needs: C0 controls (but tab and line breaks), DEL, C1
-# controls, and the escape sequences terminals obey (`\x1b[31m`).
-_CONTROLS = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
 def strip_controls(result: ReadResult) -> list[Issue]:
     """Remove invisible control characters from every text read, each field once reported at
     its cell: nothing stored or shown carries them."""
@@ -183,17 +183,17 @@ def strip_controls(result: ReadResult) -> list[Issue]:
     if result.overall is not None:
         rows += [*result.overall.tasks, *result.overall.indicators]
         overall = result.overall
-        if not overall.goal.isprintable() and _CONTROLS.search(overall.goal):
-            overall.goal = _CONTROLS.sub("", overall.goal)
+        if not overall.goal.isprintable() and CONTROLS.search(overall.goal):
+            overall.goal = CONTROLS.sub("", overall.goal)
             at = overall.goal_at
             issues.append(cat.CONTROL_CHARACTERS.issue(
                 file=result.file, sheet=at.sheet if at else None, cell=at.cell if at else None,
                 column_name="总体绩效目标"))  # fmt: skip
     for row in rows:
         for key, value in [*row.__dict__.items(), *getattr(row, "extra", {}).items()]:
-            if value.__class__ is not str or value.isprintable() or not _CONTROLS.search(value):
+            if value.__class__ is not str or value.isprintable() or not CONTROLS.search(value):
                 continue
-            cleaned = _CONTROLS.sub("", value)
+            cleaned = CONTROLS.sub("", value)
             if key in row.__dict__:
                 setattr(row, key, cleaned)
             else:

@@ -25,6 +25,7 @@ from perfxl.formats.inspect import (
     Inspection,
     Limits,
     inspect_workbook,
+    read_limited,
     sniff,
 )
 
@@ -130,12 +131,12 @@ def read_sheets(
     """Every sheet of a workbook, or the one table of a text file, by what the bytes are
     (a workbook renamed .csv, or a CSV renamed .xlsx, is read as what it is). `data`, when
     given, is the file's content, already read; a workbook beyond `limits` is refused."""
-    if data is None and not path.is_file():
+    if data is None and not path.exists():
         raise FileError(path, "文件不存在")
     suffix = path.suffix.lower()
     if suffix not in TEXT_SUFFIXES | WORKBOOK_SUFFIXES:
         raise FileError(path, f"不支持的文件类型“{path.suffix}”：请使用 .xlsx、.xls、.csv 或 .txt")
-    data = data if data is not None else read_bytes(path)
+    data = data if data is not None else read_limited(path, limits)
     if not data:
         raise FileError(path, "文件是空的")
     if sniff(data) == "text":
@@ -143,15 +144,19 @@ def read_sheets(
             raise FileRefused(path, f"文件超过 {limits.file_mb} MiB 的上限")
         if suffix in WORKBOOK_SUFFIXES:
             _text_as_workbook(path, data)
+        # At most one cell for each separator and line break (a byte count, the same in
+        # UTF-8, UTF-16 and GBK): a table beyond the limit is refused before it is parsed.
+        cells = data.count(b",") + data.count(b"\t") + data.count(b"\n")
+        if cells > limits.cells:
+            raise FileRefused(
+                path, f"文本表格约有 {cells:,} 个单元格，超过 {limits.cells:,} 个的上限"
+            )
         return [Sheet(path.stem, read_text_table(path, data))]
     return _read_workbook(path, data, limits)
 
 
 def read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise FileError(path, f"无法打开：{exc.strerror}") from exc
+    return read_limited(path)
 
 
 def _text_as_workbook(path: Path, data: bytes) -> None:
@@ -170,12 +175,18 @@ def _read_workbook(path: Path, data: bytes, limits: Limits) -> list[Sheet]:
     inspection = inspect_workbook(path, data, limits)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        return [
-            Sheet(name, loader=_loader(path, workbook, name), data=data, inspection=inspection)
-            for name in workbook.sheet_names
-        ]  # fmt: skip
+        names = workbook.sheet_names
     except Exception as exc:  # calamine raises its own error types for every bad file
         raise FileError(path, f"工作簿无法读取（{type(exc).__name__}: {exc}）") from exc
+    if not names:
+        raise FileError(path, "工作簿中没有任何工作表（文件已损坏）")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:  # which one a reader sees is a guess
+        raise FileError(path, f"工作簿已损坏：有两张同名的工作表“{twice[0]}”")
+    return [
+        Sheet(name, loader=_loader(path, workbook, name), data=data, inspection=inspection)
+        for name in names
+    ]  # fmt: skip
 
 
 def _loader(path: Path, workbook: Any, name: str) -> Callable[[], list[list[Cell]]]:

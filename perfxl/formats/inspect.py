@@ -16,8 +16,11 @@ common case (no flagged cell, a sheet of a few thousand cells) costs a C-speed s
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import re
+import stat
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -42,8 +45,11 @@ class Limits(BaseModel):
     total_mb: int = Field(default=256, gt=0)  # every part inflated
     ratio: int = Field(default=200, gt=0)  # inflated size / compressed size of one part
     parts: int = Field(default=10_000, gt=0)  # entries in the package
-    cells: int = Field(default=5_000_000, gt=0)  # a sheet's extent, rows × columns
+    # A sheet's extent, rows × columns: 100,000 rows of 20 columns. A reader holds each cell
+    # (about 400 bytes a cell, read into projects): the most a worker's memory carries.
+    cells: int = Field(default=2_000_000, gt=0)
     worker_mb: int = Field(default=1536, ge=256)  # the address space of a collect worker
+    issues_per_rule: int = Field(default=1000, ge=1)  # issues of one kind listed for a file
     # Rows of a sheet perfxl writes (Excel's own limit); a longer table goes on to the next.
     sheet_rows: int = Field(default=1_048_576, ge=10, le=1_048_576)
 
@@ -57,6 +63,50 @@ class FileRefused(FileError):
 
 class FileEncrypted(FileError):
     """A workbook saved with an open password."""
+
+
+ENCRYPTED = "文件已加密（设置了打开密码），请去掉密码后再提交"
+# A legacy workbook stream starts with a BOF record (BIFF5 or BIFF8, workbook globals).
+_BOF = re.compile(rb"\x09\x08[\x08\x10]\x00\x00[\x05\x06]\x05\x00")
+
+
+def _xls_encrypted(data: bytes) -> bool:
+    """Is a legacy .xls saved with an open password? Its workbook stream, which starts on a
+    sector of the compound file, has a FILEPASS record (0x002F) right after its BOF."""
+    for match in _BOF.finditer(data):
+        at = match.start()
+        if at % 512 == 0:
+            record = at + 4 + data[at + 2]  # past the BOF's header and its body
+            return data[record : record + 2] == b"\x2f\x00"
+    return False
+
+
+def read_limited(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """A file's bytes, if it is a regular file within the size limit: a named pipe or a
+    device is never opened for reading (it could block, or never end)."""
+    limit = limits.file_mb * _MiB
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise FileError(path, f"无法打开：{exc.strerror}") from exc
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise FileError(path, "不是普通文件（可能是管道、设备或文件夹），未读取")
+        data = fh.read(info.st_size + 1) if info.st_size <= limit else b""
+    if info.st_size > limit or len(data) > limit:
+        size = max(info.st_size, len(data)) / _MiB
+        raise FileRefused(path, f"文件大小 {size:,.1f} MiB，超过 {limits.file_mb} MiB 的上限")
+    return data
+
+
+def digest_of(path: Path) -> str | None:
+    """The sha256 of a file read in pieces (one too large to hold), or None."""
+    try:
+        with path.open("rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 def sniff(data: bytes) -> str:
@@ -104,15 +154,23 @@ class Inspection:
 # The parts a reader of values inflates: the workbook, its relationships, the shared
 # strings, the styles and the sheets.
 _READ = re.compile(
-    r"^(?:xl/(?:workbook\.xml|sharedStrings\.xml|styles\.xml|worksheets/[^/]+\.xml|_rels/.*)|\[Content_Types\]\.xml)$"
+    r"^(?:xl/(?:workbook\.xml|sharedStrings\.xml|styles\.xml|worksheets/[^/]+\.xml|_rels/.*)"
+    r"|\[Content_Types\]\.xml|docProps/[^/]+\.xml)$"
 )
 _SHEET_ENTRY = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
 _ATTR = re.compile(rb"""([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _REL = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
 # A cell reference in a row of many columns or far down: worth measuring the sheet's extent.
 _FAR = re.compile(rb'r="(?:[A-Z]{2,}\d|[A-Z]\d{5,})')
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"')
-_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d{1,7})"')
+_ELEMENT = re.compile(rb"<(?:\w+:)?(row|c)(?=[\s/>])([^>]*)>")  # a row or a cell, its attributes
+_R = re.compile(rb'\br="([A-Z]*)(\d*)"')
+_SHEET_ROWS, _SHEET_COLUMNS = 1_048_576, 16_384
+_ODS_ELEMENT = re.compile(
+    rb"<table:(table|table-row|table-cell|covered-table-cell)(?=[\s/>])([^>]*?)(/?)>"
+)
+_ODS_NAME = re.compile(rb'table:name="([^"]*)"')
+_ODS_ROWS = re.compile(rb'number-rows-repeated="(\d{1,12})"')
+_ODS_COLUMNS = re.compile(rb'number-columns-repeated="(\d{1,12})"')
 # A cell of type e, and its value: `<c r="B4" t="e"><v>#N/A</v></c>`.
 _ERROR_CELL = re.compile(
     rb'<(?:\w+:)?c\b[^>]*\bt="e"[^>]*>(?:<(?:\w+:)?f\b.*?</(?:\w+:)?f>)?<(?:\w+:)?v>([^<]*)<',
@@ -121,8 +179,8 @@ _ERROR_CELL = re.compile(
 # A formula followed by no value, or by an empty one (group 1: the empty value). Two
 # patterns that begin with literal text, which the regex engine finds at C speed.
 _NO_VALUE = (
-    re.compile(rb"</f>(?:</c>|(<v></v>|<v/>))"),
-    re.compile(rb"<f\b[^>]*/>(?:</c>|(<v></v>|<v/>))"),
+    re.compile(rb"</f>(?:</c>|(<v></v>|<v\s*/>))"),
+    re.compile(rb"<f\b[^>]*/>(?:</c>|(<v></v>|<v\s*/>))"),
 )
 # A formula that reads another workbook: `[1]Sheet1!A1`.
 _LINKED = re.compile(rb"<(?:\w+:)?f\b[^>]*>[^<]*\[\d+\][^<]*</(?:\w+:)?f>")
@@ -145,7 +203,8 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, bound: int, path: 
         with archive.open(info) as part:
             body = part.read(bound + 1)
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError) as exc:
-        raise FileError(path, f"工作簿已损坏，部件“{info.filename}”无法解压（{exc}）") from exc
+        why = "内容与其校验值或声明的大小不符" if "CRC" in str(exc) else f"无法解压（{exc}）"
+        raise FileError(path, f"工作簿已损坏，部件“{info.filename}”{why}") from exc
     if len(body) > bound:
         raise FileRefused(path, f"部件“{info.filename}”解压后超过 {bound // _MiB} MiB 的上限")
     return body
@@ -161,8 +220,8 @@ def inspect_workbook(path: Path, data: bytes, limits: Limits = DEFAULT_LIMITS) -
         )
     kind = sniff(data)
     if kind == "cfb":
-        if is_encrypted(data):
-            raise FileEncrypted(path, "文件已加密（设置了打开密码），请去掉密码后再提交")
+        if is_encrypted(data) or _xls_encrypted(data):
+            raise FileEncrypted(path, ENCRYPTED)
         return Inspection()  # a legacy .xls: calamine reads its records as they come
     if kind != "zip":
         return Inspection()
@@ -177,6 +236,12 @@ def inspect_workbook(path: Path, data: bytes, limits: Limits = DEFAULT_LIMITS) -
             raise FileRefused(
                 path, f"压缩包内有 {len(infos):,} 个部件，超过 {limits.parts:,} 的上限"
             )
+        if any(info.flag_bits & 0x1 for info in infos):  # a zip tool's password
+            raise FileEncrypted(path, ENCRYPTED)
+        names = [info.filename for info in infos]
+        if len(names) != len(set(names)):
+            twice = sorted({n for n in names if names.count(n) > 1})[0]
+            raise FileError(path, f"工作簿已损坏：压缩包中有两个同名的部件“{twice}”")
         total = 0
         for info in infos:
             total += info.file_size
@@ -193,10 +258,11 @@ def inspect_workbook(path: Path, data: bytes, limits: Limits = DEFAULT_LIMITS) -
             raise FileRefused(
                 path, f"压缩包解压后共 {total / _MiB:,.1f} MiB，超过 {limits.total_mb} MiB 的上限"
             )
-        names = {info.filename for info in infos}
-        if "xl/workbook.xml" not in names:
-            return Inspection()  # an .ods, say: its content.xml was bounded above
-        return _xlsx(archive, path, limits)
+        if "xl/workbook.xml" in names:
+            return _xlsx(archive, path, limits)
+        if "content.xml" in names:
+            _ods(archive, path, limits)
+        return Inspection()
 
 
 def _xlsx(archive: zipfile.ZipFile, path: Path, limits: Limits) -> Inspection:
@@ -211,6 +277,7 @@ def _xlsx(archive: zipfile.ZipFile, path: Path, limits: Limits) -> Inspection:
             continue  # a part no reader opens (bounded by its declared size above)
         body = _inflate(archive, info, min(bound, budget), path)
         budget -= len(body)
+        _no_dtd(body, info.filename, path)
         name = sheets.get(info.filename)
         if name is None:
             continue
@@ -243,22 +310,96 @@ def _sheet_parts(archive: zipfile.ZipFile, path: Path, bound: int) -> dict[str, 
 
 def _extent(body: bytes, name: str, limits: Limits, path: Path) -> None:
     """Refuse a sheet whose cells span more than the limit (a reader allocates them all).
-    Measured only where a reference is in a wide or long sheet, which real returns rarely
-    are."""
-    if _FAR.search(body) is None:  # within Z and row 99,999: 2.6 million cells at most
-        return
-    rows = cols = 0
-    for letters, number in _CELL_REF.findall(body):
-        rows = max(rows, int(number))
-        cols = max(cols, _column_number(letters))
-    for number in _ROW_REF.findall(body):
-        rows = max(rows, int(number))
+    Measured only where a reference is in a wide or long sheet, or where a cell has no
+    reference (its place is then counted), which real returns rarely are."""
+    cells = body.count(b"<c ") + body.count(b"<c>") + body.count(b"<c/>")
+    if _FAR.search(body) is None and body.count(b' r="') >= cells:
+        return  # every cell named, within Z and row 99,999: 2.6 million cells at most
+    row = col = rows = cols = 0
+    for match in _ELEMENT.finditer(body):
+        tag, attributes = match.groups()
+        ref = _R.search(attributes)
+        letters, digits = (ref.group(1), ref.group(2)) if ref else (b"", b"")
+        if len(digits) > 7 or len(letters) > 3:
+            where = (letters + digits).decode("ascii")
+            _beyond(path, name, f"第 {where} 行" if tag == b"row" else where)
+        if tag == b"row":
+            row, col = (int(digits) if digits else row + 1), 0
+        else:
+            row = int(digits) if digits else row
+            col = _column_number(letters) if letters else col + 1
+            cols = max(cols, col)
+        rows = max(rows, row)
+    if rows > _SHEET_ROWS or cols > _SHEET_COLUMNS:
+        _beyond(path, name, f"第 {rows:,} 行、第 {cols:,} 列")
     if rows * max(cols, 1) > limits.cells:
         raise FileRefused(
             path,
             f"工作表“{name}”的单元格范围达 {rows:,} 行 × {cols:,} 列，"
             f"超过 {limits.cells:,} 个单元格的上限",
         )
+
+
+def _beyond(path: Path, name: str, where: str) -> None:
+    raise FileRefused(path, f"工作表“{name}”有单元格位于 {where}，超出工作表的最大范围")
+
+
+def _no_dtd(body: bytes, part: str, path: Path) -> None:
+    """A part that declares a DTD (entities that may expand a billion times, or read local
+    files) is refused: no spreadsheet application writes one."""
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        raise FileError(path, f"工作簿的部件“{part}”含有文档类型定义（DTD），不予读取")
+
+
+def _ods(archive: zipfile.ZipFile, path: Path, limits: Limits) -> None:
+    """An OpenDocument spreadsheet: refused if encrypted; its content inflated within the
+    bounds and each table's extent measured, its repeated rows and cells counted."""
+    try:
+        manifest = archive.read("META-INF/manifest.xml")[: 1 << 20]
+    except (KeyError, zipfile.BadZipFile, zlib.error, OSError):
+        manifest = b""
+    if b"encryption-data" in manifest:
+        raise FileEncrypted(path, ENCRYPTED)
+    body = _inflate(archive, archive.getinfo("content.xml"), limits.part_mb * _MiB, path)
+    _no_dtd(body, "content.xml", path)
+    if b"-repeated=" not in body and len(body) < limits.cells:
+        return  # every cell written out: no more cells than bytes
+    name, row, rows, cols, valued, repeat = "", 0, 0, 0, False, 1
+    for match in _ODS_ELEMENT.finditer(body):
+        tag, attributes, closed = match.groups()
+        if tag in (b"table", b"table-row"):  # the row before ends here
+            if valued:
+                rows = max(rows, row + repeat)
+            row += repeat
+            valued, repeat, col = False, 1, 0
+            if tag == b"table":
+                if rows * max(cols, 1) > limits.cells:
+                    break
+                found = _ODS_NAME.search(attributes)
+                name = found.group(1).decode("utf-8", "replace") if found else ""
+                row = rows = cols = 0
+                repeat = 0
+            else:
+                repeat = _repeats(_ODS_ROWS, attributes)
+            continue
+        times = _repeats(_ODS_COLUMNS, attributes)
+        col += times
+        if b"value-type=" in attributes or not closed:
+            valued = True
+            cols = max(cols, col)
+    if valued:
+        rows = max(rows, row + repeat)
+    if rows * max(cols, 1) > limits.cells:
+        raise FileRefused(
+            path,
+            f"工作表“{name}”的单元格范围达 {rows:,} 行 × {cols:,} 列，"
+            f"超过 {limits.cells:,} 个单元格的上限",
+        )
+
+
+def _repeats(pattern: re.Pattern[bytes], attributes: bytes) -> int:
+    found = pattern.search(attributes)
+    return min(int(found.group(1)), 1 << 40) if found else 1
 
 
 def _flag(body: bytes) -> Flagged | None:

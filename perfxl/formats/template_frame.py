@@ -315,16 +315,20 @@ class Frame(Generic[SpecT]):
         removed, or never run (a value pasted in, a file written by a program)."""
         for column in spec.columns:
             c = columns.get(column.key)
-            if column.max_length is None or c is None:
+            if c is None:
                 continue
+            limit = column.max_length or CELL_CHARS
             for r, row in rows:
                 value = row[c]
-                if value.__class__ is str and len(value) > column.max_length:
+                if value.__class__ is str and len(value) > limit:
                     length = len(text_of(value))
-                    if length > column.max_length:
+                    if length > limit:
                         self.issue(cat.TEXT_TOO_LONG, sheet, r, c, column.header, value[:50] + "…",
                                    column_name=column.header, length=length,
-                                   limit=column.max_length)  # fmt: skip
+                                   limit=limit)  # fmt: skip
+
+
+CELL_CHARS = 32_767  # the most a cell of Excel holds: the limit of a text the spec leaves open
 
 
 def _count(text: str | None) -> int:

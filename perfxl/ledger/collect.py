@@ -40,8 +40,9 @@ from perfxl.checks import catalogue as cat
 from perfxl.checks.config import Config
 from perfxl.checks.validate import FileReport, validate_file
 from perfxl.domain.codesets import CodeSet
-from perfxl.domain.model import TargetTable
-from perfxl.errors import PerfxlError
+from perfxl.domain.model import Issue, TargetTable
+from perfxl.errors import FileError, PerfxlError
+from perfxl.formats.inspect import digest_of, read_limited
 from perfxl.formats.mapping import Layout
 from perfxl.formats.overall_spec import OverallSpec
 from perfxl.formats.roster import RosterEntry
@@ -88,7 +89,7 @@ class Event:
 @dataclass
 class CollectReport:
     events: list[Event] = field(default_factory=list)
-    skipped: list[tuple[Path, str]] = field(default_factory=list)  # links not followed, why
+    skipped: list[Issue] = field(default_factory=list)  # links not followed, with why
 
     def count(self, outcome: str) -> int:
         return sum(1 for e in self.events if e.outcome == outcome)
@@ -251,12 +252,12 @@ def _read_one(worker: _Worker, path: Path, received_at: str) -> _Read:
     """Read, hash and check one file, reading its bytes once."""
     s = worker.settings
     try:
-        data: bytes | None = path.read_bytes()
-    except OSError:
-        data = None  # validate_file reports why; the file is known by its path and time
-    digest = hashlib.sha256(
-        data if data is not None else f"unreadable:{path}:{received_at}".encode()
-    ).hexdigest()
+        data: bytes | None = read_limited(path, s.config.limits)
+    except FileError:
+        data = None  # validate_file reports why
+    digest = (
+        hashlib.sha256(data).hexdigest() if data is not None else _digest_unread(path, received_at)
+    )
     if digest in s.known:
         return _Read(path, received_at, digest, None)
     report = validate_file(
@@ -497,14 +498,19 @@ def _marked(marks: str) -> set[str]:
     return out
 
 
+def _digest_unread(path: Path, received_at: str) -> str:
+    """What a file not read whole is known by: the sha256 of its bytes, read in pieces (a
+    file too large to hold), or, where it cannot be opened, of its path and time."""
+    regular = path.is_file()  # a named pipe or a device is never opened
+    digest = digest_of(path) if regular else None
+    return digest or hashlib.sha256(f"unreadable:{path}:{received_at}".encode()).hexdigest()
+
+
 def _record_unreadable(settings: Settings, path: Path, received_at: str) -> Event:
     """Record a file whose reading kills a worker each time (what it asks for is beyond the
     workers' memory): rejected as unreadable, and known by its bytes, so that the next run
     does not read it again."""
-    try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        digest = hashlib.sha256(f"unreadable:{path}:{received_at}".encode()).hexdigest()
+    digest = _digest_unread(path, received_at)
     reason = "读取此文件时工作进程因超出内存上限而终止，文件内容可能异常庞大或已损坏"
     issue = cat.FILE_UNREADABLE.issue(file=str(path), reason=reason)
     report = FileReport(str(path), None, None, [issue])

@@ -22,7 +22,7 @@ class Inbox:
     """The files to collect, and the links that were not followed, each with why."""
 
     files: list[Path] = field(default_factory=list)
-    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    skipped: list[Issue] = field(default_factory=list)
 
 
 def inbox_files(inputs: Iterable[Path], follow_links: bool = False) -> Inbox:
@@ -68,7 +68,7 @@ def _walk(root: Path, follow_links: bool, inbox: Inbox) -> list[Path]:
         for name in dirs:
             link = Path(folder) / name
             if link.is_symlink():
-                inbox.skipped.append((link, "是指向其他文件夹的链接，未进入"))
+                inbox.skipped.append(_link(link, "是指向其他文件夹的链接，未进入"))
         for name in sorted(files):
             found += _walk_one(Path(folder) / name, root, follow_links, inbox)
     # Regular files before links: a file found by both names is known by its own.
@@ -80,16 +80,26 @@ def _walk(root: Path, follow_links: bool, inbox: Inbox) -> list[Path]:
 def _walk_one(path: Path, root: Path, follow_links: bool, inbox: Inbox) -> list[Path]:
     """A file, if it may be read: a regular file, or a link that stays inside `root`."""
     if not path.is_symlink():
-        return [path]
+        if path.is_file():
+            return [path]
+        inbox.skipped.append(cat.NOT_A_FILE.issue(file=str(path)))
+        return []
     try:
         target = path.resolve(strict=True)
     except (OSError, RuntimeError):  # a link to nothing, or round in a loop
-        inbox.skipped.append((path, "是无法解析的链接（目标不存在或循环链接）"))
+        inbox.skipped.append(_link(path, "是无法解析的链接（目标不存在或循环链接）"))
         return []
     if not follow_links and not target.is_relative_to(root.resolve()):
-        inbox.skipped.append((path, f"是指向收件箱之外（{target}）的链接"))
+        inbox.skipped.append(_link(path, f"是指向收件箱之外（{target}）的链接"))
         return []
-    return [path] if target.is_file() else []
+    if target.is_file():
+        return [path]
+    inbox.skipped.append(_link(path, f"是指向非普通文件（{target}）的链接"))
+    return []
+
+
+def _link(path: Path, reason: str) -> Issue:
+    return cat.LINK_OUTSIDE_INBOX.issue(file=str(path), reason=reason)
 
 
 def received_time(path: Path) -> str:
