@@ -24,6 +24,7 @@ from perfxl.domain.model import Department, OverallTable
 from perfxl.errors import FileError
 from perfxl.formats.grid import a1
 from perfxl.formats.overall_spec import OVERVIEW_HEADERS, OverallSpec, OverviewItem
+from perfxl.formats.protection import protect_sheets
 from perfxl.formats.template_cells import (
     INDICATOR_ROW_PREFIX,
     LISTS_SHEET,
@@ -216,6 +217,8 @@ def write_overall_template(
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         _OverallWriter(path, spec, codeset, department, options, prefill).write()
+        if options.password:
+            protect_sheets(path, options.password)
     except OSError as exc:
         raise FileError(path, f"无法写入：{exc.strerror or exc}") from exc
     return path

@@ -6,7 +6,9 @@ What makes the workbook hard to fill wrongly, and what survives LibreOffice, Exc
   are cut at 255 characters without a word, so none is used. The 二级 list follows the
   一级 chosen through INDIRECT over names `L2_1`, `L2_2` … (a defined name may not contain
   `-` or start with a digit, and `L1` alone would be a cell address).
-- Only the input range is unlocked; sheet protection is on. "veryHidden" sheets and
+- Only the input range is unlocked; sheet protection is on, its password hashed with
+  SHA-512 as Excel writes it today (perfxl.formats.protection): xlsxwriter's legacy hash
+  fails in LibreOffice for a password in Chinese. "veryHidden" sheets and
   workbook-structure protection do not survive LibreOffice; hidden sheets, sheet
   protection, defined names and validations do. Protection guides people and guarantees
   nothing: the reader checks everything again.
@@ -33,6 +35,7 @@ from perfxl.domain.model import Department, Project, TargetTable
 from perfxl.errors import FileError
 from perfxl.formats.grid import a1, column_letter
 from perfxl.formats.overall_spec import OverallSpec
+from perfxl.formats.protection import protect_sheets
 from perfxl.formats.spec import ROW_ID_HEADER, ColumnSpec, SheetSpec, TemplateSpec
 from perfxl.formats.template_cells import (
     INDICATOR_ROW_PREFIX,
@@ -437,6 +440,8 @@ def write_template(
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         _Writer(path, spec, codeset, department, options, prefill).write()
+        if options.password:
+            protect_sheets(path, options.password)
     except OSError as exc:
         raise FileError(path, f"无法写入：{exc.strerror or exc}") from exc
     return path
