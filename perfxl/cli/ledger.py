@@ -3,6 +3,7 @@ consolidated workbook and the exports."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Annotated
@@ -37,7 +38,7 @@ from perfxl.formats.mapping import load_layout
 from perfxl.formats.overall_spec import DEFAULT_OVERALL_SPEC, load_overall_spec
 from perfxl.formats.roster import read_roster
 from perfxl.formats.spec import DEFAULT_SPEC, load_spec
-from perfxl.ledger.collect import Event, collect
+from perfxl.ledger.collect import Event, collect, exclusive
 from perfxl.ledger.exports import write_details, write_published_ledger
 from perfxl.ledger.status import department_status
 from perfxl.ledger.store import Store
@@ -80,7 +81,9 @@ def collect_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     output_file(ledger)
+    held = contextlib.ExitStack()  # one collect at a time on a ledger, from before it opens
     try:
+        held.enter_context(exclusive(ledger))
         the_spec = load_spec(spec)
         the_codeset = load_codeset(codeset) if codeset else None
         the_config = load_config(config)
@@ -89,6 +92,7 @@ def collect_command(
         the_overall = load_overall_spec(overall_spec)
         store = Store(ledger)
     except PerfxlError as exc:
+        held.close()
         raise fail(exc) from exc
     counts = {"errors": 0}
     columns = (
@@ -100,6 +104,7 @@ def collect_command(
         TimeElapsedColumn(),
     )
     with (
+        held,
         store,
         Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress,
     ):

@@ -8,6 +8,9 @@ it to its roster department, and record it, with nothing lost and nothing twice.
   (ledger/settle.py), whatever the order in which the files are recorded.
 - A file with errors is recorded as rejected, with its issues, and stays out of the
   consolidated figures unless errors are accepted.
+- One collect at a time on a ledger: a second one is refused, naming the first
+  (`exclusive`). A fault of the ledger itself (a full disk, a read-only path) stops the run
+  with what it is; what was recorded stays whole, and running collect again goes on.
 - One bad file never stops the run. Files are read, checked and recorded by a pool of
   worker processes (the standard library's), in batches: a worker records what it has read
   in one transaction whenever no other worker is recording, one worker at a time. The
@@ -26,11 +29,15 @@ import hashlib
 import multiprocessing
 import os
 import signal
+import sqlite3
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +57,7 @@ from perfxl.formats.spec import TemplateSpec
 from perfxl.formats.template_frame import Expected
 from perfxl.ledger.inbox import Directory, inbox_files, received_time
 from perfxl.ledger.settle import Change, settle
-from perfxl.ledger.store import Store
+from perfxl.ledger.store import Store, fault_reason
 
 T = TypeVar("T")
 CHECKPOINT_EVERY = 200  # files recorded between two checkpoints of the write-ahead log
@@ -58,9 +65,12 @@ CHECKPOINT_EVERY = 200  # files recorded between two checkpoints of the write-ah
 # the test's choosing: <what> is `kill-run` (the collecting process and this worker, as a
 # power cut would) or `kill-worker` (this worker only, as the out-of-memory killer would);
 # <where> is `read` (the file read and checked), `transaction` (its rows written, not yet
-# committed) or `recorded` (committed). PERFXL_FAULT_FILE=<text> kills any worker that starts
-# reading a file whose name holds the text, as a file beyond the workers' memory would.
-FAULT, FAULT_FILE = "PERFXL_FAULT", "PERFXL_FAULT_FILE"
+# committed) or `recorded` (committed); `kill-run:checkpoint:<n>` kills the collecting
+# process while its n-th checkpoint of the write-ahead log runs. PERFXL_FAULT_FILE=<text>
+# kills any worker that starts reading a file whose name holds the text, as a file beyond
+# the workers' memory would.
+# `wait:<where>:<n>` holds the worker there until the file PERFXL_FAULT_RELEASE names exists.
+FAULT, FAULT_FILE, FAULT_RELEASE = "PERFXL_FAULT", "PERFXL_FAULT_FILE", "PERFXL_FAULT_RELEASE"
 
 
 class CollectError(PerfxlError):
@@ -71,6 +81,42 @@ class CollectError(PerfxlError):
         super().__init__(
             f"收集中断：{reason}。已记录的文件完整保存在台账中，再次运行 collect 即可接着完成"
         )
+
+
+class LedgerBusy(PerfxlError):
+    """Another collect is writing to the ledger."""
+
+
+@contextmanager
+def exclusive(ledger: Path) -> Iterator[None]:
+    """Hold the ledger for one collect: a second collect on it, meanwhile, is refused at
+    once, naming the process that holds it. The lock (`<ledger>.lock`, the system's file
+    lock) goes with the process, however it ends. Where the system has no such locks,
+    SQLite's own keep the ledger whole."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    lock = ledger.with_name(ledger.name + ".lock")
+    try:
+        handle = lock.open("a+", encoding="utf-8")
+    except OSError as exc:
+        raise CollectError(fault_reason(exc)) from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            raise LedgerBusy(
+                f"台账 {ledger} 正由另一个收集进程（进程号 {holder}）写入："
+                "请等它完成后再运行 collect"
+            ) from None
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
 
 
 @dataclass
@@ -233,9 +279,22 @@ def _at(worker: _Worker, where: str, first: int, last: int | None = None) -> Non
         return
     what, point, n = worker.fault
     if point == where and first <= n <= (last or first):
+        if what == "wait":  # until the test releases it (a run that takes its time)
+            release = Path(os.environ.get(FAULT_RELEASE, ""))
+            deadline = time.monotonic() + 120
+            while not release.exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            return
         if what == "kill-run":
             os.kill(worker.settings.parent, signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _killed_during(work: Callable[[], None]) -> None:
+    """For a test: `work` started in a thread, and this process killed while it runs."""
+    threading.Thread(target=work, daemon=True).start()
+    time.sleep(0.001)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -424,6 +483,18 @@ def collect(
         overall_spec=overall_spec,
     )
     counter = {"done": 0}
+    what, _, rest = os.environ.get(FAULT, "").partition(":")
+    where, _, n = rest.partition(":")
+    kill_at = int(n) if what == "kill-run" and where == "checkpoint" and n.isdigit() else 0
+
+    def checkpoint() -> None:
+        counter["checkpoints"] = counter.get("checkpoints", 0) + 1
+        try:
+            if counter["checkpoints"] == kill_at:  # a test's power cut, while it runs
+                _killed_during(store.checkpoint)
+            store.checkpoint()
+        except sqlite3.Error as exc:
+            raise CollectError(fault_reason(exc)) from None
 
     def tick(event: Event) -> None:
         report.events.append(event)
@@ -433,7 +504,7 @@ def collect(
         left = len(pending) - counter["done"]
         # One more while the last files are read, so that the final one has little to do.
         if left and (counter["done"] % CHECKPOINT_EVERY == 0 or left == 2 * jobs):
-            store.checkpoint()
+            checkpoint()
 
     with tempfile.TemporaryDirectory(prefix="perfxl-collect-") as marks:
         settings = dataclasses.replace(settings, marks=marks)
@@ -458,7 +529,7 @@ def collect(
                     except BrokenProcessPool:
                         tick(_record_unreadable(settings, *suspect))
                 remaining = left
-    store.checkpoint()
+    checkpoint()
     # Reported in the order of arrival, each file with its status once all are recorded,
     # whichever worker was first.
     arrival = {str(path): n for n, (path, _) in enumerate(pending)}
@@ -532,4 +603,4 @@ def _result(future: Future[list[Event]]) -> list[Event]:
     except PerfxlError:
         raise
     except Exception as exc:  # a fault of the ledger or of perfxl itself, not of a file
-        raise CollectError(f"{type(exc).__name__}: {exc}") from None
+        raise CollectError(fault_reason(exc)) from None

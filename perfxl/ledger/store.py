@@ -15,6 +15,7 @@ Amounts are stored as decimal text, exactly as read, and summed as `Decimal`.
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -48,6 +49,28 @@ def _encode(values: Extra) -> str:
     return json.dumps({k: _text(v) for k, v in values.items()}, ensure_ascii=False)
 
 
+def fault_reason(exc: BaseException) -> str:
+    """A fault of the ledger, said as what it is."""
+    text = str(exc).lower()
+    if "disk is full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+        return "台账所在的磁盘已满，请腾出空间"
+    if (
+        "readonly" in text
+        or "read-only" in text
+        or getattr(exc, "errno", None)
+        in (
+            errno.EACCES,
+            errno.EROFS,
+        )
+    ):
+        return "台账不可写（只读的文件或磁盘，或没有写入权限）"
+    if "locked" in text or "busy" in text:
+        return "台账被其他程序占用（如正在打开它的数据库工具）"
+    if "unable to open" in text:
+        return "无法打开台账文件（所在位置不存在或没有权限）"
+    return f"{type(exc).__name__}: {exc}"
+
+
 class Store(Queries):
     """The ledger database: its connection, its schema, and every statement that writes."""
 
@@ -61,6 +84,8 @@ class Store(Queries):
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
+        except sqlite3.OperationalError as exc:  # the disk, the path: not the file's content
+            raise FileError(path, fault_reason(exc)) from exc
         except sqlite3.DatabaseError as exc:
             raise FileError(path, f"不是 perfxl 的台账数据库，或已损坏（{exc}）") from exc
 
@@ -96,9 +121,10 @@ class Store(Queries):
             self.db.execute("COMMIT")
 
     def checkpoint(self) -> None:
-        """Move what the write-ahead log holds into the database, without waiting for
-        writers (they go on appending meanwhile)."""
-        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        """Move what the write-ahead log holds into the database and start the log afresh,
+        empty: writers wait meanwhile (a passive checkpoint, which never waits, never
+        catches up with two busy writers: the log grew to twice the finished ledger)."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def autocheckpoint(self, pages: int) -> None:
         """How many pages of write-ahead log make a commit move them into the database
