@@ -173,3 +173,20 @@ def test_collect_records_every_file_once_and_nothing_from_outside_the_inbox(
     assert again.code == 0 and "Traceback" not in again.err, again.err[-2000:]
     with sqlite3.connect(ledger) as db:
         assert len(db.execute("SELECT id FROM submissions").fetchall()) == len(stored)
+
+
+def test_an_ambiguous_amount_is_an_error_at_its_cell_with_the_readings_it_allows(
+    validated: dict[str, Run],
+) -> None:
+    for name, cell, said in (
+        ("amount-space-comma.xlsx", "F4", "可能是 1,209.08 或 120,908"),
+        ("amount-dot-comma.xlsx", "F5", "可能是 1,209.08 或 1.20908"),
+        ("amount-bad-grouping.xlsx", "F7", "可能是 6,576.001"),
+    ):
+        issues = json.loads(validated[name].out)["issues"]
+        [issue] = [i for i in issues if i["code"] == "amount-invalid"]
+        assert (issue["sheet"], issue["cell"], issue["severity"]) == ("项目", cell, "error")
+        assert said in issue["message"], issue["message"]
+    issues = json.loads(validated["amount-chinese-numerals.xlsx"].out)["issues"]
+    [issue] = [i for i in issues if i["code"] == "amount-invalid"]
+    assert issue["cell"] == "F6" and "可能是" not in issue["message"]  # no number at all

@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from perfxl.domain.amounts import said_readings
 from perfxl.domain.model import Issue, Severity
 from perfxl.resources import templates_dir
 
@@ -50,6 +51,8 @@ class Rule:
             budget.counts[self.code] += 1
             if budget.counts[self.code] > budget.most:
                 return budget.placeholder(self)
+        for name, derive in _DERIVED.get(self.code, {}).items():
+            params.setdefault(name, derive(params))
         return Issue(
             code=self.code,
             severity=severity or self.severity,
@@ -68,6 +71,13 @@ RULES: dict[str, Rule] = {}
 _TEXTS: dict[str, dict[str, str]] = tomllib.loads(
     (templates_dir() / "rules.toml").read_text(encoding="utf-8")
 )
+
+
+# Message values a rule works out from the others: an amount that is none, with the
+# amounts its separators allow (`1.209,08`: 1,209.08 or 1.20908).
+_DERIVED: dict[str, dict[str, Any]] = {
+    "amount-invalid": {"readings": lambda params: said_readings(params.get("text"))},
+}
 
 
 @dataclass

@@ -96,6 +96,38 @@ def parse_amount(value: object) -> Decimal | None:
     return number
 
 
+def readings(value: object) -> list[Decimal]:
+    """The amounts a text that is none could have meant, where its separators allow more
+    than one: `1 209,08` and `1.209,08` (a comma for the decimal point: 1,209.08; or for
+    thousands: 120,908 and 1.20908), `1,2345.67` (12,345.67, or 1.234567). None where the
+    text is no number at all (`壹仟`)."""
+    text = "".join(unicodedata.normalize("NFKC", str(value or "")).split())
+    text = text.lstrip(_CURRENCY)
+    if not text or not re.fullmatch(r"[+-]?[\d.,']+", text) or not any(c.isdigit() for c in text):
+        return []
+    text = text.replace("'", "")  # a Swiss thousands mark
+    candidates = [
+        text.replace(".", "").replace(",", "."),  # a comma for the point, dots for thousands
+        text.replace(",", ""),  # commas for thousands, a dot for the point
+    ]
+    found: list[Decimal] = []
+    for candidate in candidates:
+        if _AMOUNT.fullmatch(candidate):
+            number = Decimal(candidate)
+            if number not in found:
+                found.append(number)
+    return found
+
+
+def said_readings(value: object) -> str:
+    """`：可能是 1,209.08 或 120,908，无法确定是哪一个` for an ambiguous text; `` otherwise."""
+    found = readings(value)
+    if not found:
+        return ""
+    said = " 或 ".join(f"{number:,}" for number in found)
+    return f"：可能是 {said}，无法确定" + ("是哪一个" if len(found) > 1 else "")
+
+
 def tidy(amount: Decimal) -> Decimal:
     """An exact amount with two decimals where two say it all, and no trailing zeros
     beyond (`330.984000` → `330.984`, `5.0000` → `5.00`)."""
