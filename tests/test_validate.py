@@ -355,7 +355,8 @@ def test_cli_exit_codes_and_formats(corpus, tmp_path: Path) -> None:  # type: ig
     result = runner.invoke(app, ["validate", str(broken), str(faulty), "--format", "csv"])
     assert result.exit_code == 2
     lines = result.stdout.splitlines()
-    assert lines[0] == "file,sheet,cell,row,column,code,severity,message,value,hint"
+    # A byte order mark first, so that Excel opening the saved CSV reads the Chinese right.
+    assert lines[0] == "\ufefffile,sheet,cell,row,column,code,severity,message,value,hint"
     assert len(lines) == 1 + 1 + len(expect)
     assert "file-unreadable" in lines[1]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 from perfxl.cli import files, ledger  # noqa: F401  (their commands join the app)
 from perfxl.cli.app import EXIT_UNUSABLE, app, err
 from perfxl.errors import PerfxlError
@@ -16,5 +18,5 @@ def main() -> None:
     try:
         app()
     except PerfxlError as exc:  # a library error that escaped a command
-        err.print(f"[red]错误：[/]{exc}")
+        err.print(f"[red]错误：[/]{escape(str(exc))}")
         sys.exit(EXIT_UNUSABLE)

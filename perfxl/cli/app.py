@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from perfxl import __version__
 from perfxl.errors import InputError, PerfxlError
@@ -84,7 +85,7 @@ def _main(
 
 def fail(exc: PerfxlError) -> typer.Exit:
     """A library error, said in one line: the file or argument could not be used."""
-    err.print(f"[red]错误：[/]{exc}")
+    err.print(f"[red]错误：[/]{escape(str(exc))}")
     return typer.Exit(EXIT_UNUSABLE)
 
 

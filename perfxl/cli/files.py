@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from perfxl.checks.annotate import ANNOTATABLE, annotate
@@ -108,7 +110,7 @@ def import_(
         else:
             render.read_summary(results[0])
             if output is not None:
-                out.print(f"已写出：{output}")
+                out.print(f"已写出：{escape(str(output))}")
     elif as_json:
         render.print_json(
             {
@@ -156,11 +158,11 @@ def export(
         raise fail(exc) from exc
     if result.overall is not None:
         o = result.overall
-        out.print(f"已写出部门整体绩效目标表：{output}（重点任务 {len(o.tasks)} 项，"
+        out.print(f"已写出部门整体绩效目标表：{escape(str(output))}（重点任务 {len(o.tasks)} 项，"
                   f"指标 {len(o.indicators)} 条）")  # fmt: skip
         return
     out.print(
-        f"已写出：{output}（项目 {len(result.table.projects)} 个，"
+        f"已写出：{escape(str(output))}（项目 {len(result.table.projects)} 个，"
         f"指标 {result.table.indicator_count} 条）"
     )
 
@@ -251,11 +253,11 @@ def template(
     except PerfxlError as exc:
         raise fail(exc) from exc
     where = output if roster else run.files[0]
-    out.print(f"已生成 {len(run.files)} 个模板（{options.year}年度）：{where}")
+    out.print(f"已生成 {len(run.files)} 个模板（{options.year}年度）：{escape(str(where))}")
     for name, source in run.prefilled.items():
-        out.print(f"  {Path(name).stem} 已用上年数据预填（{source}）")
+        out.print(f"  {escape(Path(name).stem)} 已用上年数据预填（{escape(str(source))}）")
     for name in run.unmatched:
-        err.print(f"[yellow]提示：[/]预填数据“{name}”与名单中的单位都对不上，未使用")
+        err.print(f"[yellow]提示：[/]预填数据“{escape(str(name))}”与名单中的单位都对不上，未使用")
 
 
 @app.command("validate")
@@ -301,11 +303,16 @@ def validate(
         expected = Expected(department_code=department, year=year)
         the_layout = load_layout(layout) if layout else None
         the_overall = load_overall_spec(overall_spec)
-        reports = [
-            validate_file(p, the_codeset, the_config, the_spec, expected, layout=the_layout,
-                          overall_spec=the_overall)
-            for p in paths
-        ]  # fmt: skip
+        reports = []
+        bar = (TextColumn("校验"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*bar, console=err, transient=True,
+                      disable=not err.is_terminal or len(paths) < 2) as progress:  # fmt: skip
+            task = progress.add_task("validate", total=len(paths))
+            for p in paths:
+                report = validate_file(p, the_codeset, the_config, the_spec, expected,
+                                       layout=the_layout, overall_spec=the_overall)  # fmt: skip
+                reports.append(report)
+                progress.advance(task)
     except PerfxlError as exc:
         raise fail(exc) from exc
     if fmt == "json":
@@ -322,10 +329,10 @@ def validate(
             try:
                 written = annotate(path, report.issues, annotate_dir)
             except PerfxlError as exc:
-                err.print(f"[yellow]未生成标注副本：[/]{exc}")
+                err.print(f"[yellow]未生成标注副本：[/]{escape(str(exc))}")
                 continue
             if fmt == "table":
-                out.print(f"标注副本：{written}")
+                out.print(f"标注副本：{escape(str(written))}")
     if any(not r.readable for r in reports):
         raise typer.Exit(EXIT_UNUSABLE)
     raise typer.Exit(EXIT_ERRORS if any(r.errors for r in reports) else EXIT_OK)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from perfxl.checks.config import load_config
 from perfxl.cli import render
@@ -100,7 +101,7 @@ def collect_command(
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"),
-        TextColumn("错误 {task.fields[errors]}"),
+        TextColumn("已退回 {task.fields[errors]}"),
         TimeElapsedColumn(),
     )
     with (
@@ -112,7 +113,7 @@ def collect_command(
         started = time.perf_counter()
 
         def tick(event: Event) -> None:
-            counts["errors"] += event.errors
+            counts["errors"] += event.outcome == "rejected"
             done = progress.tasks[0].completed + 1
             rate = f"{done / max(time.perf_counter() - started, 1e-9):.1f} 个/秒"
             progress.update(task, advance=1, rate=rate, errors=counts["errors"])
@@ -204,19 +205,19 @@ def ledger_command(
         with Store(ledger) as store:
             if fmt in ("csv", "parquet"):
                 written = write_details(store, output, fmt, year)
-                out.print("已写出：" + "、".join(str(p) for p in written))
+                out.print("已写出：" + "、".join(escape(str(p)) for p in written))
             elif fmt != "xlsx":
                 raise InputError(f"未知的格式“{fmt}”：可用 xlsx、csv、parquet")
             elif published:
                 written = write_published_ledger(store, output, year, bureau)
-                out.print("已写出公开表：" + "、".join(str(p) for p in written))
+                out.print("已写出公开表：" + "、".join(escape(str(p)) for p in written))
             else:
                 rows = load_config(config).limits.sheet_rows
                 totals = write_ledger(
                     store, output, load_codeset(codeset), entries, year, sheet_rows=rows
                 )
                 out.print(
-                    f"已写出台账：{output}（项目 {totals.projects} 个，指标 "
+                    f"已写出台账：{escape(str(output))}（项目 {totals.projects} 个，指标 "
                     f"{totals.indicators} 条，{totals.headline()}）"
                 )
                 if totals.sheets:

@@ -38,20 +38,21 @@ def print_json(data: object) -> None:
 
 def issue_table(issues: list[Issue]) -> Table:
     table = Table(title=f"发现的问题（{len(issues)}）", show_lines=False)
-    for column in ("级别", "位置", "代码", "说明"):
-        table.add_column(column, overflow="fold")
+    for column in ("级别", "位置", "代码", "说明", "修改建议"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("级别", "代码"))
     for issue in issues:
         where = "!".join(x for x in (issue.sheet, issue.cell) if x) or (
             f"第{issue.row}行" if issue.row else ""
         )
         level = "[red]错误[/]" if issue.severity == "error" else "[yellow]提示[/]"
-        table.add_row(level, where, issue.code, issue.message)
+        table.add_row(level, escape(where), issue.code, escape(issue.message),
+                      escape(issue.hint or ""))  # fmt: skip
     return table
 
 
 def read_summary(result: ReadResult) -> None:
     table, overall = result.table, result.overall
-    out.print(f"[bold]{result.file}[/]（{KINDS[result.kind]}）")
+    out.print(f"[bold]{escape(result.file)}[/]（{KINDS[result.kind]}）")
     if overall is not None:  # a department-wide table
         total = "（未写明）" if overall.total is None else f"{overall.total:,.2f} 万元"
         held = (f"部门整体：预算总额 {total}　预算构成 {len(overall.budget)} 项　"
@@ -59,7 +60,7 @@ def read_summary(result: ReadResult) -> None:
     else:
         held = f"项目 {len(table.projects)} 个　指标 {table.indicator_count} 条"
     out.print(
-        f"部门：{table.department.name or '（未知）'}　{held}　"
+        f"部门：{escape(table.department.name or '（未知）')}　{held}　"
         f"错误 {len(result.errors)}　提示 {len(result.warnings)}"
     )
     if result.issues:
@@ -89,6 +90,9 @@ def read_table(results: list[ReadResult], unreadable: list[tuple[Path, str]]) ->
 
 
 def issues_csv(reports: list[FileReport]) -> None:
+    """The issues as CSV on standard output, with a byte order mark, so that Excel opening
+    the saved output reads the Chinese right."""
+    sys.stdout.write("\ufeff")
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(ISSUE_FIELDS)
     for report in reports:
@@ -102,7 +106,7 @@ def reports_table(reports: list[FileReport]) -> None:
         summary.add_column(column, overflow="fold")
     for r in reports:
         summary.add_row(
-            r.file,
+            escape(r.file),
             KINDS.get(r.kind, r.kind or ""),
             str(len(r.table.projects)) if r.table and not r.overall else "-",
             str(len(r.overall.indicators))
@@ -114,7 +118,7 @@ def reports_table(reports: list[FileReport]) -> None:
     out.print(summary)
     for r in reports:
         if r.issues:
-            out.print(f"\n[bold]{r.file}[/]")
+            out.print(f"\n[bold]{escape(r.file)}[/]")
             out.print(issue_table(r.issues))
 
 
@@ -127,35 +131,78 @@ OUTCOMES = {
 CHANGES = {"added": "新增", "removed": "删除", "changed": "修改"}
 
 
+LONG = 50  # files a run lists on the terminal; beyond, a summary and the list in a file
+
+
 def collect_report(report: CollectReport, ledger: Path) -> None:
-    table = Table(title=f"收集了 {len(report.events)} 个文件")
+    """The files of a run in their order of arrival, with their outcome and changes; for a
+    long run, the files that were not accepted, and every file in a CSV beside the ledger."""
+    events = report.events
+    shown = events if len(events) <= LONG else [e for e in events if e.outcome == "rejected"]
+    title = (
+        f"收集了 {len(events)} 个文件"
+        if shown is events
+        else f"收集了 {len(events)} 个文件，其中已退回 {len(shown)} 个"
+        + (f"（列出前 {LONG} 个）" if len(shown) > LONG else "")
+    )
+    table = Table(title=title)
     for column in ("文件", "单位", "结果", "错误", "提示"):
         table.add_column(column, overflow="fold")
-    for event in report.events:
+    for event in shown[:LONG]:
         table.add_row(
-            Path(event.file).name,
-            event.department or "",
+            escape(Path(event.file).name),
+            escape(event.department or ""),
             OUTCOMES[event.outcome],
             str(event.errors),
             str(event.warnings),
         )
-    out.print(table)
+    if shown:
+        out.print(table)
     for issue in report.skipped:
         err.print(f"[yellow]{escape(issue.file or '')}[/]：{escape(issue.message)}（{issue.code}）")
-    for event in report.events:
-        if event.changes:
-            out.print(f"[bold]{Path(event.file).name}[/] 相对上次提交的变化：")
-            for change in event.changes:
-                fields = change["fields"]
-                detail = "；".join(f"{k}：{v[0]} → {v[1]}" for k, v in fields.items())
-                out.print(
-                    f"  {CHANGES[change['change']]} {change['project']}"
-                    + (f"（{detail}）" if detail else "")
-                )
+    changed = [event for event in events if event.changes]
+    for event in changed[:LONG] if shown is events else []:
+        out.print(f"[bold]{escape(Path(event.file).name)}[/] 相对上次提交的变化：")
+        for change in event.changes:
+            out.print("  " + escape(change_text(change)))
+    if shown is not events:
+        listing = _collect_csv(report, ledger)
+        out.print(f"每个文件的结果和变化已写入：{escape(str(listing))}")
     out.print(
-        f"台账：{ledger}（已接收 {report.count('accepted')}，已退回 {report.count('rejected')}，"
-        f"重复 {report.count('duplicate')}）"
+        f"台账：{escape(str(ledger))}（已接收 {report.count('accepted')}，"
+        f"已退回 {report.count('rejected')}，重复 {report.count('duplicate')}）"
     )
+
+
+def change_text(change: dict[str, object]) -> str:
+    """`修改 项目“社区服务”（编码 4401000032026001）：总计 187.38 → 40.00；…`"""
+    fields = change.get("fields") or {}
+    assert isinstance(fields, dict)
+    detail = "；".join(f"{k}：{v[0] or '（空）'} → {v[1] or '（空）'}" for k, v in fields.items())
+    name, key = str(change.get("name") or ""), str(change.get("project") or "")
+    what = f"“{name}”（{key}）" if name and key.startswith("编码 ") else f"“{name or key}”"
+    return f"{CHANGES[str(change['change'])]} {what}" + (f"：{detail}" if detail else "")
+
+
+def _collect_csv(report: CollectReport, ledger: Path) -> Path:
+    """Every file of a run, with its outcome and changes, as CSV (with a byte order mark,
+    for Excel) beside the ledger: `ledger-收集-20261126-174501.csv`."""
+    from datetime import datetime
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = ledger.with_name(f"{ledger.stem}-收集-{stamp}.csv")
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["文件", "单位", "结果", "错误", "提示", "变化"])
+        for event in report.events:
+            writer.writerow([csv_safe(v) for v in (
+                event.file, event.department or "", _PLAIN[event.outcome], event.errors,
+                event.warnings, "\n".join(change_text(c) for c in event.changes),
+            )])  # fmt: skip
+    return path
+
+
+_PLAIN = {"accepted": "已接收", "rejected": "已退回", "superseded": "已被替代", "duplicate": "重复"}
 
 
 def status_table(report: StatusReport) -> None:
@@ -166,13 +213,13 @@ def status_table(report: StatusReport) -> None:
     colours = {"accepted": "green", "rejected": "red", "missing": "yellow"}
     for d in report.departments:
         table.add_row(
-            d.code,
-            d.name,
+            escape(d.code),
+            escape(d.name),
             f"[{colours[d.status]}]{STATUS_TEXT[d.status]}[/]",
             str(d.projects),
             f"{d.amounts.get(total, 0):,.2f}",
             str(d.errors),
-            d.submission.file_name if d.submission else "",
+            escape(d.submission.file_name) if d.submission else "",
         )
     out.print(table)
     if report.overall:
@@ -185,20 +232,20 @@ def status_table(report: StatusReport) -> None:
             if o is None:
                 continue
             table.add_row(
-                d.code,
-                d.name,
+                escape(d.code),
+                escape(d.name),
                 f"[{colours[o.status]}]{STATUS_TEXT[o.status]}[/]",
                 "" if o.total is None else f"{o.total:,.2f}",
                 str(o.tasks),
                 str(o.indicators),
                 str(o.errors),
-                o.submission.file_name if o.submission else "",
+                escape(o.submission.file_name) if o.submission else "",
             )
         out.print(table)
     for s in report.unknown:
         out.print(
-            f"[yellow]不在名单的单位[/]：{s.file_name}（文件中的单位："
-            f"{s.file_department_name or s.file_department_code or '未写明'}）"
+            f"[yellow]不在名单的单位[/]：{escape(s.file_name)}（文件中的单位："
+            f"{escape(s.file_department_name or s.file_department_code or '未写明')}）"
         )
     out.print(
         f"项目表：已接收 {report.count('accepted')}，已退回 {report.count('rejected')}，"
