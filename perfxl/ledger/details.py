@@ -3,12 +3,19 @@ rows, the same for the workbook, CSV and Parquet.
 
 The columns of projects and indicators are the fields of the ledger (the registry's, and
 those template specs added), by their captions, with each row's department and source
-cell; an indicator value is shown as written, then its 计算符号, number and unit."""
+cell; an indicator value is shown as written, then its 计算符号, number and unit.
+
+What people read is in Chinese in every output: statuses (已接收 …), severities (错误, 提示),
+the kind of file (perfxl 模板, 公开表 …) and the form (项目支出, 部门整体); a time is the
+machine's local time (`2026-11-26 19:46:46` for 11:46:46 UTC in Beijing). The workbook gets
+a time as that text; the CSV and Parquet writers get it as a moment in the local zone, and
+every value typed by its column's kind."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from perfxl.domain.fields import INDICATOR, PROJECT, TASK, Field, caption_key
@@ -16,7 +23,10 @@ from perfxl.ledger.queries import DECIMALS, Submission, decode_extra, to_decimal
 from perfxl.ledger.status import STATUS_TEXT, StatusReport, department_status
 from perfxl.ledger.store import Store
 
-Kind = Literal["text", "money", "number", "count"]
+# What a column's values are: text; money (Decimal, in 万元); another number (Decimal: an
+# indicator value's number, a weight); a count; another whole number (a year, a sequence
+# number, a submission's id); a time (local).
+Kind = Literal["text", "money", "number", "count", "int", "time"]
 
 
 @dataclass(frozen=True)
@@ -45,8 +55,10 @@ def _column(title: str, kind: Kind = "text", width: int = 0) -> Column:
 
 
 def field_columns(field: Field) -> list[Column]:
-    """The columns a field is shown in: money as money, a value's number as a number."""
-    kinds: list[Kind] = ["money" if field.is_money else "text"] * len(field.titles)
+    """The columns a field is shown in: money as money, a value's number (or a number
+    field's value, such as a weight) as a number."""
+    kind: Kind = "money" if field.is_money else "number" if field.is_decimal else "text"
+    kinds: list[Kind] = [kind] * len(field.titles)
     if field.type == "value":
         kinds[2] = "number"
     return [
@@ -157,7 +169,7 @@ OVERALL_PROJECT = "（部门整体）"
 OVERVIEW_LINES = ("基本支出", "项目支出", "财政拨款", "财政专户拨款", "其他资金")
 
 
-def overall_table(store: Store, status: StatusReport, for_people: bool = True) -> Table:
+def overall_table(store: Store, status: StatusReport) -> Table:
     """部门整体: one row per department, its department-wide form's standing and figures:
     the declared total, the usual overview lines, the tasks and their money, the
     indicators."""
@@ -179,7 +191,7 @@ def overall_table(store: Store, status: StatusReport, for_people: bool = True) -
             )
             lines = {caption_key(b.label): b.amount for b in table.budget} if table else {}
             yield [
-                d.code, d.name, STATUS_TEXT[o.status] if for_people else o.status,
+                d.code, d.name, STATUS_TEXT[o.status],
                 o.total, *(lines.get(caption_key(label)) for label in OVERVIEW_LINES),
                 o.tasks, o.tasks_amount if table else None, o.indicators,
                 table.goal if table else None, o.errors, o.warnings,
@@ -237,24 +249,22 @@ ISSUE_TITLES = (
 )
 
 
-def issue_table(store: Store, year: int | None, for_people: bool = True) -> Table:
-    """校验问题: status and severity in Chinese for people, as codes for tools."""
+def issue_table(store: Store, year: int | None) -> Table:
+    """校验问题: every issue of the submissions not superseded, with its submission's status;
+    status and severity in Chinese (the rule's code stays as it is)."""
 
     def rows() -> Iterator[list[object]]:
         for row in store.issue_rows(year):
             status, severity = row["status"], row["severity"]
-            if for_people:
-                status = STATUS_TEXT.get(status, status)
-                severity = "错误" if severity == "error" else "提示"
             yield [
                 row["department_code"],
                 row["department_name"],
                 row["file_name"],
-                status,
+                STATUS_TEXT.get(status, status),
                 row["sheet"],
                 row["cell"],
                 row["code"],
-                severity,
+                SEVERITY_TEXT.get(severity, severity),
                 row["message"],
                 row["value"],
                 row["hint"],
@@ -264,24 +274,28 @@ def issue_table(store: Store, year: int | None, for_people: bool = True) -> Tabl
 
 
 SUBMISSION_COLUMNS = (
-    _column("序号", "count"),
+    _column("序号", "int"),
     _column("单位编码"),
     _column("单位名称"),
     _column("文件中的单位"),
-    _column("年度", "count"),
+    _column("年度", "int"),
     _column("文件", "text"),
-    _column("接收时间"),
+    _column("接收时间", "time"),
     _column("表别"),
     _column("类型"),
     _column("状态"),
     _column("错误", "count"),
     _column("提示", "count"),
-    _column("被替代为", "count"),
+    _column("被替代为", "int"),
     Column("sha256", "text", 20),
 )
 
 
 def submission_values(s: Submission, for_people: bool = True) -> list[object]:
+    """A row of 提交情况. For people (the workbook) the time is its local text and a file
+    from outside the roster says so under 单位编码; for files, the time is a moment and the
+    code is none."""
+    received = local_time(s.received_at)
     return [
         s.id,
         s.department_code or ("（不在名单）" if for_people else None),
@@ -289,10 +303,10 @@ def submission_values(s: Submission, for_people: bool = True) -> list[object]:
         s.file_department_name or s.file_department_code,
         s.fiscal_year,
         s.file_name,
-        s.received_at,
-        FORMS.get(s.form, s.form) if for_people else s.form,
-        s.kind,
-        STATUS_TEXT.get(s.status, s.status) if for_people else s.status,
+        local_text(received) if for_people else received,
+        FORMS.get(s.form, s.form),
+        KIND_TEXT.get(s.kind, s.kind),
+        STATUS_TEXT.get(s.status, s.status),
         s.errors,
         s.warnings,
         s.superseded_by,
@@ -306,17 +320,53 @@ def submission_table(store: Store, year: int | None, for_people: bool = True) ->
 
 
 FORMS = {"project": "项目支出", "department": "部门整体"}
+# An issue's severity, as the terminal and the workbook say it.
+SEVERITY_TEXT = {"error": "错误", "warning": "提示"}
+# The kind of file a submission was read as (the terminal's words, cli/render.py KINDS).
+KIND_TEXT: dict[str | None, str] = {
+    "template": "perfxl 模板",
+    "plain": "普通工作表",
+    "published": "公开表",
+    "grid": "指标明细表",
+    "form": "项目申报表",
+    "department": "部门整体绩效目标表",
+    "structured": "perfxl 结构化数据",
+    "json": "JSON",
+    None: "无法读取",
+}
+# A local time as people read it: no offset, no fraction of a second.
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def local_time(text: str | None) -> datetime | str | None:
+    """A time the store holds (ISO 8601, in UTC) as a moment in the machine's local time
+    zone; text that is no such time, as it is."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone()
+
+
+def local_text(moment: datetime | str | None) -> str | None:
+    """`2026-11-26 19:46:46`: a moment as people read it, in its own (the local) zone."""
+    return moment.strftime(TIME_FORMAT) if isinstance(moment, datetime) else moment
 
 
 def detail_tables(store: Store, year: int | None, for_people: bool = True) -> list[Table]:
-    """The detail tables; those of the department-wide form where the ledger holds one."""
+    """The detail tables; those of the department-wide form where the ledger holds one.
+    `for_people`: values for the workbook's cells (a time as its local text); otherwise
+    typed values for the CSV and Parquet writers (a time as a moment). The words are the
+    same Chinese either way."""
     tables = [project_table(store, year), indicator_table(store, year)]
     status = department_status(store, None, year)
     if status.overall:
-        tables += [overall_table(store, status, for_people), task_table(store, year),
+        tables += [overall_table(store, status), task_table(store, year),
                    budget_table(store, year)]  # fmt: skip
     return [
         *tables,
-        issue_table(store, year, for_people),
+        issue_table(store, year),
         submission_table(store, year, for_people),
     ]
