@@ -174,7 +174,7 @@ def test_project_columns_added_to_the_spec_reach_every_output(tmp_path: Path) ->
     [row] = csv_rows(folder_csv / "projects.csv")
     assert (row["总计"], row["债券资金"], row["备注"]) == ("15.00", "5.00", "第一版备注")
     frame = pd.read_parquet(folder_parquet / "projects.parquet")
-    assert (frame["债券资金"][0], frame["备注"][0]) == ("5.00", "第一版备注")
+    assert (frame["债券资金"][0], frame["备注"][0]) == (Decimal("5.00"), "第一版备注")
     published = tmp_path / "published.xlsx"
     assert run("ledger", "--ledger", str(ledger), "--published", "-o", str(published))[0] == 0
     rows = CalamineWorkbook.from_path(str(published)).get_sheet_by_index(0).to_python()
