@@ -5,10 +5,12 @@ file."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 from pathlib import Path
 
+from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from perfxl.cli import app
@@ -72,3 +74,64 @@ def test_a_long_run_is_summed_up_and_every_file_listed_in_a_file(tmp_path: Path)
     assert len(rows) == 56
     assert {r["结果"] for r in rows} == {"已接收", "已退回"}
     assert str(listing.name) in "".join(output.split())
+
+
+def test_export_keeps_the_declared_total_and_says_the_difference(tmp_path: Path) -> None:
+    """The seed declares 合计 7,895.82 where its projects add up to 7,895.80: the published
+    copy says 7,895.82 as the source did, and the difference is reported."""
+    seed = (
+        Path(__file__).parent / "fixtures" / "guangzhou-minzheng-project-targets.libreoffice.xlsx"
+    )
+    out = tmp_path / "published.xlsx"
+    code, output = run("export", str(seed), "--published", "-o", str(out))
+    assert code == 0 and "declared-total-rounding" in output
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_index(0).to_python()
+    [total] = [r for r in rows if r[0] == "合计"]
+    assert total[1:3] == [7895.82, 7895.82]
+
+
+def test_the_roster_given_to_collect_is_remembered_and_rows_go_by_code(tmp_path: Path) -> None:
+    ledger = tmp_path / "l.db"
+    run("collect", str(INBOX), "--roster", str(ROSTER), "--ledger", str(ledger), "--year", "2026")
+    code, output = run("status", "--ledger", str(ledger), "--json")
+    data = json.loads(output)
+    assert data["roster"] is True
+    codes = [d["code"] for d in data["departments"]]
+    assert codes == sorted(codes) and "440100005" in codes  # the one that sent nothing
+    assert {d["code"]: d["status"] for d in data["departments"]}["440100005"] == "missing"
+    code, output = run("status", "--ledger", str(ledger))
+    assert "未提交 1" in output and code == 1
+
+
+def test_without_a_roster_who_is_missing_is_not_claimed(tmp_path: Path) -> None:
+    ledger = tmp_path / "l.db"
+    run("collect", str(INBOX), "--ledger", str(ledger), "--year", "2026")
+    _, output = run("status", "--ledger", str(ledger))
+    assert "未提交 不详" in output and "没有单位名单" in output
+    assert "未提交 0" not in output
+    out = tmp_path / "ledger.xlsx"
+    assert run("ledger", "--ledger", str(ledger), "-o", str(out))[0] == 0
+    summary = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("汇总").to_python()
+    labelled = {row[0]: row[1] for row in summary if row[0]}
+    assert labelled["未提交"] == "不详（没有单位名单）"
+
+
+def test_a_clean_files_annotated_copy_says_no_issue_was_found(tmp_path: Path) -> None:
+    import openpyxl
+
+    clean = INBOX / "440100002-广州市社会福利院.xlsx"
+    code, _ = run("validate", str(clean), "--annotate", str(tmp_path))
+    assert code == 0
+    sheet = openpyxl.load_workbook(tmp_path / clean.name).worksheets[0]
+    assert sheet.title == "校验结果"
+    assert "未发现问题" in str(sheet["F2"].value)
+
+
+def test_help_speaks_chinese_and_names_kinds_not_python_types() -> None:
+    for command in ("collect", "template", "import", "validate", "ledger", "status"):
+        _, output = run(command, "--help")
+        assert "显示本帮助并退出" in output and "Show this message" not in output
+        assert "<bool>" not in output and "list[Path]" not in output and "<int>" not in output
+        assert "选项" in output
+    _, output = run("template", "--help")
+    assert "[默认：(明年)]" in "".join(output.split()) and "[default: 0]" not in output

@@ -62,6 +62,8 @@ def annotate(source: Path, issues: list[Issue], out_dir: Path) -> Path:
     ws.append(HEADERS)
     for cell in ws[1]:
         cell.font = Font(bold=True)
+    if not issues:  # a clean file says so, rather than an empty list
+        ws.append(["", "", "", "", "", "未发现问题：校验通过，可以提交。", "", ""])
     for n, issue in enumerate(issues, start=1):
         ws.append(
             [

@@ -8,18 +8,75 @@ import errno
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer import rich_utils
+from typer.core import TyperCommand, TyperGroup
 
 from perfxl import __version__
 from perfxl.errors import InputError, PerfxlError
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE = 0, 1, 2
 
+# The help screens in Chinese, through the extension points typer offers: its panels'
+# titles and fixed words are module settings; a command class names each value's kind.
+rich_utils.ARGUMENTS_PANEL_TITLE, rich_utils.OPTIONS_PANEL_TITLE = "参数", "选项"
+rich_utils.COMMANDS_PANEL_TITLE, rich_utils.ERRORS_PANEL_TITLE = "命令", "错误"
+rich_utils.DEFAULT_STRING, rich_utils.REQUIRED_LONG_STRING = "[默认：{}]", "[必填]"
+rich_utils.ABORTED_TEXT, rich_utils.ENVVAR_STRING = "已中止。", "[环境变量：{}]"
+rich_utils.RICH_HELP = "运行 [blue]'{command_path} {help_option}'[/] 查看帮助。"
+_KINDS = {"Path": "路径", "int": "整数", "str": "文字", "float": "数字"}
+
+
+def _chinese(command: Any) -> None:
+    """Each value's kind in Chinese (`路径`, `整数`, `文字`; `路径…` for several); none for
+    a switch."""
+    for param in command.params:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+        elif param.metavar is None and hasattr(param, "bare_type"):
+            kind = param.bare_type()
+            several = kind.startswith("list[")
+            label = _KINDS.get(kind.removeprefix("list[").removesuffix("]"), "值")
+            param.metavar = label + ("…" if several else "")
+            if param.param_type_name == "argument":  # its name is its kind: `文件…`
+                param.metavar = "文件" if label == "路径" else label
+                param.display_type_rich = lambda ctx=None, shown=param.metavar + "…": shown
+
+
+def _help_option(option: Any) -> Any:
+    if option is not None:
+        option.help, option.metavar = "显示本帮助并退出。", ""
+    return option
+
+
+class Command(TyperCommand):
+    """A command whose help speaks Chinese."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _chinese(self)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _help_option(super().get_help_option(ctx))
+
+
+class Group(TyperGroup):
+    """The application, its help in Chinese."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _chinese(self)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _help_option(super().get_help_option(ctx))
+
+
 app = typer.Typer(
+    cls=Group,
     name="perfxl",
     help="预算绩效目标：模板、收集、校验与汇总。Budget performance targets in Excel.",
     no_args_is_help=True,

@@ -20,6 +20,7 @@ from perfxl.cli.app import (
     EXIT_OK,
     EXIT_UNUSABLE,
     CodesetOption,
+    Command,
     ConfigOption,
     LayoutOption,
     OverallSpecOption,
@@ -52,7 +53,7 @@ from perfxl.formats.template_writer import TemplateOptions
 from perfxl.formats.templates import write_templates
 
 
-@app.command("import")
+@app.command("import", cls=Command)
 def import_(
     files: Annotated[
         list[Path],
@@ -125,7 +126,7 @@ def import_(
     raise typer.Exit(EXIT_ERRORS if any(r.errors for r in results) else EXIT_OK)
 
 
-@app.command("export")
+@app.command("export", cls=Command)
 def export(
     source: Annotated[
         Path, typer.Argument(help="结构化数据：import 写出的 .xlsx 或 .json，或一张公开表。")
@@ -156,6 +157,8 @@ def export(
             write_structured(result, output)
     except PerfxlError as exc:
         raise fail(exc) from exc
+    if result.issues:  # what the source says that does not add up is written as it was: said
+        out.print(render.issue_table(result.issues))
     if result.overall is not None:
         o = result.overall
         out.print(f"已写出部门整体绩效目标表：{escape(str(output))}（重点任务 {len(o.tasks)} 项，"
@@ -167,7 +170,7 @@ def export(
     )
 
 
-@app.command("template")
+@app.command("template", cls=Command)
 def template(
     output: Annotated[
         Path, typer.Option("-o", "--output", help="输出目录（有名单时），或 .xlsx 文件路径。")
@@ -181,7 +184,8 @@ def template(
         ),
     ] = None,
     year: Annotated[
-        int, typer.Option("--year", help="预算年度（默认明年）。", callback=YearCallback)
+        int,
+        typer.Option("--year", help="预算年度。", callback=YearCallback, show_default="明年"),
     ] = 0,
     prefill: Annotated[
         list[Path] | None,
@@ -260,7 +264,7 @@ def template(
         err.print(f"[yellow]提示：[/]预填数据“{escape(str(name))}”与名单中的单位都对不上，未使用")
 
 
-@app.command("validate")
+@app.command("validate", cls=Command)
 def validate(
     files: Annotated[
         list[Path],
@@ -338,7 +342,7 @@ def validate(
     raise typer.Exit(EXIT_ERRORS if any(r.errors for r in reports) else EXIT_OK)
 
 
-@app.command("codes")
+@app.command("codes", cls=Command)
 def codes(codeset: CodesetOption = DEFAULT_CODESET) -> None:
     """列出指标体系的一级、二级指标代码。List the indicator codes of a code set."""
     try:

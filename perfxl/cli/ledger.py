@@ -17,6 +17,7 @@ from perfxl.cli.app import (
     EXIT_ERRORS,
     EXIT_OK,
     CodesetOption,
+    Command,
     ConfigOption,
     JobsCallback,
     LayoutOption,
@@ -46,7 +47,7 @@ from perfxl.ledger.store import Store
 from perfxl.ledger.workbook import write_ledger
 
 
-@app.command("collect")
+@app.command("collect", cls=Command)
 def collect_command(
     inbox: Annotated[
         list[Path], typer.Argument(help="收到的文件：目录、文件或通配符（如 inbox/*.xlsx）。")
@@ -62,7 +63,9 @@ def collect_command(
     ] = False,
     jobs: Annotated[
         int,
-        typer.Option("--jobs", help="并行读取的进程数（默认全部核心）。", callback=JobsCallback),
+        typer.Option(
+            "--jobs", help="并行读取的进程数。", callback=JobsCallback, show_default="全部核心"
+        ),
     ] = 0,
     config: ConfigOption = None,
     spec: SpecOption = DEFAULT_SPEC,
@@ -141,7 +144,7 @@ def collect_command(
     raise typer.Exit(EXIT_ERRORS if report.count("rejected") else EXIT_OK)
 
 
-@app.command("status")
+@app.command("status", cls=Command)
 def status_command(
     roster: RosterOption = None,
     ledger: LedgerOption = Path("ledger.db"),
@@ -171,7 +174,7 @@ def status_command(
     raise typer.Exit(EXIT_OK if complete else EXIT_ERRORS)
 
 
-@app.command("ledger")
+@app.command("ledger", cls=Command)
 def ledger_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="输出文件（.xlsx）或目录。")],
     ledger: LedgerOption = Path("ledger.db"),

@@ -247,13 +247,20 @@ def status_table(report: StatusReport) -> None:
             f"[yellow]不在名单的单位[/]：{escape(s.file_name)}（文件中的单位："
             f"{escape(s.file_department_name or s.file_department_code or '未写明')}）"
         )
+    unknown = "不详"
     out.print(
         f"项目表：已接收 {report.count('accepted')}，已退回 {report.count('rejected')}，"
-        f"未提交 {report.count('missing')}，名单外 {len(report.unknown)}"
+        f"未提交 {report.count('missing') if report.roster else unknown}，"
+        f"名单外 {len(report.unknown)}"
     )
     if report.overall:
         standing = [d.overall.status for d in report.departments if d.overall]
         out.print(
             f"部门整体：已接收 {standing.count('accepted')}，已退回 {standing.count('rejected')}，"
-            f"未提交 {standing.count('missing')}"
+            f"未提交 {standing.count('missing') if report.roster else unknown}"
+        )
+    if not report.roster:
+        out.print(
+            "[yellow]没有单位名单[/]：只列出已提交的单位，谁未提交无从知道。"
+            "请用 --roster 给出名单（collect 时给出的名单会记在台账中）。"
         )

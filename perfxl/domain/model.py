@@ -209,6 +209,9 @@ class TargetTable(BaseModel):
     template_version: str | None = None
     projects: list[Project] = Field(default_factory=list)
     extras: list[ExtraField] = Field(default_factory=list)
+    # The 合计 its source declared, by amount field, where it gave one: written again as
+    # declared (a difference from the projects' sum is an issue, never silently repaired).
+    declared_total: dict[str, Decimal] = Field(default_factory=dict)
 
     def fields(self, entity: Literal["project", "indicator"]) -> Fields:
         """The fields of its projects or indicators: the registry's and the extra ones."""

@@ -142,6 +142,7 @@ class _Reader:
         code, name = split_code(preamble.department) if preamble.department else (None, None)
         if name is None:
             self.issue(cat.DEPARTMENT_NOT_FOUND, None)
+        self.declared_total: dict[str, Decimal] = {}
         rows = [
             _Row(r, {key: self.sheet.cell(r, c) for key, c in self.columns.items()})
             for r in range(header_row + 1, len(self.sheet.rows))
@@ -151,6 +152,7 @@ class _Reader:
             department=Department(code=code, name=name),
             fiscal_year=preamble.year,
             projects=projects,
+            declared_total=self.declared_total,
             extras=[
                 ExtraField(entity="project", key=key, header=caption)
                 for key, caption in self.extras.items()
@@ -380,6 +382,10 @@ class _Reader:
                 self.issue(cat.TOTAL_ROW_MISSING, None)
             return
         self._compare(total_row, projects, cat.DECLARED_TOTAL_ROUNDING, cat.DECLARED_TOTAL_MISMATCH)
+        for key in AMOUNT_FIELDS:
+            declared = self._quiet(total_row, key) if key in self.columns else None
+            if declared is not None:
+                self.declared_total[key] = declared
 
     def _check_subtotal(self, unit_row: _Row, members: list[Project]) -> None:
         self._compare(

@@ -47,17 +47,21 @@ def published_rows(
     columns = published_columns(table, fields)
     rows: list[list[str | Decimal | None]] = [[f.header for f in columns]]
 
-    def sums(members: list[Project], label: str) -> list[str | Decimal | None]:
+    def sums(
+        members: list[Project], label: str, declared: dict[str, Decimal] | None = None
+    ) -> list[str | Decimal | None]:
         values: list[str | Decimal | None] = []
         for f in columns:
             if f.is_money:
                 summed = sum((_amount(p, f) for p in members), ZERO)
+                if declared and f.key in declared:  # as its source said it
+                    summed = declared[f.key]
                 values.append(summed if f.type == "total" or summed else None)
             else:
                 values.append(label if f.key == "name" else None)
         return values
 
-    rows.append(sums(table.projects, "合计"))
+    rows.append(sums(table.projects, "合计", table.declared_total))
     for unit, members in _unit_groups(table.projects):
         if unit:
             rows.append(sums(members, unit))

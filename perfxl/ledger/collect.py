@@ -459,6 +459,8 @@ def collect(
     recorded."""
     report = CollectReport()
     inbox = inbox_files(inputs, follow_links)
+    if roster is not None:  # remembered: status and ledger need not be told again
+        store.save_roster(roster)
     report.skipped = inbox.skipped
     files = inbox.files
     if on_total:

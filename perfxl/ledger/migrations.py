@@ -197,6 +197,21 @@ def department_wide_forms(db: sqlite3.Connection) -> None:
     )
 
 
+def remembered_roster(db: sqlite3.Connection) -> None:
+    """The roster the last collect was given, so that status and ledger know who is
+    expected without being told again."""
+    _run(
+        db,
+        """CREATE TABLE roster (
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            parent TEXT,
+            contact TEXT,
+            position INTEGER NOT NULL
+        )""",
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     initial,
     indicators_by_project,
@@ -204,5 +219,6 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     extra_fields,
     weights_directions_long_goals,
     department_wide_forms,
+    remembered_roster,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -15,6 +15,7 @@ from typing import Any
 
 from perfxl.domain.fields import INDICATOR, PROJECT, Fields, extra_field
 from perfxl.domain.model import BudgetLine, Extra, Indicator, Issue, OverallTable, Project, Task
+from perfxl.formats.roster import RosterEntry
 
 PROJECT_COLUMNS = PROJECT.attributes
 INDICATOR_COLUMNS = INDICATOR.attributes
@@ -88,6 +89,13 @@ class Queries:
         )
         extras = [extra_field(r["key"], r["header"], money=r["type"] == "amount") for r in rows]
         return (PROJECT if entity == "project" else INDICATOR).with_extras(extras)
+
+    def roster(self) -> list[RosterEntry] | None:
+        """The roster the last collect was given, in its order; None if none was."""
+        rows = self.db.execute(
+            "SELECT code, name, parent, contact FROM roster ORDER BY position"
+        ).fetchall()
+        return [RosterEntry(code=r[0], name=r[1], parent=r[2], contact=r[3]) for r in rows] or None
 
     def submissions(
         self, year: int | None = None, status: str | None = None, form: str | None = None

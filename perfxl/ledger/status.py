@@ -90,6 +90,7 @@ class StatusReport:
     unknown: list[Submission]  # files from departments not on the roster
     money: dict[str, str]  # the amount fields, key → caption, in their order
     overall: bool = False  # does the ledger hold department-wide forms (then each is expected)
+    roster: bool = True  # is there a roster (else who is missing is not known)
 
     def count(self, status: str) -> int:
         return sum(1 for d in self.departments if d.status == status)
@@ -97,6 +98,7 @@ class StatusReport:
     def to_dict(self) -> dict[str, Any]:
         """What `status --json` prints."""
         return {
+            "roster": self.roster,
             "departments": [d.to_dict() for d in self.departments],
             "unknown": [
                 {
@@ -115,6 +117,7 @@ def department_status(
     roster). The department-wide form is expected once the ledger holds one."""
     everything = store.submissions(year)
     overall = [s for s in everything if s.form == "department"]
+    roster = roster if roster is not None else store.roster()
     entries = (
         roster
         if roster is not None
@@ -134,7 +137,7 @@ def department_status(
             into = by_department if s.form == "project" else overall_by
             into.setdefault(s.department_code, []).append(s)
     out = []
-    for entry in entries:
+    for entry in sorted(entries, key=lambda e: e.code):
         mine = by_department.get(entry.code, [])
         status = DepartmentStatus(
             entry.code,
@@ -154,7 +157,7 @@ def department_status(
         out.append(status)
     known = {e.code for e in entries}
     unknown = [s for s in everything if s.department_code not in known]
-    return StatusReport(out, unknown, money, bool(overall))
+    return StatusReport(out, unknown, money, bool(overall), roster is not None)
 
 
 def _standing(mine: list[Submission]) -> Submission | None:

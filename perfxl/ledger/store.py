@@ -27,6 +27,7 @@ from typing import Any
 
 from perfxl.domain.model import Extra, ExtraField, Issue, OverallTable, Project
 from perfxl.errors import FileError
+from perfxl.formats.roster import RosterEntry
 from perfxl.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
 from perfxl.ledger.queries import (
     INDICATOR_COLUMNS,
@@ -132,6 +133,16 @@ class Store(Queries):
         self.db.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
 
     # --- writing -------------------------------------------------------------------------
+
+    def save_roster(self, entries: list[RosterEntry]) -> None:
+        """Remember the roster a collect was given (it replaces the one before)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM roster")
+            db.executemany(
+                "INSERT OR REPLACE INTO roster (code, name, parent, contact, position)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(e.code, e.name, e.parent, e.contact, n) for n, e in enumerate(entries)],
+            )
 
     def has_sha256(self, sha256: str) -> bool:
         found = self.db.execute("SELECT 1 FROM submissions WHERE sha256 = ?", (sha256,))

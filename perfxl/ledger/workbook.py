@@ -328,11 +328,12 @@ def _write_summary(
     r += 1
     ws.write_string(r, 0, "单位", f["head"])
     ws.write_string(r, 1, "个数", f["head"])
-    counts: tuple[tuple[str, int], ...] = (
-        ("名单中的单位", len(status.departments)),
+    unknown = "不详（没有单位名单）"  # without a roster, who has not sent is not known
+    counts: tuple[tuple[str, int | str], ...] = (
+        ("名单中的单位" if status.roster else "已提交的单位", len(status.departments)),
         ("已接收", status.count("accepted")),
         ("已退回", status.count("rejected")),
-        ("未提交", status.count("missing")),
+        ("未提交", status.count("missing") if status.roster else unknown),
         ("不在名单的提交", len(status.unknown)),
         ("项目", totals.projects),
         ("指标", totals.indicators),
@@ -342,12 +343,15 @@ def _write_summary(
         counts += (
             ("部门整体：已接收", standing.count("accepted")),
             ("部门整体：已退回", standing.count("rejected")),
-            ("部门整体：未提交", standing.count("missing")),
+            ("部门整体：未提交", standing.count("missing") if status.roster else unknown),
             ("部门整体指标", totals.overall_indicators),
         )
     for n, (label, value) in enumerate(counts, start=r + 1):
         ws.write_string(n, 0, label)
-        ws.write_number(n, 1, value)
+        if isinstance(value, str):
+            ws.write_string(n, 1, value)
+        else:
+            ws.write_number(n, 1, value)
     r += len(counts) + 2
     ws.write_string(r, 0, INDICATOR["level1"].title, f["head"])
     ws.write_string(r, 1, "指标数", f["head"])
