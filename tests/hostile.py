@@ -591,6 +591,27 @@ def _limits(folder: Path, out: Corpus) -> None:
             "would be defensible",
         ),
     )
+    far += (
+        (
+            "stray-cell-single-quotes.xlsx",
+            "<row r='1048576'><c r='XFD1048576'><v>1</v></c></row>",
+            "the stray cell at XFD1048576 with its attributes in single quotes",
+        ),
+        (
+            "far-cell-spaced-attribute.xlsx",
+            '<row r = "300000"><c r = "Z300000"><v>1</v></c></row>',
+            'a cell at Z300000 written `r = "Z300000"` (7.8 M cells)',
+        ),
+        (
+            "far-row-cells-without-references.xlsx",
+            "".join(f'<row r="{r}"/>' for r in range(64, 3064))
+            + '<row r="1048576">'
+            + "<c><v>1</v></c>" * 2000
+            + "</row>",
+            "3,000 empty rows with references, then row 1,048,576 holding 2,000 cells without "
+            "any: a count of references alone is fooled (2 G cells)",
+        ),
+    )
     for name, rows, note in far:
         variant(folder, name, (PROJECTS, lambda s, rows=rows: append_rows(s, rows)))
         out.add(name, "file-too-large", note)
@@ -657,6 +678,13 @@ def _limits(folder: Path, out: Corpus) -> None:
         pkg.edit(PROJECTS, lambda s, rows=rows: append_rows(s, rows))
         pkg.save(folder / f"rows-{last}.xlsx")
         out.add(f"rows-{last}.xlsx", expect, note)
+
+    (folder / "cr-lines.csv").write_bytes(b"1,2,3\r" * 700_000)
+    out.add(
+        "cr-lines.csv",
+        "file-too-large",
+        "a CSV of 700,000 lines ended by a carriage return alone (old Mac style): 2.1 M cells",
+    )
 
     (folder / "wide.csv").write_bytes(b"\xef\xbb\xbf" + (b"," * 2_000_000 + b"\r\n") * 3)
     out.add(
@@ -984,6 +1012,28 @@ def _values(folder: Path, out: Corpus) -> None:
     )
     out.add("error-in-indicator.xlsx", "cell-error", "年度指标值 H4 of 指标 is #NAME?")
 
+    # Filled down, Excel shares a formula: the cells below hold `<f t="shared" si="0"/>`.
+    # 40,000 of them showing #N/A (each must cost one look at its own cell), and F5, a
+    # follower, reading #DIV/0!, which must never become a blank amount.
+    shared = "".join(
+        f'<row r="{r}"><c r="K{r}" t="e"><f t="shared" si="1"/><v>#N/A</v></c></row>'
+        for r in range(64, 40_064)
+    )
+    variant(
+        folder,
+        "error-shared-formulas.xlsx",
+        cells(
+            PROJECTS,
+            ("F4", '<f t="shared" ref="F4:F5" si="0">1/0</f><v>#DIV/0!</v>', "e"),
+            ("F5", '<f t="shared" si="0"/><v>#DIV/0!</v>', "e"),
+        ),
+        (PROJECTS, lambda s: append_rows(s, shared)),
+    )
+    out.add(
+        "error-shared-formulas.xlsx",
+        "cell-error",
+        "财政拨款 F4 and F5 #DIV/0! by a shared formula, and 40,000 more #N/A below",
+    )
     variant(folder, "formula-no-value.xlsx", cells(PROJECTS, ("F5", "<f>100+100.02</f>", None)))
     out.add(
         "formula-no-value.xlsx",

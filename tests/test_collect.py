@@ -714,6 +714,13 @@ def test_links_out_of_the_inbox_are_skipped_and_a_missing_path_is_an_argument_er
         assert db.execute("SELECT file_name FROM submissions").fetchall() == [("mine.xlsx",)]
     flat = "".join(output.split())
     assert "已跳过" in flat and "out.xlsx" in flat and "loop.xlsx" in flat
+    # The same through a pattern, as the shell would not expand it.
+    for pattern in (f"{inbox}/*.xlsx", f"{inbox}/**/*.xlsx"):
+        code, output = run("collect", pattern, "--ledger", str(ledger))
+        assert code == 0 and "link-outside-inbox" in output, output
+        with sqlite3.connect(ledger) as db:
+            names = db.execute("SELECT file_name FROM submissions").fetchall()
+            assert names == [("mine.xlsx",)]
     # Asked for, links are followed.
     code, output = run("collect", str(inbox), "--ledger", str(ledger), "--follow-links")
     with sqlite3.connect(ledger) as db:
@@ -783,6 +790,27 @@ def test_a_worker_killed_while_reading_costs_one_read_not_the_run(
     ledger = tmp_path / "ledger.db"
     code, output = run("collect", str(inbox), "--ledger", str(ledger), "--jobs", jobs)
     assert code in (0, 1) and "Traceback" not in output and "收集中断" not in output, output
+    # A file the dead worker had recorded is reported as recorded, never as a duplicate.
+    assert "重复0）" in "".join(output.split()), output
+    monkeypatch.delenv("PERFXL_FAULT")
+    with Store(ledger) as store:
+        counts, recorded = store.counts(), standing(store)
+    with Store(tmp_path / "at-once.db") as store:
+        collect([inbox], store, CODESET, Config(), SPEC, jobs=1)
+        assert store.counts() == counts and standing(store) == recorded
+
+
+def test_a_worker_killed_once_it_recorded_reports_its_files_as_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed just after it committed its files, before it could say so: those
+    files are read again and reported as they were recorded, never as duplicates."""
+    inbox = _inbox_copy(tmp_path)
+    monkeypatch.setenv("PERFXL_FAULT", "kill-worker:recorded:1")
+    ledger = tmp_path / "ledger.db"
+    code, output = run("collect", str(inbox), "--ledger", str(ledger), "--jobs", "1")
+    assert code in (0, 1) and "Traceback" not in output, output
+    assert "重复0）" in "".join(output.split()) and "重复（已有）" not in output, output
     monkeypatch.delenv("PERFXL_FAULT")
     with Store(ledger) as store:
         counts, recorded = store.counts(), standing(store)

@@ -190,3 +190,22 @@ def test_an_ambiguous_amount_is_an_error_at_its_cell_with_the_readings_it_allows
     issues = json.loads(validated["amount-chinese-numerals.xlsx"].out)["issues"]
     [issue] = [i for i in issues if i["code"] == "amount-invalid"]
     assert issue["cell"] == "F6" and "可能是" not in issue["message"]  # no number at all
+
+
+def test_a_flood_stays_bounded_when_the_configuration_changes_a_severity(
+    corpus: tuple[Path, list[Hostile]], tmp_path: Path
+) -> None:
+    folder, _ = corpus
+    config = tmp_path / "perfxl.toml"
+    config.write_text('[rules]\nrows-inserted = "warning"\nrequired-missing = "warning"\n')
+    run = perfxl("validate", "rows-150000.xlsx", "--format", "json", "--config", str(config),
+                 cwd=folder)  # fmt: skip
+    assert run.code == 1 and "Traceback" not in run.err, run.err[-2000:]
+    issues = json.loads(run.out)["issues"]
+    assert all(issue["message"] for issue in issues)  # no placeholder left
+    inserted = [i for i in issues if i["code"] == "rows-inserted"]
+    assert len(inserted) == 1000 and {i["severity"] for i in inserted} == {"warning"}
+    [said] = [
+        i for i in issues if i["code"] == "issues-truncated" and "rows-inserted" in i["message"]
+    ]
+    assert "149,936" in said["message"]

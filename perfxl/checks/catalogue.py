@@ -111,6 +111,13 @@ class Budget:
 _BUDGET: ContextVar[Budget | None] = ContextVar("issue_budget", default=None)
 
 
+def settled(issues: list[Issue], file: str) -> list[Issue]:
+    """The issues of the file being checked, settled with its budget (see Budget.settle);
+    before any of them is copied, as a configuration that changes a severity does."""
+    current = _BUDGET.get()
+    return current.settle(issues, file) if current is not None else issues
+
+
 @contextmanager
 def budget(most: int) -> Iterator[Budget]:
     """While checking one file: at most `most` issues of each kind are made."""

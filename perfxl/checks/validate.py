@@ -138,10 +138,8 @@ def validate_file(
     or, without one, the code set the file was written with or its codes tell. A file that
     cannot be read at all gives one issue. `layout`: a user's description of a layout. At
     most `[limits] issues_per_rule` issues of one kind are listed, and how many there were."""
-    with cat.budget(config.limits.issues_per_rule) as budget:
-        report = _validate_file(path, codeset, config, spec, expected, data, layout, overall_spec)
-        report.issues = budget.settle(report.issues, str(path))
-    return report
+    with cat.budget(config.limits.issues_per_rule):
+        return _validate_file(path, codeset, config, spec, expected, data, layout, overall_spec)
 
 
 def _validate_file(
@@ -209,6 +207,7 @@ def _validate_file(
         fields = (result.table.fields("project"), result.table.fields("indicator"))
         # Amounts as the table gave them: converted from 元 they may have more places.
         issues += check_table(result.table, table_codeset, config, str(path), fields, places=False)
+    issues = cat.settled(issues, str(path))  # placeholders out, before apply copies them
     ordered = sorted(config.apply(issues), key=_reading_order(spec))
     return FileReport(str(path), result.kind, result.table, ordered, result.overall)
 

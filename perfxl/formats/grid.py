@@ -146,7 +146,8 @@ def read_sheets(
             _text_as_workbook(path, data)
         # At most one cell for each separator and line break (a byte count, the same in
         # UTF-8, UTF-16 and GBK): a table beyond the limit is refused before it is parsed.
-        cells = data.count(b",") + data.count(b"\t") + data.count(b"\n")
+        lines = max(data.count(b"\n"), data.count(b"\r"))  # \r\n, \n, or \r alone
+        cells = data.count(b",") + data.count(b"\t") + lines
         if cells > limits.cells:
             raise FileRefused(
                 path, f"文本表格约有 {cells:,} 个单元格，超过 {limits.cells:,} 个的上限"

@@ -161,26 +161,30 @@ _SHEET_ENTRY = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
 _ATTR = re.compile(rb"""([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _REL = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
 # A cell reference in a row of many columns or far down: worth measuring the sheet's extent.
-_FAR = re.compile(rb'r="(?:[A-Z]{2,}\d|[A-Z]\d{5,})')
+# (Attributes in either quotes, with spaces around `=`: calamine reads them all.)
+_FAR = re.compile(rb"""\br\s*=\s*["'](?:[A-Z]{2,}\d|[A-Z]\d{5,})""")
 _ELEMENT = re.compile(rb"<(?:\w+:)?(row|c)(?=[\s/>])([^>]*)>")  # a row or a cell, its attributes
-_R = re.compile(rb'\br="([A-Z]*)(\d*)"')
+_R = re.compile(rb"""\br\s*=\s*["']([A-Z]*)(\d*)["']""")
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s/>]")
 _SHEET_ROWS, _SHEET_COLUMNS = 1_048_576, 16_384
 _ODS_ELEMENT = re.compile(
     rb"<table:(table|table-row|table-cell|covered-table-cell)(?=[\s/>])([^>]*?)(/?)>"
 )
-_ODS_NAME = re.compile(rb'table:name="([^"]*)"')
-_ODS_ROWS = re.compile(rb'number-rows-repeated="(\d{1,12})"')
-_ODS_COLUMNS = re.compile(rb'number-columns-repeated="(\d{1,12})"')
-# A cell of type e, and its value: `<c r="B4" t="e"><v>#N/A</v></c>`.
-_ERROR_CELL = re.compile(
-    rb'<(?:\w+:)?c\b[^>]*\bt="e"[^>]*>(?:<(?:\w+:)?f\b.*?</(?:\w+:)?f>)?<(?:\w+:)?v>([^<]*)<',
-    re.DOTALL,
-)
+_ODS_NAME = re.compile(rb"""table:name\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_ODS_ROWS = re.compile(rb"""number-rows-repeated\s*=\s*["'](\d{1,12})["']""")
+_ODS_COLUMNS = re.compile(rb"""number-columns-repeated\s*=\s*["'](\d{1,12})["']""")
+# The type of a cell that shows an error (`<c r="B4" t="e"><v>#N/A</v></c>`), a text
+# formula's type, a cell's value, and the end of a cell.
+_ERROR_TYPE = re.compile(rb"""\bt\s*=\s*["']e["']""")
+_STR_TYPE = re.compile(rb"""\bt\s*=\s*["']str["']""")
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
+_CELL_END = re.compile(rb"</(?:\w+:)?c>")
 # A formula followed by no value, or by an empty one (group 1: the empty value). Two
 # patterns that begin with literal text, which the regex engine finds at C speed.
+_EMPTY = rb"(?:</(?:\w+:)?c>|(<(?:\w+:)?v></(?:\w+:)?v>|<(?:\w+:)?v\s*/>))"
 _NO_VALUE = (
-    re.compile(rb"</f>(?:</c>|(<v></v>|<v\s*/>))"),
-    re.compile(rb"<f\b[^>]*/>(?:</c>|(<v></v>|<v\s*/>))"),
+    re.compile(rb"</(?:\w+:)?f>" + _EMPTY),
+    re.compile(rb"<(?:\w+:)?f\b[^>]*/>" + _EMPTY),
 )
 # A formula that reads another workbook: `[1]Sheet1!A1`.
 _LINKED = re.compile(rb"<(?:\w+:)?f\b[^>]*>[^<]*\[\d+\][^<]*</(?:\w+:)?f>")
@@ -273,7 +277,7 @@ def _xlsx(archive: zipfile.ZipFile, path: Path, limits: Limits) -> Inspection:
     sheets = _sheet_parts(archive, path, bound)
     found = Inspection()
     for info in archive.infolist():
-        if info.is_dir() or not _READ.match(info.filename):
+        if info.is_dir() or not (_READ.match(info.filename) or info.filename in sheets):
             continue  # a part no reader opens (bounded by its declared size above)
         body = _inflate(archive, info, min(bound, budget), path)
         budget -= len(body)
@@ -312,9 +316,11 @@ def _extent(body: bytes, name: str, limits: Limits, path: Path) -> None:
     """Refuse a sheet whose cells span more than the limit (a reader allocates them all).
     Measured only where a reference is in a wide or long sheet, or where a cell has no
     reference (its place is then counted), which real returns rarely are."""
-    cells = body.count(b"<c ") + body.count(b"<c>") + body.count(b"<c/>")
-    if _FAR.search(body) is None and body.count(b' r="') >= cells:
-        return  # every cell named, within Z and row 99,999: 2.6 million cells at most
+    if b":c" not in body and b":row" not in body:  # no prefixed elements: counted at C speed
+        cells = body.count(b"<c ") + body.count(b"<c>") + body.count(b"<c/>")
+        named = body.count(b' r="') + body.count(b" r='") - body.count(b"<row")
+        if _FAR.search(body) is None and named >= cells:
+            return  # every cell named, within Z and row 99,999: 2.6 million cells at most
     row = col = rows = cols = 0
     for match in _ELEMENT.finditer(body):
         tag, attributes = match.groups()
@@ -362,7 +368,7 @@ def _ods(archive: zipfile.ZipFile, path: Path, limits: Limits) -> None:
         raise FileEncrypted(path, ENCRYPTED)
     body = _inflate(archive, archive.getinfo("content.xml"), limits.part_mb * _MiB, path)
     _no_dtd(body, "content.xml", path)
-    if b"-repeated=" not in body and len(body) < limits.cells:
+    if b"-repeated" not in body and len(body) < limits.cells:
         return  # every cell written out: no more cells than bytes
     name, row, rows, cols, valued, repeat = "", 0, 0, 0, False, 1
     for match in _ODS_ELEMENT.finditer(body):
@@ -376,7 +382,9 @@ def _ods(archive: zipfile.ZipFile, path: Path, limits: Limits) -> None:
                 if rows * max(cols, 1) > limits.cells:
                     break
                 found = _ODS_NAME.search(attributes)
-                name = found.group(1).decode("utf-8", "replace") if found else ""
+                name = (
+                    (found.group(1) or found.group(2)).decode("utf-8", "replace") if found else ""
+                )
                 row = rows = cols = 0
                 repeat = 0
             else:
@@ -405,23 +413,42 @@ def _repeats(pattern: re.Pattern[bytes], attributes: bytes) -> int:
 def _flag(body: bytes) -> Flagged | None:
     """The cells of a sheet that hold an error value, a formula with no saved result, or a
     reference to another workbook: found by patterns that match only such cells, so that a
-    sheet of sound formulas costs a few C-speed searches."""
+    sheet of sound formulas costs a few C-speed searches. Each match looks no further than
+    its own cell."""
     flagged = Flagged()
-    if b't="e"' in body:  # each pattern runs only where its mark is there at all
-        for match in _ERROR_CELL.finditer(body):
-            flagged.errors[_ref(body, match.end())] = match.group(1).decode("utf-8", "replace")
-    for pattern in _NO_VALUE if b"<f" in body else ():
+    if b'"e"' in body or b"'e'" in body:  # each pattern runs only where its mark is there
+        for match in _ERROR_TYPE.finditer(body):
+            start = body.rfind(b"<", 0, match.start())
+            if not _CELL_TAG.match(body, start):
+                continue  # a `t` of another element
+            tag_end = body.find(b">", match.end())
+            end = _CELL_END.search(body, tag_end)
+            if tag_end < 0 or body[tag_end - 1 : tag_end] == b"/" or end is None:
+                continue  # no value
+            value = _VALUE.search(body, tag_end, end.start())
+            if value is not None:
+                flagged.errors[_ref(body, start + 1)] = value.group(1).decode("utf-8", "replace")
+    for pattern in _NO_VALUE if (b"<f" in body or b":f" in body) else ():
         for match in pattern.finditer(body):
-            start = body.rfind(b"<c", 0, match.start())
+            start = _cell_start(body, match.start())
             head = body[start : body.find(b">", start) + 1]
-            if b't="str"' not in head or match.group(1) is None:  # "": a text formula's result
+            if _STR_TYPE.search(head) is None or match.group(1) is None:  # "": a text result
                 flagged.no_value.add(_ref(body, match.start()))
     for match in _LINKED.finditer(body) if b"]" in body else ():
         flagged.external.add(_ref(body, match.start()))
     return flagged if (flagged.errors or flagged.no_value or flagged.external) else None
 
 
+def _cell_start(body: bytes, at: int) -> int:
+    """Where the cell whose content stands at `at` begins (its `<c`)."""
+    start = body.rfind(b"<", 0, at)
+    while start > 0 and not _CELL_TAG.match(body, start):
+        start = body.rfind(b"<", 0, start)
+    return max(start, 0)
+
+
 def _ref(body: bytes, at: int) -> str:
     """The reference of the cell whose content stands at `at`."""
-    start = body.rfind(b' r="', 0, at) + 4
-    return body[start : body.find(b'"', start)].decode("ascii", "replace")
+    start = _cell_start(body, at)
+    found = _R.search(body, start, body.find(b">", start) + 1)
+    return (found.group(1) + found.group(2)).decode("ascii") if found else "?"

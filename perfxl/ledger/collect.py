@@ -382,8 +382,16 @@ def _record(worker: _Worker, read: _Read) -> Event:
     and the statuses of its department's submissions."""
     store, s, path = worker.store, worker.settings, read.path
     report = read.report
-    if report is None or store.has_sha256(read.digest):  # known, or recorded since
+    if report is None:  # known before the run
         return Event(str(path), "duplicate")
+    recorded = store.by_sha256(read.digest)
+    if recorded is not None:
+        if recorded.file_path == str(path) and read.digest not in s.known:
+            # Recorded in this run by a worker that then died, before it could say so: said
+            # now, as it was recorded (never as a duplicate of itself).
+            return Event(str(path), recorded.status, recorded.department_name, recorded.errors,
+                         recorded.warnings, recorded.id)  # fmt: skip
+        return Event(str(path), "duplicate")  # the same bytes under another name
     table = report.table or TargetTable()  # an unreadable file names nothing
     department = table.department
     code, name, problem = worker.roster.match(report, department)

@@ -37,7 +37,12 @@ def inbox_files(inputs: Iterable[Path], follow_links: bool = False) -> Inbox:
             found = [Path(p) for p in sorted(glob.glob(str(item), recursive=True))]
             if not found:
                 raise InputError(f"没有与“{item}”相符的文件")
-            paths += found
+            root = _fixed_part(item)  # the folder the pattern reads in: links stay inside it
+            for path in found:
+                if path.is_dir():
+                    paths += _walk(path, follow_links, inbox)
+                else:  # a pattern may pass through a linked folder: every file resolved
+                    paths += _walk_one(path, root, follow_links, inbox, through_links=True)
         elif item.is_dir():
             paths += _walk(item, follow_links, inbox)
         elif item.exists() or item.is_symlink():
@@ -60,6 +65,13 @@ def inbox_files(inputs: Iterable[Path], follow_links: bool = False) -> Inbox:
     return inbox
 
 
+def _fixed_part(pattern: Path) -> Path:
+    """The folder of a pattern before its first wildcard: `inbox` of `inbox/**/*.xlsx`."""
+    parts = pattern.parts
+    fixed = next((n for n, part in enumerate(parts) if glob.has_magic(part)), len(parts))
+    return Path(*parts[:fixed]) if fixed else Path(".")
+
+
 def _walk(root: Path, follow_links: bool, inbox: Inbox) -> list[Path]:
     """The workbooks and tables inside a folder, sorted; linked folders are not entered."""
     found: list[Path] = []
@@ -77,9 +89,12 @@ def _walk(root: Path, follow_links: bool, inbox: Inbox) -> list[Path]:
                   key=lambda p: (p.is_symlink(), p))  # fmt: skip
 
 
-def _walk_one(path: Path, root: Path, follow_links: bool, inbox: Inbox) -> list[Path]:
-    """A file, if it may be read: a regular file, or a link that stays inside `root`."""
-    if not path.is_symlink():
+def _walk_one(
+    path: Path, root: Path, follow_links: bool, inbox: Inbox, through_links: bool = False
+) -> list[Path]:
+    """A file, if it may be read: a regular file, or a link that stays inside `root`
+    (`through_links`: the path itself may pass through a linked folder)."""
+    if not path.is_symlink() and not (through_links and not follow_links):
         if path.is_file():
             return [path]
         inbox.skipped.append(cat.NOT_A_FILE.issue(file=str(path)))
@@ -94,7 +109,11 @@ def _walk_one(path: Path, root: Path, follow_links: bool, inbox: Inbox) -> list[
         return []
     if target.is_file():
         return [path]
-    inbox.skipped.append(_link(path, f"是指向非普通文件（{target}）的链接"))
+    inbox.skipped.append(
+        _link(path, f"是指向非普通文件（{target}）的链接")
+        if path.is_symlink()
+        else cat.NOT_A_FILE.issue(file=str(path))
+    )
     return []
 
 

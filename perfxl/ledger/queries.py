@@ -97,6 +97,13 @@ class Queries:
         ).fetchall()
         return [RosterEntry(code=r[0], name=r[1], parent=r[2], contact=r[3]) for r in rows] or None
 
+    def by_sha256(self, sha256: str) -> Submission | None:
+        """The submission of a file, known by its bytes."""
+        row = self.db.execute(
+            f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE sha256 = ?", (sha256,)
+        ).fetchone()
+        return Submission(**dict(row)) if row is not None else None
+
     def submissions(
         self, year: int | None = None, status: str | None = None, form: str | None = None
     ) -> list[Submission]:
