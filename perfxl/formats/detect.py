@@ -24,7 +24,7 @@ from perfxl.domain.model import (
 )
 from perfxl.formats import grid_table, overall_table, project_form, published
 from perfxl.formats.grid import Sheet, read_sheets
-from perfxl.formats.inspect import DEFAULT_LIMITS, Limits
+from perfxl.formats.inspect import DEFAULT_LIMITS, Flagged, Limits
 from perfxl.formats.jsonfile import read_json
 from perfxl.formats.mapping import Layout, read_mapped
 from perfxl.formats.overall_reader import (
@@ -67,7 +67,8 @@ def read_any(
     sheets = read_sheets(path, data, limits)
     result = _read(path, sheets, codeset, spec, expected, data, layout, overall_spec)
     result.issues += flagged_cells(result, sheets)
-    result.issues += strip_controls(result)
+    if any(sheet.controls for sheet in sheets):  # a pass over every value, where needed
+        result.issues += strip_controls(result)
     result.issues += [
         cat.CONTROL_CHARACTERS.issue(file=result.file, sheet=sheet.name, column_name="工作表名称")
         for sheet in sheets
@@ -107,10 +108,12 @@ def _read(
 def flagged_cells(result: ReadResult, sheets: list[Sheet]) -> list[Issue]:
     """An issue for each cell a value was taken from whose value cannot be trusted: an error
     for an amount, a warning for text. A template's 总计, recomputed, is not taken."""
-    found = [s for s in sheets if s.flagged is not None]
+    read = _sheets_read(result)  # only these are looked through: a sheet read for nothing
+    found = [s for s in sheets if s.name in read and s.flagged is not None]
     if not found:
         return []
-    taken = _taken(result)
+    rows = {(sheet.name, _row_of(ref)) for sheet in found for ref in _refs(sheet.flagged)}
+    taken = _taken(result, rows)
     issues = []
     for sheet in found:
         flagged = sheet.flagged
@@ -123,7 +126,7 @@ def flagged_cells(result: ReadResult, sheets: list[Sheet]) -> list[Issue]:
             if field is None:
                 continue
             caption, money = field
-            row = int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ") or 0)
+            row = _row_of(ref)
             issues.append(rule.issue(
                 file=result.file, sheet=sheet.name, cell=ref, row=row, column=caption,
                 value=text or None, severity=None if money else "warning",
@@ -131,19 +134,52 @@ def flagged_cells(result: ReadResult, sheets: list[Sheet]) -> list[Issue]:
     return issues
 
 
-def _taken(result: ReadResult) -> dict[tuple[str | None, str], tuple[str, bool]]:
-    """Every cell a value was taken from: (sheet, A1) → its field's caption, and whether it
-    is an amount."""
+def _sheets_read(result: ReadResult) -> set[str | None]:
+    """The sheets values were taken from."""
+    read: set[str | None] = set()
+    for project in result.table.projects:
+        read.add(project.sheet)
+        read.update(indicator.sheet for indicator in project.indicators)
+    overall = result.overall
+    if overall is not None:
+        read.update(task.sheet for task in overall.tasks)
+        read.update(line.sheet for line in [*overall.budget, overall.total_at] if line)
+        read.update(indicator.sheet for indicator in overall.indicators)
+        if overall.goal_at is not None:
+            read.add(overall.goal_at.sheet)
+    return read
+
+
+def _row_of(ref: str) -> int:
+    return int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ") or 0)
+
+
+def _refs(flagged: Flagged | None) -> list[str]:
+    if flagged is None:
+        return []
+    return [*flagged.errors, *flagged.no_value, *flagged.external]
+
+
+def _taken(
+    result: ReadResult, rows: set[tuple[str, int]]
+) -> dict[tuple[str | None, str], tuple[str, bool]]:
+    """Every cell a value was taken from, in the rows (sheet, row) asked about: (sheet, A1)
+    → its field's caption, and whether it is an amount."""
     out: dict[tuple[str | None, str], tuple[str, bool]] = {}
     computed = {"total"} if result.kind in ("template", "plain") else set()
     fields = result.table.fields("project"), result.table.fields("indicator")
     for project in result.table.projects:
-        for key, letter in project.columns.items():
-            field = fields[0].get(key)
-            if field is not None and key not in computed and project.row:
-                out[(project.sheet, f"{letter}{project.row}")] = (field.header, field.is_money)
+        if (project.sheet, project.row) in rows:
+            for key, letter in project.columns.items():
+                field = fields[0].get(key)
+                if field is not None and key not in computed and project.row:
+                    out[(project.sheet, f"{letter}{project.row}")] = (
+                        field.header,
+                        field.is_money,
+                    )
         for indicator in project.indicators:
-            _indicator_cells(indicator, fields[1], out)
+            if (indicator.sheet, indicator.row) in rows:
+                _indicator_cells(indicator, fields[1], out)
     overall = result.overall
     if overall is not None:
         for task in overall.tasks:

@@ -62,6 +62,12 @@ class Sheet:
         return self._inspection.flagged(self.name) if self._inspection else None
 
     @property
+    def controls(self) -> bool:
+        """May a text of this sheet hold a control character? (Always, unless the workbook's
+        parts were looked through and hold none.)"""
+        return self._inspection.controls if self._inspection else True
+
+    @property
     def part(self) -> bytes | None:
         """The sheet's XML as inflated when the workbook was checked (xlsx only)."""
         return self._inspection.parts.get(self.name) if self._inspection else None
