@@ -374,7 +374,8 @@ def _may_hold_text(part: str, body: bytes) -> bool:
     its own (inline, or a text formula's result)?"""
     if part.endswith("sharedStrings.xml"):
         return True
-    return part.startswith("xl/worksheets/") and b'tr"' in body  # t="inlineStr", t="str"
+    # t="inlineStr", t="str", in either quotes
+    return part.startswith("xl/worksheets/") and (b'tr"' in body or b"tr'" in body)
 
 
 def _beyond(path: Path, name: str, where: str) -> None:
