@@ -299,7 +299,7 @@ def _xlsx(archive: zipfile.ZipFile, path: Path, limits: Limits) -> Inspection:
         body = _inflate(archive, info, min(bound, budget), path)
         budget -= len(body)
         _no_dtd(body, info.filename, path)
-        if not found.controls and _may_hold_text(info.filename, body):
+        if not found.controls and _may_hold_text(info.filename, body, info.filename in sheets):
             found.controls = (
                 any(mark in body for mark in _CONTROL_MARKS)
                 or bool(body.translate(None, _NOT_CONTROL))  # what is left: C0 and DEL
@@ -369,13 +369,13 @@ def _extent(body: bytes, name: str, limits: Limits, path: Path) -> None:
         )
 
 
-def _may_hold_text(part: str, body: bytes) -> bool:
+def _may_hold_text(part: str, body: bytes, sheet: bool) -> bool:
     """Does a part hold the texts of cells: the shared strings, or a sheet with strings of
     its own (inline, or a text formula's result)?"""
     if part.endswith("sharedStrings.xml"):
         return True
     # t="inlineStr", t="str", in either quotes
-    return part.startswith("xl/worksheets/") and (b'tr"' in body or b"tr'" in body)
+    return sheet and (b'tr"' in body or b"tr'" in body)
 
 
 def _beyond(path: Path, name: str, where: str) -> None:
