@@ -135,3 +135,11 @@ def test_help_speaks_chinese_and_names_kinds_not_python_types() -> None:
         assert "选项" in output
     _, output = run("template", "--help")
     assert "[默认：(明年)]" in "".join(output.split()) and "[default: 0]" not in output
+
+
+def test_import_knows_our_own_template_and_reads_a_folder(tmp_path: Path) -> None:
+    code, output = run("import", str(INBOX / "440100002-广州市社会福利院.xlsx"))
+    assert code == 0 and "perfxl 模板" in output and "column-missing" not in output
+    code, output = run("import", str(INBOX))
+    assert "文件不存在" not in output and "读入了 8 个文件" in output
+    assert output.count("perfxl 模板") == 7 and "公开表" in output  # 440100001 is published
