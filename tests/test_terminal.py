@@ -143,3 +143,20 @@ def test_import_knows_our_own_template_and_reads_a_folder(tmp_path: Path) -> Non
     code, output = run("import", str(INBOX))
     assert "文件不存在" not in output and "读入了 8 个文件" in output
     assert output.count("perfxl 模板") == 7 and "公开表" in output  # 440100001 is published
+
+
+def test_the_progress_bar_counts_files_rejected_not_issues(tmp_path: Path) -> None:
+    """On a terminal (forced here), collect's bar says how many files were sent back so far;
+    the samples' four rejected files carry six errors between them."""
+    import re
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "perfxl", "collect", str(INBOX), "--roster", str(ROSTER),
+         "--ledger", str(tmp_path / "l.db"), "--jobs", "1"],
+        capture_output=True, text=True, env={**os.environ, "FORCE_COLOR": "1", "COLUMNS": "150"},
+    )  # fmt: skip
+    shown = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", done.stderr)
+    counts = re.findall(r"已退回 (\d+)", shown)
+    assert counts and counts[-1] == "4", shown[-500:]
