@@ -6,10 +6,17 @@ department), 项目明细, 指标明细, 校验问题, 提交情况 (ledger/deta
 SQLite to xlsxwriter in constant-memory mode, so memory does not grow with the number of
 submissions; totals are formulas whose cached values are the `Decimal` sums, since a
 returned workbook's cached values are never recomputed on load.
+
+Every sheet prints on A4, fitted to the width of the page: the tables landscape, with their
+header row on every page, text wrapped in columns as wide as their first rows need (up to a
+limit, so that a long 绩效目标 wraps rather than widening the table); 汇总 portrait, its
+figures on the first page and its charts on the next, never cut by a page break.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -36,6 +43,24 @@ from perfxl.ledger.status import STATUS_TEXT, StatusReport, department_status
 from perfxl.ledger.store import Store
 
 SHEET_ROWS = 1_048_576  # the rows of an Excel sheet
+
+# Printing. Column widths are in Excel's units (the width of a digit; a Chinese character
+# takes two), taken from a table's first rows.
+MEASURED_ROWS = 1_000  # the rows a table's column widths are taken from
+TEXT_WIDTH = 16  # the widest a text column gets (8 Chinese characters), then it wraps
+LONG_TEXT_WIDTH = 44  # the same for a column of long text (绩效目标, 说明 …)
+LONG_TEXT = 40  # a column declared at least this wide holds long text
+MONEY_WIDTH = 12  # `9,999,999.99`
+LINE_HEIGHT = 15  # points, a line of wrapped text
+LINES_KNOWN = 10_000  # texts whose lines a column remembers
+DEFAULT_FORMAT = {"font_name": "Calibri", "font_size": 11, "text_wrap": True, "valign": "top"}
+NUMERIC = frozenset({"money", "number", "count", "int"})  # the kinds written as numbers
+# 汇总, portrait: its columns A and B–E at least this wide, and its charts in pixels
+# (xlsxwriter's default row; as wide as A–E) within a page (A4 less the margins, 96 an inch).
+SUMMARY_WIDTHS = (22, 16)
+ROW_HEIGHT = 20
+CHART_HEIGHT = 320
+PAGE_HEIGHT = 900
 
 
 @dataclass
@@ -95,6 +120,9 @@ def write_ledger(
             "strings_to_numbers": False,
             "strings_to_formulas": False,
             "strings_to_urls": False,
+            # Every cell's text wraps, at the top of its row, unless its format says not:
+            # as the default, it costs nothing a cell (a format of its own would).
+            "default_format_properties": DEFAULT_FORMAT,
         },
     )
     try:
@@ -141,7 +169,7 @@ _LEVELS = (INDICATOR["level1"].titles[0], INDICATOR["level2"].titles[0])
 
 def _formats(wb: Any) -> dict[str, Any]:
     return {
-        "title": wb.add_format({"bold": True, "font_size": 14}),
+        "title": wb.add_format({"bold": True, "font_size": 14, "text_wrap": False}),
         "head": wb.add_format(
             {
                 "bold": True,
@@ -155,14 +183,124 @@ def _formats(wb: Any) -> dict[str, Any]:
         "money_bold": wb.add_format({"num_format": "#,##0.00", "bold": True, "top": 1}),
         "bold": wb.add_format({"bold": True, "top": 1}),
         "error": wb.add_format({"font_color": "#C00000"}),
-    }
+    }  # each, as a cell with none, wraps its text at the top of the row (DEFAULT_FORMAT)
 
 
-def _header(ws: Any, titles: list[str], widths: list[int], f: dict[str, Any]) -> None:
-    for c, (title, width) in enumerate(zip(titles, widths, strict=True)):
-        ws.set_column(c, c, width)
-        ws.write_string(0, c, title, f["head"])
-    ws.freeze_panes(1, 0)
+def _text_width(text: str) -> int:
+    """How wide a text is in Excel's units: a Chinese character (three bytes in UTF-8)
+    counts two, a Latin one one; the longest line of several."""
+    return max((len(line.encode()) + len(line)) // 2 for line in text.split("\n"))
+
+
+def _lines(text: str, width: int) -> int:
+    """The lines a text takes wrapped in a column `width` wide: rather one too many than
+    one too few, since a line too few is cut off in print."""
+    room = max(width - 1, 1)
+    return sum(
+        max(1, -(-((len(line.encode()) + len(line)) // 2) // room)) for line in text.split("\n")
+    )
+
+
+class _Layout:
+    """A table's column widths and row heights. The widths come from the header and the
+    values of the first rows (`see`): as wide as the widest value, up to `TEXT_WIDTH` for
+    text (`LONG_TEXT_WIDTH` for a column declared as long text), past which it wraps; a
+    number never narrower than it prints, money not under `MONEY_WIDTH`; a header wraps
+    onto up to three lines. A row is then as tall as its most wrapped text (`height`), for
+    no program works that out on opening the file (LibreOffice and WPS do not)."""
+
+    def __init__(self, titles: list[str], kinds: list[str], declared: list[int]) -> None:
+        self.titles, self.kinds, self.declared = titles, kinds, declared
+        self.seen = [0] * len(titles)
+        # The text columns: each one's index, width, the characters that always fit, and
+        # the lines of the longer texts already seen.
+        self.wrap: list[tuple[int, int, int, dict[str, int]]] | None = None
+
+    def see(self, values: list[object]) -> None:
+        for c, value in enumerate(values):
+            if value is not None and value != "":
+                self.widen(c, value)
+
+    def widen(self, c: int, value: object) -> None:
+        if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+            width = len(f"{value:,.2f}" if self.kinds[c] == "money" else str(value))
+        else:
+            width = _text_width(str(value))
+        self.seen[c] = max(self.seen[c], width)
+
+    def widths(self) -> list[int]:
+        widths = []
+        for title, kind, declared, seen in zip(
+            self.titles, self.kinds, self.declared, self.seen, strict=True
+        ):
+            # The values with a margin; the header's third, or half when short.
+            head = _text_width(title[: math.ceil(len(title) / (3 if len(title) > 4 else 2))])
+            if kind == "money":
+                width = max(seen + 2, head + 1, MONEY_WIDTH)
+            elif kind in NUMERIC:
+                width = max(seen + 2, head + 1, 5)
+            else:
+                cap = LONG_TEXT_WIDTH if declared >= LONG_TEXT else TEXT_WIDTH
+                width = min(max(seen + 2, head + 1, 5), cap + 2)
+            widths.append(width)
+        return widths
+
+    def height(self, values: list[object]) -> float | None:
+        """A row's height in points where its text wraps (None: one line). The text
+        widths are those of the rows seen before the first call."""
+        if self.wrap is None:
+            widths = self.widths()
+            self.wrap = [
+                (c, widths[c], (widths[c] - 1) // 2, {})
+                for c, kind in enumerate(self.kinds)
+                if kind not in NUMERIC
+            ]
+        lines = 1
+        for c, width, short, known in self.wrap:
+            value = values[c]
+            # A text of `short` characters fits, even all Chinese: the usual case, at once;
+            # a longer one is worked out once (names and files come again and again).
+            if isinstance(value, str) and (len(value) > short or "\n" in value):
+                n = known.get(value)
+                if n is None:
+                    if len(known) >= LINES_KNOWN:
+                        known.clear()
+                    n = known[value] = _lines(value, width)
+                lines = max(lines, n)
+        return LINE_HEIGHT * lines if lines > 1 else None
+
+    def apply(self, ws: Any, f: dict[str, Any]) -> None:
+        """The widths, and the header row (as tall as its most wrapped title)."""
+        widths = self.widths()
+        for c, width in enumerate(widths):
+            ws.set_column(c, c, width)
+        lines = max((_lines(t, w) for t, w in zip(self.titles, widths, strict=True)), default=1)
+        ws.set_row(0, LINE_HEIGHT * lines if lines > 1 else None)
+        for c, title in enumerate(self.titles):
+            ws.write_string(0, c, title, f["head"])
+        ws.freeze_panes(1, 0)
+
+
+def _page_setup(
+    ws: Any, last_row: int, last_col: int, landscape: bool = True, table: bool = True
+) -> None:
+    """A4, fitted to the width of the page (as many pages down as it takes), centred, the
+    sheet's name at the top and `第 1 页，共 3 页` at the foot of each page; a table with its
+    header row on every page and its grid lines printed."""
+    ws.set_paper(9)  # A4
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.set_margins(left=0.4, right=0.4, top=0.75, bottom=0.75)
+    ws.set_header("&C&A", {"margin": 0.3})
+    ws.set_footer("&C第 &P 页，共 &N 页", {"margin": 0.3})
+    ws.center_horizontally()
+    ws.fit_to_pages(1, 0)
+    ws.print_area(0, 0, last_row, last_col)
+    if table:
+        ws.repeat_rows(0)
+        ws.hide_gridlines(0)  # shown, and printed
 
 
 def _put(ws: Any, r: int, c: int, value: object, fmt: Any = None) -> None:
@@ -216,25 +354,35 @@ def _write_table(
 ) -> Written:
     """A detail table, row by row, on its sheet and, past `sheet_rows` rows a sheet, on the
     next (`指标明细 (2)` …), each with the header; with `total_label`, a 合计 row under its
-    money columns, summing every part. Every row is written: none is dropped."""
+    money columns, summing every part. Every row is written: none is dropped. The column
+    widths come from the first `MEASURED_ROWS` rows, held back until they are known."""
     columns = [c.title for c in table.columns]
-    widths = [c.width for c in table.columns]
+    layout = _Layout(columns, [c.kind for c in table.columns], [c.width for c in table.columns])
+    rows = iter(table.rows)
+    first = list(itertools.islice(rows, MEASURED_ROWS))
+    for values in first:
+        layout.see(values)
     money = {c: col.title for c, col in enumerate(table.columns) if col.kind == "money"}
     sums = dict.fromkeys(money, ZERO)
     formats = [f["money"] if c in money else None for c in range(len(table.columns))]
     per_sheet = max(sheet_rows - 2, 1)  # the header, and room for the 合计 row
     parts: list[tuple[str, int]] = []
+    sheets: list[Any] = []
     ws, r, count, title = None, 0, 0, table.title
-    for values in table.rows:
+    for values in itertools.chain(first, rows):
         if ws is None or r >= per_sheet:
             if ws is not None:
                 parts.append((title, r + 1))
             title = table.title if not parts else f"{table.title} ({len(parts) + 1})"
             ws = wb.add_worksheet(title)
-            _header(ws, columns, widths, f)
+            sheets.append(ws)
+            layout.apply(ws, f)
             r = 0
         r += 1
         count += 1
+        height = layout.height(values)
+        if height is not None:
+            ws.set_row(r, height)
         for c, value in enumerate(values):
             _put(ws, r, c, value, formats[c])
         for c in money:
@@ -246,11 +394,21 @@ def _write_table(
     if ws is None:  # no rows: the sheet with its header
         title = table.title
         ws = wb.add_worksheet(title)
-        _header(ws, columns, widths, f)
+        sheets.append(ws)
+        layout.apply(ws, f)
     parts.append((title, r + 1))
+    last_rows = [last - 1 for _, last in parts]  # 0-based, each sheet's
     if total_label is not None and money:
         label_col = next(c for c, col in enumerate(table.columns) if col.title == label_title)
         _total_row(ws, r + 1, label_col, sums, parts, f)
+        last_rows[-1] += 1
+        for c, value in sums.items():  # the totals' widths (columns can widen after rows)
+            layout.widen(c, value)
+        widths = layout.widths()
+        for sheet, c in itertools.product(sheets, money):
+            sheet.set_column(c, c, widths[c])
+    for sheet, last in zip(sheets, last_rows, strict=True):
+        _page_setup(sheet, last, len(columns) - 1)
     return Written({money[c]: s for c, s in sums.items()}, count, parts)
 
 
@@ -268,36 +426,50 @@ def _write_departments(ws: Any, status: StatusReport, f: dict[str, Any]) -> tupl
         "提交次数",
         "采用的文件",
     ]
-    widths = [12, 24, 12, 12, *(14 for _ in money), 12, 12, 12, 12, 30]
-    _header(ws, titles, widths, f)
+    kinds = ["text", "text", "text", "count", *("money" for _ in money)]
+    kinds += ["count", "count", "count", "count", "text"]
+    layout = _Layout(titles, kinds, [12, 24, 12, 12, *(14 for _ in money), 12, 12, 12, 12, 30])
     first_money = 4
     sums = dict.fromkeys(money, ZERO)
+    rows: list[list[object]] = []
+    for d in status.departments:
+        rows.append(
+            [
+                d.code,
+                d.name,
+                STATUS_TEXT[d.status],
+                d.projects,
+                *(d.amounts.get(k, ZERO) for k in money),
+                d.indicators,
+                d.errors,
+                d.warnings,
+                d.submissions,
+                d.submission.file_name if d.submission else "",
+            ]
+        )
+        for k in money:
+            sums[k] += d.amounts.get(k, ZERO)
+    money_cols = {first_money + n: sums[k] for n, k in enumerate(money)}
+    for values in rows:
+        layout.see(values)
+    for c, total in money_cols.items():
+        layout.widen(c, total)
+    layout.apply(ws, f)
     r = 0
-    for r, d in enumerate(status.departments, start=1):
-        values: list[object] = [
-            d.code,
-            d.name,
-            STATUS_TEXT[d.status],
-            d.projects,
-            *(d.amounts.get(k, ZERO) for k in money),
-            d.indicators,
-            d.errors,
-            d.warnings,
-            d.submissions,
-            d.submission.file_name if d.submission else "",
-        ]
+    for r, (d, values) in enumerate(zip(status.departments, rows, strict=True), start=1):
+        height = layout.height(values)
+        if height is not None:
+            ws.set_row(r, height)
         for c, value in enumerate(values):
-            if first_money <= c < first_money + len(money):
+            if kinds[c] == "money":
                 fmt = f["money"]
             else:
                 fmt = f["error"] if d.status != "accepted" and c == 2 else None
             _put(ws, r, c, value, fmt)
-        for k in money:
-            sums[k] += d.amounts.get(k, ZERO)
     last = r
-    money_cols = {first_money + n: sums[k] for n, k in enumerate(money)}
     _total_row(ws, last + 1, 1, money_cols, [("部门汇总", last + 1)], f)
     ws.autofilter(0, 0, max(last, 1), len(titles) - 1)
+    _page_setup(ws, last + 1, len(titles) - 1)
     return 1, last  # first and last data row (0-based) for the chart
 
 
@@ -313,8 +485,6 @@ def _write_summary(
     f: dict[str, Any],
     title: str,
 ) -> None:
-    ws.set_column(0, 0, 22)
-    ws.set_column(1, 4, 16)
     ws.write_string(0, 0, title, f["title"])
     ws.write_string(2, 0, "资金来源", f["head"])
     ws.write_string(2, 1, "金额（万元）", f["head"])
@@ -369,6 +539,15 @@ def _write_summary(
         for code, n in sorted(totals.by_level2.items())
         if codeset.l2(code) is None
     ]
+    # Columns A, B and D as wide as their texts; the charts as wide as A–E, in pixels.
+    labels = [*totals.money.values(), *(label for label, _ in counts + tuple(level1))]
+    widths = [SUMMARY_WIDTHS[0], *(SUMMARY_WIDTHS[1] for _ in range(4))]
+    widths[0] = max([widths[0], *(_text_width(label) + 2 for label in labels)])
+    widths[1] = max([widths[1], *(_text_width(v) + 2 for _, v in counts if isinstance(v, str))])
+    widths[3] = max([widths[3], *(_text_width(label) + 2 for label, _ in level2)])
+    for c, width in enumerate(widths):
+        ws.set_column(c, c, width)
+    chart_width = sum(width * 7 + 5 for width in widths)
     for n in range(max(len(level1), len(level2))):
         if n < len(level1):
             ws.write_string(r + 1 + n, 0, level1[n][0])
@@ -379,6 +558,16 @@ def _write_summary(
     first, last = dept_rows
     total = next(iter(totals.money.values()))  # the first amount: 总计
     total_col = 4  # 部门汇总: the amounts start after 单位编码, 单位名称, 状态, 项目数
+    # The charts below the figures, from the top of the next page, as wide as columns A–E:
+    # the first as tall as its departments need (within a page), the second on the same
+    # page where both fit, else on a page of its own; a page break is never inside one.
+    top = r + max(len(level1), len(level2)) + 2
+    bars = min(max(CHART_HEIGHT, 80 + 24 * (last - first + 1)), PAGE_HEIGHT)
+    below = top + math.ceil(bars / ROW_HEIGHT) + 1
+    breaks = [top]
+    if (below - top) * ROW_HEIGHT + CHART_HEIGHT > PAGE_HEIGHT:
+        breaks.append(below)
+    end = below + math.ceil(CHART_HEIGHT / ROW_HEIGHT)
     chart = wb.add_chart({"type": "bar"})
     chart.add_series(
         {
@@ -389,7 +578,9 @@ def _write_summary(
     )
     chart.set_title({"name": "各单位项目资金"})
     chart.set_legend({"none": True})
-    ws.insert_chart("G3", chart, {"x_scale": 1.3, "y_scale": 1.2})
+    # A little below the page break: a chart's border on it would print on both pages.
+    place = {"x_scale": chart_width / 480, "y_offset": 4}
+    ws.insert_chart(top, 0, chart, {**place, "y_scale": bars / 288})
     column = wb.add_chart({"type": "column"})
     column.add_series(
         {
@@ -400,4 +591,6 @@ def _write_summary(
     )
     column.set_title({"name": "指标按一级分布"})
     column.set_legend({"none": True})
-    ws.insert_chart("G22", column, {"x_scale": 1.3})
+    ws.insert_chart(below, 0, column, {**place, "y_scale": CHART_HEIGHT / 288})
+    ws.set_h_pagebreaks(breaks)
+    _page_setup(ws, end, 4, landscape=False, table=False)
