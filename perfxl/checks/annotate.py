@@ -1,6 +1,10 @@
 """Annotated copies: the submitted workbook with every flagged cell highlighted (errors
 red, warnings yellow) and a note, and a first sheet 校验结果 listing every issue with a link
-to its cell. The original file is never touched: the copy is written elsewhere."""
+to its cell. The original file is never touched: the copy is written elsewhere.
+
+校验结果 prints on A4 landscape, fitted to the width of the page, its header row on every
+page, its long texts wrapped in rows as tall as they need; the department's own sheets keep
+their own page setup."""
 
 from __future__ import annotations
 
@@ -15,6 +19,18 @@ RESULT_SHEET = "校验结果"
 ANNOTATABLE = (".xlsx", ".xlsm")
 RED, YELLOW = "FFC7CE", "FFEB9C"
 HEADERS = ("序号", "级别", "工作表", "单元格", "代码", "说明", "原值", "修改建议")
+WIDTHS = (6, 6, 10, 9, 24, 50, 20, 40)  # the columns', in Excel's units (a digit's width)
+LINE_HEIGHT = 15  # points, a line of wrapped text
+
+
+def _lines(text: str, width: int) -> int:
+    """The lines a text takes wrapped in a column `width` wide, a Chinese character (three
+    bytes in UTF-8) counting two: rather one too many than one too few, since a line too
+    few is cut off in print (no program works out a row's height on opening the file)."""
+    room = max(width - 1, 1)
+    return sum(
+        max(1, -(-((len(line.encode()) + len(line)) // 2) // room)) for line in text.split("\n")
+    )
 
 
 def annotate(source: Path, issues: list[Issue], out_dir: Path) -> Path:
@@ -23,6 +39,7 @@ def annotate(source: Path, issues: list[Issue], out_dir: Path) -> Path:
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.hyperlink import Hyperlink
+    from openpyxl.worksheet.page import PageMargins
 
     if source.suffix.lower() not in ANNOTATABLE:
         raise FileError(source, "只有 .xlsx/.xlsm 工作簿可以生成标注副本")
@@ -62,6 +79,8 @@ def annotate(source: Path, issues: list[Issue], out_dir: Path) -> Path:
     ws.append(HEADERS)
     for cell in ws[1]:
         cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
     if not issues:  # a clean file says so, rather than an empty list
         ws.append(["", "", "", "", "", "未发现问题：校验通过，可以提交。", "", ""])
     for n, issue in enumerate(issues, start=1):
@@ -87,13 +106,37 @@ def annotate(source: Path, issues: list[Issue], out_dir: Path) -> Path:
             link.hyperlink = Hyperlink(
                 ref=link.coordinate, location=f"'{issue.sheet}'!{issue.cell}"
             )
-            link.font = Font(color="0563C1", underline="single")
-    for letter, width in zip("ABCDEFGH", (6, 6, 10, 9, 24, 70, 24, 50), strict=True):
+            plain = link.font  # the workbook's font, blue and underlined
+            link.font = Font(name=plain.name, size=plain.sz, color="0563C1", underline="single")
+    for letter, width in zip("ABCDEFGH", WIDTHS, strict=True):
         ws.column_dimensions[letter].width = width
     for row in ws.iter_rows(min_row=2):
-        for cell in row[5:]:
+        for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+        lines = max(
+            (
+                _lines(str(cell.value), width)
+                for cell, width in zip(row, WIDTHS, strict=True)
+                if cell.value is not None
+            ),
+            default=1,
+        )
+        if lines > 1:
+            ws.row_dimensions[row[0].row].height = LINE_HEIGHT * lines
     ws.freeze_panes = "A2"
+    # Printed: A4 landscape, as wide as the page and as many pages down as it takes, the
+    # header row on each, the grid lines, the sheet's name and the page number.
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    ws.print_options.horizontalCentered = True
+    ws.print_options.gridLines = True
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.75, bottom=0.75)
+    ws.oddHeader.center.text = "&A"
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
     wb.active = 0
     for sheet in wb.worksheets:
         sheet.sheet_view.tabSelected = sheet.title == RESULT_SHEET
