@@ -23,9 +23,7 @@ from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from perfxl.cli import app
-from perfxl.cli.render import KINDS
 from perfxl.domain.model import Project
-from perfxl.ledger.details import KIND_TEXT
 from perfxl.ledger.exports import write_details
 from perfxl.ledger.store import Store
 
@@ -207,10 +205,6 @@ def test_parquet_and_csv_amounts_are_the_ledgers_to_the_cent(outputs: Path) -> N
 def test_every_csv_opens_with_a_byte_order_mark(outputs: Path) -> None:
     for name in TABLES:
         assert (outputs / "csv" / f"{name}.csv").read_bytes()[:3] == b"\xef\xbb\xbf", name
-
-
-def test_the_terminal_and_the_files_name_kinds_alike() -> None:
-    assert KIND_TEXT == KINDS
 
 
 def test_the_zone_is_the_machines(outputs: Path, tmp_path: Path) -> None:

@@ -15,20 +15,11 @@ from perfxl.checks.validate import ISSUE_FIELDS, FileReport
 from perfxl.cli.app import err, out
 from perfxl.domain.model import Issue, ReadResult
 from perfxl.ledger.collect import CollectReport
+from perfxl.ledger.details import KIND_TEXT
 from perfxl.ledger.exports import csv_safe
 from perfxl.ledger.status import STATUS_TEXT, StatusReport
 
-KINDS = {
-    "template": "perfxl 模板",
-    "plain": "普通工作表",
-    "published": "公开表",
-    "grid": "指标明细表",
-    "form": "项目申报表",
-    "department": "部门整体绩效目标表",
-    "structured": "perfxl 结构化数据",
-    "json": "JSON",
-    None: "无法读取",
-}
+KINDS = KIND_TEXT  # the kinds of file, as every output names them
 
 
 def print_json(data: object) -> None:

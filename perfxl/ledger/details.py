@@ -411,7 +411,7 @@ def submission_table(store: Store, year: int | None, for_people: bool = True) ->
 FORMS = {"project": "项目支出", "department": "部门整体"}
 # An issue's severity, as the terminal and the workbook say it.
 SEVERITY_TEXT = {"error": "错误", "warning": "提示"}
-# The kind of file a submission was read as (the terminal's words, cli/render.py KINDS).
+# The kind of file a submission was read as, in every output (the terminal's too).
 KIND_TEXT: dict[str | None, str] = {
     "template": "perfxl 模板",
     "plain": "普通工作表",
