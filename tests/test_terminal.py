@@ -160,3 +160,37 @@ def test_the_progress_bar_counts_files_rejected_not_issues(tmp_path: Path) -> No
     shown = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", done.stderr)
     counts = re.findall(r"已退回 (\d+)", shown)
     assert counts and counts[-1] == "4", shown[-500:]
+
+
+def test_a_roster_is_remembered_per_year_and_a_smaller_one_is_said(tmp_path: Path) -> None:
+    ledger, empty = tmp_path / "l.db", tmp_path / "empty"
+    empty.mkdir()
+    partial = tmp_path / "partial.csv"
+    partial.write_text("code,name\n440100005,广州市福利彩票发行中心\n", encoding="utf-8")
+    run("collect", str(INBOX), "--roster", str(ROSTER), "--ledger", str(ledger), "--year", "2026")
+    # Another year's roster leaves 2026's alone.
+    _, output = run("collect", str(empty), "--roster", str(partial), "--ledger", str(ledger),
+                    "--year", "2027")  # fmt: skip
+    assert "名单已更换" not in output
+    data = json.loads(run("status", "--ledger", str(ledger), "--year", "2026", "--json")[1])
+    assert len(data["departments"]) == 5 and not data["unknown"][1:]
+    # A smaller roster for the same year replaces it, and says so.
+    _, output = run("collect", str(empty), "--roster", str(partial), "--ledger", str(ledger),
+                    "--year", "2026")  # fmt: skip
+    assert "名单已更换" in output and "少了4个单位" in "".join(output.split())
+
+
+def test_collect_without_a_roster_matches_by_the_one_remembered(tmp_path: Path) -> None:
+    ledger, first, later = tmp_path / "l.db", tmp_path / "first", tmp_path / "later"
+    first.mkdir()
+    later.mkdir()
+    shutil.copy(INBOX / "440100002-广州市社会福利院.xlsx", first)
+    shutil.copy(INBOX / "440100001-广州市民政局-项目支出绩效目标表.xlsx", later)
+    run("collect", str(first), "--roster", str(ROSTER), "--ledger", str(ledger), "--year", "2026")
+    run("collect", str(later), "--ledger", str(ledger), "--year", "2026")
+    import sqlite3
+
+    with sqlite3.connect(ledger) as db:
+        codes = dict(db.execute("SELECT file_name, department_code FROM submissions"))
+    # The published table names its department, which the remembered roster knows.
+    assert codes["440100001-广州市民政局-项目支出绩效目标表.xlsx"] == "440100001"

@@ -151,6 +151,13 @@ def collect_report(report: CollectReport, ledger: Path) -> None:
         out.print(table)
     for issue in report.skipped:
         err.print(f"[yellow]{escape(issue.file or '')}[/]：{escape(issue.message)}（{issue.code}）")
+    if report.roster_dropped:
+        dropped = report.roster_dropped
+        err.print(
+            f"[yellow]名单已更换[/]：这次给出的名单比台账中记住的少了 {len(dropped)} 个单位"
+            f"（{escape('、'.join(dropped[:10]))}{'等' if len(dropped) > 10 else ''}），"
+            "此后按这次的名单对照"
+        )
     changed = [event for event in events if event.changes]
     for event in changed[:LONG] if shown is events else []:
         out.print(f"[bold]{escape(Path(event.file).name)}[/] 相对上次提交的变化：")

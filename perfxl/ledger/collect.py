@@ -136,6 +136,7 @@ class Event:
 class CollectReport:
     events: list[Event] = field(default_factory=list)
     skipped: list[Issue] = field(default_factory=list)  # links not followed, with why
+    roster_dropped: list[str] = field(default_factory=list)  # codes the new roster lacks
 
     def count(self, outcome: str) -> int:
         return sum(1 for e in self.events if e.outcome == outcome)
@@ -467,8 +468,10 @@ def collect(
     recorded."""
     report = CollectReport()
     inbox = inbox_files(inputs, follow_links)
-    if roster is not None:  # remembered: status and ledger need not be told again
-        store.save_roster(roster)
+    if roster is not None:  # remembered: collect, status and ledger need not be told again
+        report.roster_dropped = store.save_roster(roster, year)
+    else:  # the roster given before, for this year
+        roster = store.roster(year)
     report.skipped = inbox.skipped
     files = inbox.files
     if on_total:

@@ -198,16 +198,19 @@ def department_wide_forms(db: sqlite3.Connection) -> None:
 
 
 def remembered_roster(db: sqlite3.Connection) -> None:
-    """The roster the last collect was given, so that status and ledger know who is
-    expected without being told again."""
+    """The roster each year's collect was given (year 0: a collect given no year), so that
+    collect, status and ledger know who is expected without being told again."""
     _run(
         db,
         """CREATE TABLE roster (
-            code TEXT PRIMARY KEY,
+            year INTEGER NOT NULL,
+            code TEXT NOT NULL,
             name TEXT NOT NULL,
             parent TEXT,
             contact TEXT,
-            position INTEGER NOT NULL
+            position INTEGER NOT NULL,
+            saved INTEGER NOT NULL,        -- which save: the latest is the roster in force
+            PRIMARY KEY (year, code)
         )""",
     )
 

@@ -90,12 +90,24 @@ class Queries:
         extras = [extra_field(r["key"], r["header"], money=r["type"] == "amount") for r in rows]
         return (PROJECT if entity == "project" else INDICATOR).with_extras(extras)
 
-    def roster(self) -> list[RosterEntry] | None:
-        """The roster the last collect was given, in its order; None if none was."""
+    def roster(self, year: int | None = None) -> list[RosterEntry] | None:
+        """The roster a collect was given for `year` (or, for a year it was not given one,
+        the one given with no year; with no year asked, the latest given), in its order;
+        None if none was."""
+        if year is None:
+            found = self.db.execute("SELECT year FROM roster ORDER BY saved DESC LIMIT 1")
+        else:
+            found = self.db.execute(
+                "SELECT year FROM roster WHERE year IN (?, 0) ORDER BY year DESC LIMIT 1", (year,)
+            )
+        row = found.fetchone()
+        if row is None:
+            return None
         rows = self.db.execute(
-            "SELECT code, name, parent, contact FROM roster ORDER BY position"
+            "SELECT code, name, parent, contact FROM roster WHERE year = ? ORDER BY position",
+            (row[0],),
         ).fetchall()
-        return [RosterEntry(code=r[0], name=r[1], parent=r[2], contact=r[3]) for r in rows] or None
+        return [RosterEntry(code=r[0], name=r[1], parent=r[2], contact=r[3]) for r in rows]
 
     def by_sha256(self, sha256: str) -> Submission | None:
         """The submission of a file, known by its bytes."""

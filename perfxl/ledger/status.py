@@ -117,7 +117,7 @@ def department_status(
     roster). The department-wide form is expected once the ledger holds one."""
     everything = store.submissions(year)
     overall = [s for s in everything if s.form == "department"]
-    roster = roster if roster is not None else store.roster()
+    roster = roster if roster is not None else store.roster(year)
     entries = (
         roster
         if roster is not None

@@ -134,15 +134,23 @@ class Store(Queries):
 
     # --- writing -------------------------------------------------------------------------
 
-    def save_roster(self, entries: list[RosterEntry]) -> None:
-        """Remember the roster a collect was given (it replaces the one before)."""
+    def save_roster(self, entries: list[RosterEntry], year: int | None) -> list[str]:
+        """Remember the roster a collect was given for a year (it replaces that year's, and
+        no other's); returns the codes of the year's roster before that it no longer has."""
         with self.transaction() as db:
-            db.execute("DELETE FROM roster")
+            before = {
+                row[0] for row in db.execute("SELECT code FROM roster WHERE year = ?", (year or 0,))
+            }
+            saved = db.execute("SELECT COALESCE(MAX(saved), 0) + 1 FROM roster").fetchone()[0]
+            db.execute("DELETE FROM roster WHERE year = ?", (year or 0,))
             db.executemany(
-                "INSERT OR REPLACE INTO roster (code, name, parent, contact, position)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(e.code, e.name, e.parent, e.contact, n) for n, e in enumerate(entries)],
-            )
+                "INSERT OR REPLACE INTO roster"
+                " (year, code, name, parent, contact, position, saved)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(year or 0, e.code, e.name, e.parent, e.contact, n, saved)
+                 for n, e in enumerate(entries)],
+            )  # fmt: skip
+        return sorted(before - {e.code for e in entries})
 
     def has_sha256(self, sha256: str) -> bool:
         found = self.db.execute("SELECT 1 FROM submissions WHERE sha256 = ?", (sha256,))
