@@ -259,3 +259,26 @@ def test_amounts_beyond_the_usual_digits_are_kept_exactly(tmp_path: Path) -> Non
     assert rows[0]["项目名称"] == "'=HYPERLINK(1)"
     assert [r["接收时间"] for r in csv_records(tmp_path / "csv" / "submissions.csv")] == [LOCAL]
     assert [r["类型"] for r in csv_records(tmp_path / "csv" / "submissions.csv")] == ["普通工作表"]
+
+
+def test_a_column_widened_for_places_keeps_precision_18_where_it_suffices(
+    tmp_path: Path,
+) -> None:
+    amounts = [Decimal("0.1234567"), Decimal("5.00")]
+    ledger = tmp_path / "ledger.db"
+    with Store(ledger) as store, store.transaction():
+        submission = store.insert_submission(
+            {"department_code": "D01", "department_name": "测试局", "fiscal_year": 2026,
+             "file_name": "D01.xlsx", "file_path": "/inbox/D01.xlsx", "sha256": "1" * 64,
+             "received_at": ARRIVED.isoformat(), "recorded_at": ARRIVED.isoformat(),
+             "kind": "plain", "status": "accepted", "verdict": "accepted", "errors": 0,
+             "warnings": 0, "form": "project"},
+        )  # fmt: skip
+        projects = [Project(code=f"P{n}", name=f"项目{n}", total=amount, fiscal=amount,
+                            goal="目标") for n, amount in enumerate(amounts)]  # fmt: skip
+        store.insert_content(submission, projects, [])
+    with Store(ledger) as store:
+        write_details(store, tmp_path / "pq", "parquet")
+    table = pq.read_table(tmp_path / "pq" / "projects.parquet")
+    assert table.schema.field("总计").type == pa.decimal128(18, 7)
+    assert table.column("总计").to_pylist() == amounts

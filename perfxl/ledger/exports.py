@@ -250,7 +250,7 @@ def _wider(pa: Any, values: tuple[object, ...], type_: Any) -> Any:
     if pa.types.is_decimal(type_):
         numbers = [v for v in values if v is not None]
         if all(isinstance(v, Decimal) and v.is_finite() for v in numbers):
-            scale, whole = type_.scale, type_.precision - type_.scale
+            scale, whole = type_.scale, 1  # the whole digits the values have, not room
             for v in numbers:
                 _, digits, exponent = Decimal(str(v)).as_tuple()
                 assert isinstance(exponent, int)
