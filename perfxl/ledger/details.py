@@ -381,9 +381,8 @@ SUBMISSION_COLUMNS = (
 
 
 def submission_values(s: Submission, for_people: bool = True) -> list[object]:
-    """A row of 提交情况. For people (the workbook) the time is its local text and a file
-    from outside the roster says so under 单位编码; for files, the time is a moment and the
-    code is none."""
+    """A row of 提交情况. For people (the workbook) a file from outside the roster says so
+    under 单位编码; for files the code is none. The time is a moment in local time."""
     received = local_time(s.received_at)
     return [
         s.id,
@@ -392,7 +391,7 @@ def submission_values(s: Submission, for_people: bool = True) -> list[object]:
         s.file_department_name or s.file_department_code,
         s.fiscal_year,
         s.file_name,
-        local_text(received) if for_people else received,
+        received,  # a moment, in local time: a date in the workbook, text in the CSV
         FORMS.get(s.form, s.form),
         KIND_TEXT.get(s.kind, s.kind),
         STATUS_TEXT.get(s.status, s.status),

@@ -19,6 +19,7 @@ import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,7 @@ def _formats(wb: Any) -> dict[str, Any]:
             }
         ),
         "money": wb.add_format({"num_format": "#,##0.00"}),
+        "time": wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),  # a date Excel sorts
         "money_bold": wb.add_format({"num_format": "#,##0.00", "bold": True, "top": 1}),
         "bold": wb.add_format({"bold": True, "top": 1}),
         "error": wb.add_format({"font_color": "#C00000"}),
@@ -312,6 +314,8 @@ def _put(ws: Any, r: int, c: int, value: object, fmt: Any = None) -> None:
         ws.write_number(r, c, float(value), fmt)  # doubles, as Excel stores numbers
     elif isinstance(value, int) and not isinstance(value, bool):
         ws.write_number(r, c, value, fmt)
+    elif isinstance(value, datetime):  # local time, as the office reads it
+        ws.write_datetime(r, c, value.replace(tzinfo=None), fmt)
     else:
         ws.write_string(r, c, str(value), fmt)
 
@@ -364,7 +368,10 @@ def _write_table(
         layout.see(values)
     money = {c: col.title for c, col in enumerate(table.columns) if col.kind == "money"}
     sums = dict.fromkeys(money, ZERO)
-    formats = [f["money"] if c in money else None for c in range(len(table.columns))]
+    formats = [
+        f["money"] if c in money else f["time"] if col.kind == "time" else None
+        for c, col in enumerate(table.columns)
+    ]
     per_sheet = max(sheet_rows - 2, 1)  # the header, and room for the 合计 row
     parts: list[tuple[str, int]] = []
     sheets: list[Any] = []
