@@ -17,7 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from perfxl import __version__
 from perfxl.domain.codesets import CodeSet
 from perfxl.domain.fields import caption_key
 from perfxl.domain.model import Department, OverallTable
@@ -75,19 +74,10 @@ class _OverallWriter(WorkbookWriter[OverallSpec]):
             self.wb.close()
 
     def metadata(self) -> dict[str, str]:
-        return {
-            "template_id": self.spec.id,
-            "spec_version": self.spec.version,
-            "form": self.spec.form,
-            "codeset": self.codeset.name,
-            "department_code": self.department.code or "",
-            "department_name": self.department.name or "",
-            "fiscal_year": str(self.options.year),
-            "task_rows": str(self.task_rows),
-            "indicator_rows": str(self.indicator_rows),
-            "structure_hash": self.spec.structure_hash(self.task_rows, self.indicator_rows),
-            "generator": f"perfxl {__version__}",
-        }
+        return self.identity(
+            {"task_rows": self.task_rows, "indicator_rows": self.indicator_rows},
+            form=self.spec.form,
+        )
 
     # --- 总体情况 ---------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ What makes the workbook hard to fill wrongly, and what survives LibreOffice, Exc
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,7 +80,7 @@ class _Formats:
 SpecT = TypeVar("SpecT", bound=TemplateSpec | OverallSpec)
 
 
-class WorkbookWriter(Generic[SpecT]):
+class WorkbookWriter(ABC, Generic[SpecT]):
     """What every template of perfxl's shares: the formats, the document properties and
     `_meta`, the instructions with the code table, the code lists behind defined names, and
     the frame of a sheet of rows (title, info line, header, validations, row ids,
@@ -99,8 +100,26 @@ class WorkbookWriter(Generic[SpecT]):
         )
         self.f = self._formats()
 
+    @abstractmethod
     def metadata(self) -> dict[str, str]:
-        raise NotImplementedError
+        """What the hidden `_meta` sheet records of this template."""
+
+    def identity(self, rows: dict[str, int], **form: str) -> dict[str, str]:
+        """The `_meta` every template has: which spec, code set, department and year, its
+        input rows (by name) and the structure hash over them, and who wrote it."""
+        counts = list(rows.values())
+        return {
+            "template_id": self.spec.id,
+            "spec_version": self.spec.version,
+            **form,
+            "codeset": self.codeset.name,
+            "department_code": self.department.code or "",
+            "department_name": self.department.name or "",
+            "fiscal_year": str(self.options.year),
+            **{name: str(n) for name, n in rows.items()},
+            "structure_hash": self.spec.structure_hash(*counts),
+            "generator": f"perfxl {__version__}",
+        }
 
     def _formats(self) -> _Formats:
         add = self.wb.add_format
@@ -327,18 +346,9 @@ class _Writer(WorkbookWriter[TemplateSpec]):
             self.wb.close()
 
     def metadata(self) -> dict[str, str]:
-        return {
-            "template_id": self.spec.id,
-            "spec_version": self.spec.version,
-            "codeset": self.codeset.name,
-            "department_code": self.department.code or "",
-            "department_name": self.department.name or "",
-            "fiscal_year": str(self.options.year),
-            "project_rows": str(self.project_rows),
-            "indicator_rows": str(self.indicator_rows),
-            "structure_hash": self.spec.structure_hash(self.project_rows, self.indicator_rows),
-            "generator": f"perfxl {__version__}",
-        }
+        return self.identity(
+            {"project_rows": self.project_rows, "indicator_rows": self.indicator_rows}
+        )
 
     def _lists(self, ws: Any) -> None:
         """Every drop-down's source, one column each, behind a defined name; the projects
