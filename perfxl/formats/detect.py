@@ -23,8 +23,9 @@ from perfxl.domain.model import (
     Task,
 )
 from perfxl.formats import grid_table, overall_table, project_form, published
+from perfxl.formats.flagged import Flagged
 from perfxl.formats.grid import Sheet, read_sheets
-from perfxl.formats.inspect import DEFAULT_LIMITS, Flagged, Limits
+from perfxl.formats.inspect import DEFAULT_LIMITS, Limits
 from perfxl.formats.jsonfile import read_json
 from perfxl.formats.mapping import Layout, read_mapped
 from perfxl.formats.overall_reader import (

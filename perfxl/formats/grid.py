@@ -18,10 +18,10 @@ from typing import Any, cast
 from python_calamine import CalamineWorkbook
 
 from perfxl.errors import FileError
+from perfxl.formats.flagged import Flagged
 from perfxl.formats.inspect import (
     DEFAULT_LIMITS,
     FileRefused,
-    Flagged,
     Inspection,
     Limits,
     inspect_workbook,

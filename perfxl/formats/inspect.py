@@ -29,6 +29,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from perfxl.errors import FileError
+from perfxl.formats.flagged import REF, Flagged, flag
 
 ZIP, CFB = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _MiB = 1 << 20
@@ -128,15 +129,6 @@ def is_encrypted(data: bytes) -> bool:
 
 
 @dataclass
-class Flagged:
-    """The cells of one sheet whose value cannot be trusted, by A1 reference."""
-
-    errors: dict[str, str] = field(default_factory=dict)  # cell → the error value (#N/A)
-    no_value: set[str] = field(default_factory=set)  # formulas saved without a result
-    external: set[str] = field(default_factory=set)  # formulas that read another workbook
-
-
-@dataclass
 class Inspection:
     """What the package says beyond the values: each sheet's part, whose flagged cells are
     looked for when a reader asks (most sheets of a workbook are never asked about)."""
@@ -148,7 +140,7 @@ class Inspection:
     def flagged(self, sheet: str) -> Flagged | None:
         if sheet not in self._flagged:
             body = self.parts.get(sheet)
-            self._flagged[sheet] = _flag(body) if body is not None else None
+            self._flagged[sheet] = flag(body) if body is not None else None
         return self._flagged[sheet]
 
 
@@ -168,8 +160,6 @@ _REL = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
 _FAR = re.compile(rb"""r=["'](?:[A-Z]{2,}\d|[A-Z]\d{5,})""")
 _UNNAMED = re.compile(rb'<c(?! r=")[ >/]')  # a cell not named by `r="` first
 _ELEMENT = re.compile(rb"<(?:\w+:)?(row|c)(?=[\s/>])([^>]*)>")  # a row or a cell, its attributes
-_R = re.compile(rb"""\br\s*=\s*["']([A-Z]*)(\d*)["']""")
-_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s/>]")
 _SHEET_ROWS, _SHEET_COLUMNS = 1_048_576, 16_384
 _ODS_ELEMENT = re.compile(
     rb"<table:(table|table-row|table-cell|covered-table-cell)(?=[\s/>])([^>]*?)(/?)>"
@@ -177,34 +167,12 @@ _ODS_ELEMENT = re.compile(
 _ODS_NAME = re.compile(rb"""table:name\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _ODS_ROWS = re.compile(rb"""number-rows-repeated\s*=\s*["'](\d{1,12})["']""")
 _ODS_COLUMNS = re.compile(rb"""number-columns-repeated\s*=\s*["'](\d{1,12})["']""")
-# The type of a cell that shows an error (`<c r="B4" t="e"><v>#N/A</v></c>`), a text
-# formula's type, a cell's value, and the end of a cell.
-_ERROR_TYPE = re.compile(rb"""\bt\s*=\s*["']e["']""")
-_STR_TYPE = re.compile(rb"""\bt\s*=\s*["']str["']""")
-_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
-_CELL_END = re.compile(rb"</(?:\w+:)?c>")
 # A control character as a part may hold one: raw, or in UTF-8 (C1), or as Excel escapes
 # it (`_x001B_`), or as a character reference (any: a false alarm costs one pass over the
 # values read). Searched for by the cheapest means first.
 _C1 = re.compile(rb"\xc2[\x80-\x9f]")
 _CONTROL_MARKS = (b"_x00", b"_x007", b"&#")
 _NOT_CONTROL = bytes(range(0x20, 0x7F)) + b"\t\n\r" + bytes(range(0x80, 0x100))
-# A formula followed by no value, or by an empty one (group 1: the empty value). Two
-# patterns that begin with literal text, which the regex engine finds at C speed.
-# Patterns that begin with literal text, which the regex engine finds at C speed; those
-# for elements with a prefix (`<x:f>`) run only where a prefix is there at all.
-_EMPTY = rb"(?:</c>|(<v></v>|<v\s*/>))"
-_EMPTY_PREFIXED = rb"(?:</(?:\w+:)?c>|(<(?:\w+:)?v></(?:\w+:)?v>|<(?:\w+:)?v\s*/>))"
-_NO_VALUE = (
-    re.compile(rb"</f>" + _EMPTY),
-    re.compile(rb"<f\b[^>]*/>" + _EMPTY),
-)
-_NO_VALUE_PREFIXED = (
-    re.compile(rb"</\w+:f>" + _EMPTY_PREFIXED),
-    re.compile(rb"<\w+:f\b[^>]*/>" + _EMPTY_PREFIXED),
-)
-# A formula that reads another workbook: `[1]Sheet1!A1`.
-_LINKED = re.compile(rb"<(?:\w+:)?f\b[^>]*>[^<]*\[\d+\][^<]*</(?:\w+:)?f>")
 
 
 def _attributes(raw: bytes) -> dict[bytes, bytes]:
@@ -347,7 +315,7 @@ def _extent(body: bytes, name: str, limits: Limits, path: Path) -> None:
     row = col = rows = cols = 0
     for match in _ELEMENT.finditer(body):
         tag, attributes = match.groups()
-        ref = _R.search(attributes)
+        ref = REF.search(attributes)
         letters, digits = (ref.group(1), ref.group(2)) if ref else (b"", b"")
         if len(digits) > 7 or len(letters) > 3:
             where = (letters + digits).decode("ascii")
@@ -451,53 +419,3 @@ def _ods(archive: zipfile.ZipFile, path: Path, limits: Limits) -> None:
 def _repeats(pattern: re.Pattern[bytes], attributes: bytes) -> int:
     found = pattern.search(attributes)
     return min(int(found.group(1)), 1 << 40) if found else 1
-
-
-def _flag(body: bytes) -> Flagged | None:
-    """The cells of a sheet that hold an error value, a formula with no saved result, or a
-    reference to another workbook: found by patterns that match only such cells, so that a
-    sheet of sound formulas costs a few C-speed searches. Each match looks no further than
-    its own cell."""
-    flagged = Flagged()
-    if b'"e"' in body or b"'e'" in body:  # each pattern runs only where its mark is there
-        for match in _ERROR_TYPE.finditer(body):
-            start = body.rfind(b"<", 0, match.start())
-            if not _CELL_TAG.match(body, start):
-                continue  # a `t` of another element
-            tag_end = body.find(b">", match.end())
-            end = _CELL_END.search(body, tag_end)
-            if tag_end < 0 or body[tag_end - 1 : tag_end] == b"/" or end is None:
-                continue  # no value
-            value = _VALUE.search(body, tag_end, end.start())
-            if value is not None:
-                flagged.errors[_ref(body, match.start())] = value.group(1).decode(
-                    "utf-8", "replace"
-                )
-    patterns = (_NO_VALUE if b"<f" in body else ()) + (_NO_VALUE_PREFIXED if b":f" in body else ())
-    for pattern in patterns:
-        for match in pattern.finditer(body):
-            start = _cell_start(body, match.start())
-            head = body[start : body.find(b">", start) + 1]
-            if _STR_TYPE.search(head) is None or match.group(1) is None:  # "": a text result
-                flagged.no_value.add(_ref(body, match.start()))
-    for match in _LINKED.finditer(body) if b"]" in body else ():
-        flagged.external.add(_ref(body, match.start()))
-    return flagged if (flagged.errors or flagged.no_value or flagged.external) else None
-
-
-def _cell_start(body: bytes, at: int) -> int:
-    """Where the cell whose content stands at `at` begins (its `<c`)."""
-    start = body.rfind(b"<c", 0, at)  # the common case: a cell without a prefix
-    if start >= 0 and body[start + 2 : start + 3] in (b" ", b">", b"/"):
-        return start
-    start = body.rfind(b"<", 0, at)
-    while start > 0 and not _CELL_TAG.match(body, start):
-        start = body.rfind(b"<", 0, start)
-    return max(start, 0)
-
-
-def _ref(body: bytes, at: int) -> str:
-    """The reference of the cell whose content stands at `at`."""
-    start = _cell_start(body, at)
-    found = _R.search(body, start, body.find(b">", start) + 1)
-    return (found.group(1) + found.group(2)).decode("ascii") if found else "?"
