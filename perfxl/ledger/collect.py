@@ -9,7 +9,7 @@ it to its roster department, and record it, with nothing lost and nothing twice.
 - A file with errors is recorded as rejected, with its issues, and stays out of the
   consolidated figures unless errors are accepted.
 - One collect at a time on a ledger: a second one is refused, naming the first
-  (`exclusive`). A fault of the ledger itself (a full disk, a read-only path) stops the run
+  (ledger/processes.py). A fault of the ledger itself (a full disk, a read-only path) stops the run
   with what it is; what was recorded stays whole, and running collect again goes on.
 - One bad file never stops the run. Files are read, checked and recorded by a pool of
   worker processes (the standard library's), in batches: a worker records what it has read
@@ -22,7 +22,6 @@ it to its roster department, and record it, with nothing lost and nothing twice.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import gc
 import hashlib
@@ -30,14 +29,12 @@ import multiprocessing
 import os
 import signal
 import sqlite3
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +53,13 @@ from perfxl.formats.roster import RosterEntry
 from perfxl.formats.spec import TemplateSpec
 from perfxl.formats.template_frame import Expected
 from perfxl.ledger.inbox import Directory, inbox_files, received_time
+from perfxl.ledger.processes import (
+    CollectError,
+    alive,
+    cap_memory,
+    die_with_parent,
+    keep_freed_memory,
+)
 from perfxl.ledger.settle import Change, settle
 from perfxl.ledger.store import Store, fault_reason
 
@@ -71,52 +75,6 @@ CHECKPOINT_EVERY = 200  # files recorded between two checkpoints of the write-ah
 # the workers' memory would.
 # `wait:<where>:<n>` holds the worker there until the file PERFXL_FAULT_RELEASE names exists.
 FAULT, FAULT_FILE, FAULT_RELEASE = "PERFXL_FAULT", "PERFXL_FAULT_FILE", "PERFXL_FAULT_RELEASE"
-
-
-class CollectError(PerfxlError):
-    """A run stopped by a fault that is not in a file (the ledger's disk, a worker that was
-    killed). What was recorded stays whole; running collect again goes on from there."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(
-            f"收集中断：{reason}。已记录的文件完整保存在台账中，再次运行 collect 即可接着完成"
-        )
-
-
-class LedgerBusy(PerfxlError):
-    """Another collect is writing to the ledger."""
-
-
-@contextmanager
-def exclusive(ledger: Path) -> Iterator[None]:
-    """Hold the ledger for one collect: a second collect on it, meanwhile, is refused at
-    once, naming the process that holds it. The lock (`<ledger>.lock`, the system's file
-    lock) goes with the process, however it ends. Where the system has no such locks,
-    SQLite's own keep the ledger whole."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on POSIX
-        yield
-        return
-    lock = ledger.with_name(ledger.name + ".lock")
-    try:
-        handle = lock.open("a+", encoding="utf-8")
-    except OSError as exc:
-        raise CollectError(fault_reason(exc)) from None
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "?"
-            raise LedgerBusy(
-                f"台账 {ledger} 正由另一个收集进程（进程号 {holder}）写入："
-                "请等它完成后再运行 collect"
-            ) from None
-        handle.truncate(0)
-        handle.write(str(os.getpid()))
-        handle.flush()
-        yield
 
 
 @dataclass
@@ -204,9 +162,9 @@ def _start_worker(settings: Settings, lock: Any) -> None:
     goes wrong here is said when the worker is given its first batch."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the collecting process
     if os.getppid() == settings.parent:  # forked by it (not by a fork server)
-        _die_with_parent()
+        die_with_parent()
     keep_freed_memory()
-    _cap_memory(settings.config.limits.worker_mb)
+    cap_memory(settings.config.limits.worker_mb)
     # A worker makes many short-lived, acyclic objects per file: keep what was loaded at
     # start out of the cycle collector's sight, and look at young objects less often
     # (measured: about 6 % of a worker's time).
@@ -216,61 +174,6 @@ def _start_worker(settings: Settings, lock: Any) -> None:
         _worker[:] = [_Worker(settings, lock)]
     except Exception as exc:  # the ledger cannot be opened, say
         _failed[:] = [exc]
-
-
-def _cap_memory(megabytes: int) -> None:
-    """Cap this worker's address space: a file that slips past every limit and asks for
-    more ends this worker's read, not the run (the file is recorded as unreadable)."""
-    with contextlib.suppress(ValueError, OSError, AttributeError):  # no such limit here
-        import resource
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        cap = megabytes << 20
-        if soft == resource.RLIM_INFINITY or soft > cap:
-            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """On Linux, a worker is killed with the collecting process, not left behind."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):  # a libc without prctl
-            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    """Is the process still there? (Signal 0 checks without sending anything.)"""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # there, but not ours to signal
-        return True
-    return True
-
-
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt() parameters
-
-
-def keep_freed_memory() -> None:
-    """Let this process's C heap keep what it frees, up to 32 MiB, for the next file.
-
-    By default glibc hands freed memory at the top of its heap back to the system at once,
-    and maps and unmaps blocks of more than 128 KiB (a workbook's parts) each time: every
-    file read then faults its pages in anew. Measured over 300 templates in one process:
-    124-218 page faults and 0.2-0.6 ms of system time per file, against 1 fault and
-    0.01-0.08 ms with these settings. Memory still does not grow with the number of files:
-    what is kept is reused. Only glibc has these settings; anywhere else nothing changes."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # pragma: no cover - a libc without mallopt
-        return
-    mallopt(_M_MMAP_THRESHOLD, 16 << 20)
-    mallopt(_M_TRIM_THRESHOLD, 32 << 20)
 
 
 def _at(worker: _Worker, where: str, first: int, last: int | None = None) -> None:
@@ -341,7 +244,7 @@ def _collect_batch(batch: list[tuple[Path, str]]) -> list[Event]:
         waiting.append(_read_one(worker, path, received_at))
         worker.read += 1
         _at(worker, "read", worker.read)
-        if not _alive(worker.settings.parent):
+        if not alive(worker.settings.parent):
             os._exit(1)  # the collect that started this worker is gone: record nothing
         if worker.lock.acquire(n == len(batch)):  # at the end of the batch, wait for it
             try:
