@@ -34,6 +34,8 @@ from pathlib import Path
 
 import openpyxl
 
+from tests.uno_office import PRELUDE
+
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE.parent / "samples" / "inbox" / "440100002-广州市社会福利院.xlsx"
 SEED_GBK_CSV = HERE / "fixtures" / "guangzhou-minzheng-project-targets.libreoffice.gbk.csv"
@@ -327,32 +329,12 @@ def cells(part: str, *changes: tuple[str, str, str | None]) -> tuple[str, Callab
 
 # --- LibreOffice: a legacy .xls, an .ods, and files with an open password ----------------------
 
-_UNO = r"""
-import os, subprocess, sys, time
-import uno
-from com.sun.star.beans import NamedValue, PropertyValue
-
-def pv(name, value):
-    p = PropertyValue(); p.Name = name; p.Value = value; return p
-
+_UNO = (
+    PRELUDE
+    + r"""
 src, outdir, profile, soffice = sys.argv[1:5]
-pipe = "perfxl-hostile-%d" % os.getpid()
-office = subprocess.Popen(
-    [soffice, "-env:UserInstallation=" + uno.systemPathToFileUrl(profile), "--headless",
-     "--invisible", "--norestore", "--nologo", "--nodefault",
-     "--accept=pipe,name=%s;urp;" % pipe],
-    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+office, desktop = start_office(soffice, profile, "perfxl-hostile")
 try:
-    local = uno.getComponentContext()
-    resolver = local.ServiceManager.createInstanceWithContext(
-        "com.sun.star.bridge.UnoUrlResolver", local)
-    for _ in range(600):
-        try:
-            ctx = resolver.resolve("uno:pipe,name=%s;urp;StarOffice.ComponentContext" % pipe)
-            break
-        except Exception:
-            time.sleep(0.1)
-    desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
     doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0,
                                        (pv("Hidden", True),))
     for out, flt, password in (
@@ -387,6 +369,7 @@ finally:
     except Exception:
         office.kill()
 """
+)
 
 
 def _start_libreoffice(work: Path) -> subprocess.Popen[bytes] | None:

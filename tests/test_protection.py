@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from perfxl.cli import app
 from perfxl.formats.protection import protect_sheets
 from tests.conftest import SEED_TXT
+from tests.uno_office import PRELUDE
 
 runner = CliRunner()
 PASSWORD = "财政局2026"
@@ -184,34 +185,14 @@ def test_only_the_protection_changes_in_the_package(tmp_path: Path) -> None:
 
 # --- LibreOffice: the Chinese password unprotects the sheet, a wrong one does not -----------
 
-_UNO = r"""
-import json, os, subprocess, sys, time
-import uno
-from com.sun.star.beans import PropertyValue
-
-def pv(name, value):
-    p = PropertyValue(); p.Name = name; p.Value = value; return p
-
+_UNO = (
+    PRELUDE
+    + r"""
 profile, soffice, request = sys.argv[1:4]
 request = json.loads(request)
-pipe = "perfxl-protection-%d" % os.getpid()
-office = subprocess.Popen(
-    [soffice, "-env:UserInstallation=" + uno.systemPathToFileUrl(profile), "--headless",
-     "--invisible", "--norestore", "--nologo", "--nodefault",
-     "--accept=pipe,name=%s;urp;" % pipe],
-    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 results = []
+office, desktop = start_office(soffice, profile, "perfxl-protection")
 try:
-    local = uno.getComponentContext()
-    resolver = local.ServiceManager.createInstanceWithContext(
-        "com.sun.star.bridge.UnoUrlResolver", local)
-    for _ in range(600):
-        try:
-            ctx = resolver.resolve("uno:pipe,name=%s;urp;StarOffice.ComponentContext" % pipe)
-            break
-        except Exception:
-            time.sleep(0.1)
-    desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
     for src, name in request["sheets"]:
         doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0,
                                            (pv("Hidden", True),))
@@ -236,6 +217,7 @@ finally:
         office.kill()
 print(json.dumps(results))
 """
+)
 
 
 def _uno_python() -> str | None:
