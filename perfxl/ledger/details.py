@@ -205,7 +205,11 @@ class Table:
     rows: Iterator[list[object]]
 
 
-def project_table(store: Store, year: int | None) -> Table:
+def project_table(
+    store: Store, year: int | None, submission: int | None = None, keyed: bool = False
+) -> Table:
+    """项目明细: the projects of the accepted submissions (or of one), by department; where
+    `keyed`, each row ends with its submission's id (no column of its own)."""
     all_fields = store.fields("project")
     fields = all_fields.modelled
     columns = [
@@ -216,12 +220,18 @@ def project_table(store: Store, year: int | None) -> Table:
         *_SOURCE,
     ]
 
-    head, tail = ("department_code", "department_name"), ("indicator_count", *_SOURCE_NAMES)
-    rows = map(_Rows(all_fields, head, tail), store.project_rows(year))
+    head = ("department_code", "department_name")
+    tail: tuple[str, ...] = ("indicator_count", *_SOURCE_NAMES, *(("submission_id",) * keyed))
+    rows = map(_Rows(all_fields, head, tail), store.project_rows(year, submission))
     return Table("projects", "项目明细", columns, rows)
 
 
-def indicator_table(store: Store, year: int | None) -> Table:
+def indicator_table(
+    store: Store, year: int | None, submission: int | None = None, keyed: bool = False
+) -> Table:
+    """指标明细: the indicators of the accepted submissions (or of one), by department, then
+    those of the department-wide forms; where `keyed`, each row ends with its submission's
+    id (no column of its own)."""
     all_fields = store.fields("indicator")
     fields = all_fields.modelled
     columns = [
@@ -235,8 +245,10 @@ def indicator_table(store: Store, year: int | None) -> Table:
 
     def rows() -> Iterator[list[object]]:
         head = ("department_code", "department_name", "project_code", "project_name")
-        yield from map(_Rows(all_fields, head, _SOURCE_NAMES, True), store.indicator_rows(year))
-        for row in store.overall_indicator_rows(year):  # the department's own, after
+        tail = (*_SOURCE_NAMES, "submission_id") if keyed else _SOURCE_NAMES
+        rows = store.indicator_rows(year, submission)
+        yield from map(_Rows(all_fields, head, tail, True), rows)
+        for row in store.overall_indicator_rows(year, submission):  # the department's own
             extra = decode_extra(row["extra"], all_fields)
             yield [
                 row["department_code"],
@@ -247,6 +259,7 @@ def indicator_table(store: Store, year: int | None) -> Table:
                 row["file_name"],
                 row["sheet"],
                 row["cell"],
+                *([row["submission_id"]] if keyed else []),
             ]
 
     return Table("indicators", "指标明细", columns, rows())
@@ -449,8 +462,8 @@ def detail_tables(store: Store, year: int | None, for_people: bool = True) -> li
     typed values for the CSV and Parquet writers (a time as a moment). The words are the
     same Chinese either way."""
     tables = [project_table(store, year), indicator_table(store, year)]
-    status = department_status(store, None, year)
-    if status.overall:
+    if store.submissions(year, form="department"):  # (the status of every department: slow)
+        status = department_status(store, None, year)
         tables += [overall_table(store, status), task_table(store, year),
                    budget_table(store, year)]  # fmt: skip
     return [

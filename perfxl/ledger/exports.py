@@ -18,6 +18,7 @@ from perfxl.errors import FileError, InputError
 from perfxl.formats.overall_published import write_overall_published
 from perfxl.formats.published_writer import write_published
 from perfxl.formats.templates import OVERALL_SUFFIX
+from perfxl.ledger.columnar import COPIED, write_copied
 from perfxl.ledger.details import Table, detail_tables, local_text
 from perfxl.ledger.store import Store
 
@@ -111,6 +112,8 @@ def write_details(store: Store, out_dir: Path, fmt: str, year: int | None = None
         path = out_dir / f"{table.name}.{fmt}"
         if fmt == "csv":
             _write_csv(path, table)
+        elif table.name in COPIED:
+            _write_parquet_copied(store, path, year, table)
         else:
             _write_parquet(path, table, _again(store, year, table.name))
         written.append(path)
@@ -166,11 +169,7 @@ def _write_parquet(path: Path, table: Table, again: Callable[[], Table]) -> None
     """The table as Parquet, typed by its columns' kinds. Should a value not fit its
     column's type (an amount with more than six places, a text where a number was due),
     that column's type is widened and the table written again from its first row."""
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError as exc:
-        raise FileError(path, "写 Parquet 需要 pyarrow：pip install 'perfxl[parquet]'") from exc
+    pa, pq = _pyarrow(path)
     types = [_arrow_type(pa, c.kind) for c in table.columns]
     while True:
         try:
@@ -179,6 +178,35 @@ def _write_parquet(path: Path, table: Table, again: Callable[[], Table]) -> None
         except _Widen as widen:
             types[widen.column] = widen.type
             table = again()
+
+
+def _write_parquet_copied(store: Store, path: Path, year: int | None, table: Table) -> None:
+    """A large detail table as Parquet, from the column copies of its rows (columnar.py)."""
+    pa, pq = _pyarrow(path)
+
+    def convert(types: list[Any], rows: list[tuple[object, ...]]) -> list[Any]:
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(types)
+        arrays = []
+        for n, values in enumerate(columns):
+            while True:
+                try:
+                    arrays.append(_array(pa, n, values, types[n]))
+                    break
+                except _Widen as widen:
+                    types[n] = widen.type if widen.type != types[n] else pa.string()
+        return arrays
+
+    usual = [_arrow_type(pa, c.kind) for c in table.columns]
+    write_copied(pa, pq, store, path, year, table, convert, usual, BATCH)
+
+
+def _pyarrow(path: Path) -> tuple[Any, Any]:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise FileError(path, "写 Parquet 需要 pyarrow：pip install 'perfxl[parquet]'") from exc
+    return pa, pq
 
 
 def _write_batches(pa: Any, pq: Any, path: Path, table: Table, types: list[Any]) -> None:

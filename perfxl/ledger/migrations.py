@@ -215,6 +215,25 @@ def remembered_roster(db: sqlite3.Connection) -> None:
     )
 
 
+def column_copies(db: sqlite3.Connection) -> None:
+    """A column copy of each accepted submission's rows of the large detail tables (项目明细,
+    指标明细), made by the first Parquet export that needs it and kept for the next: the
+    rows of a submission never change once recorded. `signature` names the columns the
+    copy was made with (a new field makes new copies); `types`, the columns whose type is
+    not the usual one (an amount with more places)."""
+    _run(
+        db,
+        """CREATE TABLE column_copies (
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            tab TEXT NOT NULL,             -- projects / indicators
+            signature TEXT NOT NULL,
+            types TEXT NOT NULL,           -- JSON: {column: type} where not the usual
+            data BLOB NOT NULL,            -- Arrow IPC stream, compressed
+            PRIMARY KEY (submission_id, tab)
+        )""",
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     initial,
     indicators_by_project,
@@ -223,5 +242,6 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     weights_directions_long_goals,
     department_wide_forms,
     remembered_roster,
+    column_copies,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

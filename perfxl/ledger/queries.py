@@ -281,10 +281,12 @@ class Queries:
 
     # --- the ledger's detail tables, streamed --------------------------------------------
 
-    def project_rows(self, year: int | None) -> Iterator[sqlite3.Row]:
-        """The projects of the accepted submissions, with their department, file and number
-        of indicators, by department."""
-        where, params = _accepted(year)
+    def project_rows(
+        self, year: int | None, submission: int | None = None
+    ) -> Iterator[sqlite3.Row]:
+        """The projects of the accepted submissions (or of one of them), with their
+        department, file and number of indicators, by department."""
+        where, params = _accepted(year, submission)
         yield from self.db.execute(
             "SELECT s.department_code, s.department_name, s.file_name, p.*,"
             " (SELECT COUNT(*) FROM indicators i WHERE i.project_id = p.id) AS indicator_count"
@@ -293,10 +295,12 @@ class Queries:
             params,
         )
 
-    def indicator_rows(self, year: int | None) -> Iterator[sqlite3.Row]:
-        """The indicators of the accepted submissions, with their project, department and
-        file, by department."""
-        where, params = _accepted(year)
+    def indicator_rows(
+        self, year: int | None, submission: int | None = None
+    ) -> Iterator[sqlite3.Row]:
+        """The indicators of the accepted submissions (or of one of them), with their
+        project, department and file, by department."""
+        where, params = _accepted(year, submission)
         yield from self.db.execute(
             "SELECT s.department_code, s.department_name, s.file_name, p.code AS project_code,"
             " p.name AS project_name, i.* FROM indicators i JOIN projects p ON p.id = i.project_id"
@@ -305,9 +309,12 @@ class Queries:
             params,
         )
 
-    def overall_indicator_rows(self, year: int | None) -> Iterator[sqlite3.Row]:
-        """The department-wide indicators of the accepted submissions, by department."""
-        where, params = _accepted(year)
+    def overall_indicator_rows(
+        self, year: int | None, submission: int | None = None
+    ) -> Iterator[sqlite3.Row]:
+        """The department-wide indicators of the accepted submissions (or of one of them),
+        by department."""
+        where, params = _accepted(year, submission)
         yield from self.db.execute(
             "SELECT s.department_code, s.department_name, s.file_name, i.*"
             f" FROM overall_indicators i JOIN submissions s ON s.id = i.submission_id"
@@ -327,8 +334,48 @@ class Queries:
             params,
         )
 
+    def accepted_ids(self, year: int | None) -> list[int]:
+        """The accepted submissions, in the order of the detail tables: those of the project
+        form, by department, then those of the department-wide form, by department."""
+        where, params = _accepted(year)
+        return [
+            row[0]
+            for row in self.db.execute(
+                f"SELECT s.id FROM submissions s WHERE {where}"
+                " ORDER BY s.form != 'project', s.department_code, s.id",
+                params,
+            )
+        ]
 
-def _accepted(year: int | None) -> tuple[str, list[object]]:
-    if year is None:
-        return "s.status = 'accepted'", []
-    return "s.status = 'accepted' AND s.fiscal_year = ?", [year]
+    def copies(self, table: str, signature: str) -> dict[int, str]:
+        """The submissions whose rows of a detail table have a column copy of this
+        signature, with the types of its columns that differ from the usual."""
+        return dict(
+            self.db.execute(
+                "SELECT submission_id, types FROM column_copies WHERE tab = ? AND signature = ?",
+                (table, signature),
+            ).fetchall()
+        )
+
+    def copy_data(self, year: int | None, table: str, signature: str) -> Iterator[sqlite3.Row]:
+        """The column copies of a table's accepted submissions (submission_id, data), in
+        the order of `accepted_ids`."""
+        where, params = _accepted(year)
+        yield from self.db.execute(
+            "SELECT c.submission_id, c.data FROM column_copies c"
+            f" JOIN submissions s ON s.id = c.submission_id WHERE {where}"
+            " AND c.tab = ? AND c.signature = ?"
+            " ORDER BY s.form != 'project', s.department_code, s.id",
+            [*params, table, signature],
+        )
+
+
+def _accepted(year: int | None, submission: int | None = None) -> tuple[str, list[object]]:
+    where, params = ["s.status = 'accepted'"], list[object]()
+    if year is not None:
+        where.append("s.fiscal_year = ?")
+        params.append(year)
+    if submission is not None:
+        where.append("s.id = ?")
+        params.append(submission)
+    return " AND ".join(where), params

@@ -280,6 +280,16 @@ class Store(Queries):
              for n, i in enumerate(table.indicators, 1)],
         )  # fmt: skip
 
+    def save_copies(self, table: str, signature: str, copies: list[tuple[int, str, bytes]]) -> None:
+        """Column copies of detail-table rows (submission, types, data), in one transaction;
+        each replaces the copy that submission had of that table."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO column_copies (submission_id, tab, signature, types, data)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(sid, table, signature, types, data) for sid, types, data in copies],
+            )
+
     def register(self, extras: Iterable[ExtraField]) -> None:
         """Record the extra fields of a layout, each once: the first caption stays."""
         self.db.executemany(
