@@ -137,6 +137,30 @@ def test_help_speaks_chinese_and_names_kinds_not_python_types() -> None:
     assert "[默认：(明年)]" in "".join(output.split()) and "[default: 0]" not in output
 
 
+def test_mistakes_on_the_command_line_are_said_in_chinese(tmp_path: Path) -> None:
+    """Each mistake gets its own Chinese sentence, exit 2 and the Chinese usage line; none of
+    the English click or pydantic would have said is left."""
+    ledger = str(tmp_path / "l.db")
+    cases = {
+        ("validate",): "缺少参数“文件”",
+        ("collect", "inbox", "--jobs", "x"): "“--jobs”的值不对：应为整数",
+        ("template", "--year", "明年"): "“--year”的值不对：应为整数",
+        ("valdate",): "没有命令“valdate”，是否想用 “validate”？",
+        ("validate", "--fromat", "json", "a.xlsx"): "没有选项“--fromat”，是否想用 “--format”？",
+        ("status", "--ledger"): "选项“--ledger”后面需要一个值",
+        ("status", "--ledger", ledger, "多余"): "多余的参数：多余",
+    }
+    english = ("Missing", "Invalid", "No such", "Usage", "Did you mean", "Input should",
+               "requires", "Got unexpected", "Possible")  # fmt: skip
+    for args, said in cases.items():
+        code, output = run(*args)
+        flat = "".join(output.split())
+        assert code == 2, (args, output)
+        assert "".join(said.split()) in flat, (args, output)
+        assert "用法：perfxl" in flat, (args, output)
+        assert not [word for word in english if word in output], (args, output)
+
+
 def test_import_knows_our_own_template_and_reads_a_folder(tmp_path: Path) -> None:
     code, output = run("import", str(INBOX / "440100002-广州市社会福利院.xlsx"))
     assert code == 0 and "perfxl 模板" in output and "column-missing" not in output

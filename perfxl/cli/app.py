@@ -17,6 +17,7 @@ from typer import rich_utils
 from typer.core import TyperCommand, TyperGroup
 
 from perfxl import __version__
+from perfxl.cli.usage import OPTIONS_METAVAR, SUBCOMMAND_METAVAR, chinese_errors, usage_line
 from perfxl.errors import InputError, PerfxlError
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE = 0, 1, 2
@@ -54,25 +55,45 @@ def _help_option(option: Any) -> Any:
 
 
 class Command(TyperCommand):
-    """A command whose help speaks Chinese."""
+    """A command whose help, usage line and usage errors speak Chinese."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.options_metavar = OPTIONS_METAVAR
         _chinese(self)
 
     def get_help_option(self, ctx: Any) -> Any:
         return _help_option(super().get_help_option(ctx))
+
+    def get_usage(self, ctx: Any) -> str:
+        return usage_line(self, ctx)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        with chinese_errors(ctx):
+            return super().parse_args(ctx, args)
 
 
 class Group(TyperGroup):
-    """The application, its help in Chinese."""
+    """The application, its help, usage line and usage errors in Chinese."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.options_metavar, self.subcommand_metavar = OPTIONS_METAVAR, SUBCOMMAND_METAVAR
         _chinese(self)
 
     def get_help_option(self, ctx: Any) -> Any:
         return _help_option(super().get_help_option(ctx))
+
+    def get_usage(self, ctx: Any) -> str:
+        return usage_line(self, ctx)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        with chinese_errors(ctx):
+            return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        with chinese_errors(ctx):
+            return super().resolve_command(ctx, args)
 
 
 app = typer.Typer(
