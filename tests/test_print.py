@@ -323,3 +323,29 @@ def test_the_department_s_own_sheets_keep_their_page_setup(
         for part in ("orientation", "paperSize", "fitToWidth", "fitToHeight", "scale"):
             assert getattr(other.page_setup, part) == getattr(ws.page_setup, part), ws.title
         assert other.print_title_rows == ws.print_title_rows, ws.title
+
+
+def test_a_templates_blank_rows_are_not_printed(annotated: dict[str, Path]) -> None:
+    """The template prepares 400 numbered rows for indicators and 60 for projects; the
+    copy prints the rows the department filled (15 pages before: ten of blank rows)."""
+    printed = pages(annotated["first.pdf"])
+    assert len(printed) <= 4, [p.text[:40] for p in printed]
+    flat = "".join(p.flat for p in printed)
+    wb = openpyxl.load_workbook(FIRST_TRY)
+    for sheet in ("项目", "指标"):
+        ws = wb[sheet]
+        filled = [r for r in ws.iter_rows(min_row=4) if r[1].value not in (None, "")]
+        assert filled, sheet
+        last = str(filled[-1][3].value if sheet == "指标" else filled[-1][2].value)
+        assert re.sub(r"\s+", "", last) in flat, (sheet, last)  # the last filled row, printed
+
+
+def test_a_departments_own_table_is_fitted_to_the_page_width(annotated: dict[str, Path]) -> None:
+    """The published table prints at its full size, portrait, its columns cut across pages
+    (17 pages in all before); the copy fits it to the width of a landscape page."""
+    printed = pages(annotated["published.pdf"])
+    assert len(printed) <= 5, len(printed)
+    own = [p for p in printed if "校验结果" not in p.text[:20]]
+    assert own and all(p.landscape for p in own)
+    first = own[0].flat
+    assert all(title in first for title in ("项目名称", "总计", "财政拨款", "绩效目标", "绩效指标"))

@@ -4,13 +4,17 @@ to its cell. The original file is never touched: the copy is written elsewhere.
 
 校验结果 prints on A4 landscape, fitted to the width of the page, its header row on every
 page, its long texts wrapped in rows as tall as they need; the department's own sheets keep
-their own page setup."""
+their own page setup, except that they print no further than their last filled row (a
+template's hundreds of blank rows made ten pages), and that a sheet set to print at its
+full size (a department's own table) is fitted to the width of the page, landscape where
+wide, rather than cut into columns across pages."""
 
 from __future__ import annotations
 
 import shutil
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from perfxl.domain.model import Issue
 from perfxl.errors import FileError
@@ -33,8 +37,13 @@ def _lines(text: str, width: int) -> int:
     )
 
 
-def annotate(source: Path, issues: list[Issue], out_dir: Path) -> Path:
-    """Write the annotated copy of `source` into `out_dir`, under the same name."""
+def annotate(
+    source: Path, issues: list[Issue], out_dir: Path, data_rows: dict[str, int] | None = None
+) -> Path:
+    """Write the annotated copy of `source` into `out_dir`, under the same name.
+    `data_rows`: the last row of data on each sheet, where the sheets hold prepared rows
+    beyond it that are not content (our template's numbered blank rows); a sheet not named
+    there prints to its last row with a value."""
     from openpyxl import load_workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -73,6 +82,11 @@ def annotate(source: Path, issues: list[Issue], out_dir: Path) -> Path:
         comment = Comment(text, "perfxl")
         comment.width, comment.height = 320, min(60 + 40 * len(found), 400)
         cell.comment = comment
+    for sheet in wb.worksheets:
+        if sheet.sheet_state == "visible" and sheet.title != RESULT_SHEET:
+            flagged = [_row_of(ref) for (name, ref) in by_cell if name == sheet.title]
+            data = (data_rows or {}).get(sheet.title)
+            _fit_to_print(sheet, max(flagged, default=0), data)
     if RESULT_SHEET in wb.sheetnames:  # an annotated copy annotated again
         del wb[RESULT_SHEET]
     ws = wb.create_sheet(RESULT_SHEET, 0)
@@ -145,3 +159,64 @@ def annotate(source: Path, issues: list[Issue], out_dir: Path) -> Path:
     except OSError as exc:
         raise FileError(target, f"无法写入标注副本：{exc.strerror or exc}") from exc
     return target
+
+
+# The width of an A4 page in portrait, in Excel's column units, less the margins.
+PORTRAIT_WIDTH = 90
+DEFAULT_WIDTH = 9.14  # a column of no width of its own (8.43 characters and padding)
+
+
+def _row_of(ref: str) -> int:
+    from openpyxl.utils.cell import coordinate_from_string
+
+    return int(coordinate_from_string(ref)[1])
+
+
+def _fit_to_print(ws: Any, flagged: int, data: int | None) -> None:
+    """A department's sheet printed no further than its last filled (or flagged) row, and,
+    where it prints at its full size, fitted to the width of the page (landscape if wider
+    than a portrait page)."""
+    from openpyxl.utils import get_column_letter, range_boundaries
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    last = max(flagged, _last_filled_row(ws) if data is None else data)
+    if last == 0:
+        return
+    if ws.print_area:
+        first_col, first_row, last_col, last_row = range_boundaries(
+            str(ws.print_area).split(",")[0].split("!")[-1].replace("$", "")
+        )
+        if last_row > last >= first_row:
+            ws.print_area = (
+                f"{get_column_letter(first_col)}{first_row}:{get_column_letter(last_col)}{last}"
+            )
+    elif ws.max_row > last:
+        ws.print_area = f"A1:{get_column_letter(ws.max_column)}{last}"
+    setup = ws.sheet_properties.pageSetUpPr
+    if setup is not None and setup.fitToPage:
+        return  # the department chose how it fits
+    widths = sum(
+        (ws.column_dimensions[get_column_letter(c)].width or DEFAULT_WIDTH)
+        for c in range(1, ws.max_column + 1)
+        if not ws.column_dimensions[get_column_letter(c)].hidden
+    )
+    if widths > PORTRAIT_WIDTH:
+        ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.page_setup.paperSize or ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    if setup is None:
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    else:
+        setup.fitToPage = True
+
+
+def _last_filled_row(ws: Any) -> int:
+    """The last row with a value (blank text is no value)."""
+    last = 0
+    for row in ws.iter_rows():
+        for cell in row:
+            value = cell.value
+            if value is not None and not (isinstance(value, str) and not value.strip()):
+                last = cell.row
+                break
+    return last

@@ -41,6 +41,22 @@ class FileReport:
     def readable(self) -> bool:
         return self.table is not None
 
+    def data_rows(self) -> dict[str, int]:
+        """The last row each sheet's data was read from (projects, indicators, a
+        department-wide form's lines, tasks and indicators), by sheet."""
+        places: list[Any] = []
+        if self.table is not None:
+            for p in self.table.projects:
+                places += [p, *p.indicators]
+        if self.overall is not None:
+            o = self.overall
+            places += [*o.budget, *o.tasks, *o.indicators, o.total_at, o.goal_at]
+        last: dict[str, int] = {}
+        for at in places:
+            if at is not None and at.sheet and at.row:
+                last[at.sheet] = max(last.get(at.sheet, 0), at.row)
+        return last
+
     @property
     def errors(self) -> int:
         return sum(1 for i in self.issues if i.severity == "error")

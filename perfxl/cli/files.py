@@ -331,7 +331,8 @@ def validate(
             if not report.readable or path.suffix.lower() not in ANNOTATABLE:
                 continue
             try:
-                written = annotate(path, report.issues, annotate_dir)
+                rows = report.data_rows() if report.kind == "template" else None
+                written = annotate(path, report.issues, annotate_dir, rows)
             except PerfxlError as exc:
                 err.print(f"[yellow]未生成标注副本：[/]{escape(str(exc))}")
                 continue
