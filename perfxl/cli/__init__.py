@@ -7,7 +7,7 @@ import sys
 
 from rich.markup import escape
 
-from perfxl.cli import files, ledger  # noqa: F401  (their commands join the app)
+from perfxl.cli import files, ledger, web  # noqa: F401  (their commands join the app)
 from perfxl.cli.app import EXIT_UNUSABLE, app, err
 from perfxl.errors import PerfxlError
 

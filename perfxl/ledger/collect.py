@@ -157,7 +157,7 @@ _worker: list[_Worker] = []  # this process's worker, once started
 _failed: list[BaseException] = []  # why it could not start, said by every batch it is given
 
 
-def _start_worker(settings: Settings, lock: Any) -> None:
+def start_worker(settings: Settings, lock: Any) -> None:
     """Set up a worker process: its memory settings, and its own ledger connection. What
     goes wrong here is said when the worker is given its first batch."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the collecting process
@@ -211,8 +211,11 @@ class _Read:
     report: FileReport | None
 
 
-def _read_one(worker: _Worker, path: Path, received_at: str) -> _Read:
-    """Read, hash and check one file, reading its bytes once."""
+def _read_one(
+    worker: _Worker, path: Path, received_at: str, expected: Expected | None = None
+) -> _Read:
+    """Read, hash and check one file, reading its bytes once (checked against `expected`,
+    else what the settings expect)."""
     s = worker.settings
     try:
         data: bytes | None = read_limited(path, s.config.limits)
@@ -224,9 +227,25 @@ def _read_one(worker: _Worker, path: Path, received_at: str) -> _Read:
     if digest in s.known:
         return _Read(path, received_at, digest, None)
     report = validate_file(
-        path, s.codeset, s.config, s.spec, s.expected, data, s.layout, s.overall_spec
+        path, s.codeset, s.config, s.spec, expected or s.expected, data, s.layout, s.overall_spec
     )
     return _Read(path, received_at, digest, report)
+
+
+def record_one(path: Path, received_at: str, department: RosterEntry) -> Event:
+    """In a worker process: read, check and record one file a department handed in itself
+    (an upload), in a transaction of its own. The file is `department`'s, whoever it names
+    (the way it came says whose it is); it is checked as that department's, so a file made
+    for another is rejected with department-mismatch."""
+    if _failed:
+        raise _failed[0]
+    worker = _worker[0]
+    expected = dataclasses.replace(
+        worker.settings.expected, department_code=department.code, department_name=None
+    )
+    read = _read_one(worker, path, received_at, expected)
+    with worker.lock:
+        return _record_all(worker, [read], department)[0]
 
 
 def _collect_batch(batch: list[tuple[Path, str]]) -> list[Event]:
@@ -265,13 +284,15 @@ def _mark(worker: _Worker, path: Path) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _record_all(worker: _Worker, read: list[_Read]) -> list[Event]:
-    """Record files read, in one transaction."""
+def _record_all(
+    worker: _Worker, read: list[_Read], department: RosterEntry | None = None
+) -> list[Event]:
+    """Record files read, in one transaction (as `department`'s, where given)."""
     first = worker.recorded + 1
     with worker.store.transaction():
         events = []
         for item in read:
-            events.append(_record(worker, item))
+            events.append(_record(worker, item, department))
             worker.recorded += 1
             _at(worker, "transaction", worker.recorded)
     _at(worker, "recorded", first, worker.recorded)
@@ -281,9 +302,10 @@ def _record_all(worker: _Worker, read: list[_Read]) -> list[Event]:
 # --- matching and recording --------------------------------------------------------------
 
 
-def _record(worker: _Worker, read: _Read) -> Event:
+def _record(worker: _Worker, read: _Read, owner: RosterEntry | None = None) -> Event:
     """Record one file, in the caller's transaction: its submission, its rows and issues,
-    and the statuses of its department's submissions."""
+    and the statuses of its department's submissions. The file is `owner`'s where given,
+    else the roster department it names."""
     store, s, path = worker.store, worker.settings, read.path
     report = read.report
     if report is None:  # known before the run
@@ -298,7 +320,13 @@ def _record(worker: _Worker, read: _Read) -> Event:
         return Event(str(path), "duplicate")  # the same bytes under another name
     table = report.table or TargetTable()  # an unreadable file names nothing
     department = table.department
-    code, name, problem = worker.roster.match(report, department)
+    code: str | None
+    name: str | None
+    problem: Issue | None
+    if owner is not None:
+        code, name, problem = owner.code, owner.name, None
+    else:
+        code, name, problem = worker.roster.match(report, department)
     issues = report.issues if problem is None else [problem, *report.issues]
     errors = sum(1 for issue in issues if issue.severity == "error")
     warnings = len(issues) - errors
@@ -443,7 +471,7 @@ def collect(
                     try:
                         _run_pool([[suspect]], 1, settings, tick)
                     except BrokenProcessPool:
-                        tick(_record_unreadable(settings, *suspect))
+                        tick(record_unreadable(settings, *suspect))
                 remaining = left
     checkpoint()
     # Reported in the order of arrival, each file with its status once all are recorded,
@@ -465,7 +493,7 @@ def _run_pool(
     Raises BrokenProcessPool when a worker dies. Each pool has its own recording lock: a
     worker stopped while it held the lock of a broken pool leaves it held for good."""
     lock = multiprocessing.get_context().Lock()
-    pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(settings, lock))
+    pool = ProcessPoolExecutor(workers, initializer=start_worker, initargs=(settings, lock))
     try:
         futures = [pool.submit(_collect_batch, b) for b in work]
         for future in as_completed(futures):
@@ -493,7 +521,9 @@ def _digest_unread(path: Path, received_at: str) -> str:
     return digest or hashlib.sha256(f"unreadable:{path}:{received_at}".encode()).hexdigest()
 
 
-def _record_unreadable(settings: Settings, path: Path, received_at: str) -> Event:
+def record_unreadable(
+    settings: Settings, path: Path, received_at: str, owner: RosterEntry | None = None
+) -> Event:
     """Record a file whose reading kills a worker each time (what it asks for is beyond the
     workers' memory): rejected as unreadable, and known by its bytes, so that the next run
     does not read it again."""
@@ -504,7 +534,7 @@ def _record_unreadable(settings: Settings, path: Path, received_at: str) -> Even
     recorder = _Worker(settings, None)  # no worker runs meanwhile: no lock to take
     recorder.fault = None  # the collecting process is no test's target
     try:
-        return _record_all(recorder, [_Read(path, received_at, digest, report)])[0]
+        return _record_all(recorder, [_Read(path, received_at, digest, report)], owner)[0]
     finally:
         recorder.store.close()
 

@@ -234,6 +234,37 @@ def column_copies(db: sqlite3.Connection) -> None:
     )
 
 
+def links_and_events(db: sqlite3.Connection) -> None:
+    """The web page's: each department's link for a year (its token hashed, never the token
+    itself), a log of every upload, verdict and refusal with its time and department, and
+    the server's own secrets (the office's password hash, the key that signs forms)."""
+    _run(
+        db,
+        """CREATE TABLE links (
+            year INTEGER NOT NULL,
+            code TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            created TEXT NOT NULL,
+            PRIMARY KEY (year, code)
+        )""",
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            year INTEGER,
+            department_code TEXT,
+            client TEXT,
+            kind TEXT NOT NULL,            -- upload / verdict / refused / login / …
+            detail TEXT NOT NULL,
+            submission_id INTEGER REFERENCES submissions(id)
+        )""",
+        "CREATE INDEX events_department ON events (department_code, year)",
+        """CREATE TABLE secrets (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     initial,
     indicators_by_project,
@@ -243,5 +274,6 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     department_wide_forms,
     remembered_roster,
     column_copies,
+    links_and_events,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,130 @@
+"""Files departments hand in themselves (the web page's uploads), recorded as `collect`
+records an inbox's: read and checked in worker processes (the same bounded reader, memory
+cap and rules), recorded in the same ledger with the same rules (a file twice changes
+nothing, a newer accepted file supersedes, history is kept), one at a time.
+
+An upload is saved under a name of perfxl's (`<code>-<time>-<digest>.xlsx`), never the
+client's, with the extension its content shows."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import multiprocessing
+import os
+import threading
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from pathlib import Path
+
+from perfxl.checks.config import Config
+from perfxl.domain.codesets import CodeSet
+from perfxl.errors import InputError
+from perfxl.formats.inspect import is_encrypted, sniff
+from perfxl.formats.overall_spec import OverallSpec
+from perfxl.formats.roster import RosterEntry
+from perfxl.formats.spec import TemplateSpec
+from perfxl.formats.template_frame import Expected
+from perfxl.ledger.collect import Event, Settings, record_one, record_unreadable, start_worker
+from perfxl.ledger.inbox import received_time
+from perfxl.ledger.store import Store
+
+
+def workbook_kind(data: bytes) -> str:
+    """The extension a handed-in file's content shows (.xlsx, .xlsm, .ods, .xls); an
+    InputError, said for the person who sent it, for anything that is no workbook."""
+    kind = sniff(data)
+    if kind == "cfb":  # a legacy .xls, or an xlsx with an open password
+        return ".xlsx" if is_encrypted(data) else ".xls"
+    if kind == "zip":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            raise InputError("文件已损坏，无法作为工作簿打开：请重新保存后再上传") from None
+        if "xl/workbook.xml" in names:
+            return ".xlsm" if "xl/vbaProject.bin" in names else ".xlsx"
+        if "content.xml" in names:
+            return ".ods"
+    raise InputError("这不是 Excel 工作簿：请上传下载的模板填好后保存的 .xlsx 文件")
+
+
+class Uploads:
+    """Where uploads are kept, and the worker processes that read and record them."""
+
+    def __init__(
+        self,
+        ledger: Path,
+        folder: Path,
+        config: Config,
+        spec: TemplateSpec,
+        codeset: CodeSet | None,
+        overall_spec: OverallSpec | None,
+        year: int,
+        jobs: int | None = None,
+    ) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        with Store(ledger) as store:
+            roster = store.roster(year)
+        self.settings = Settings(
+            codeset=codeset,
+            config=config,
+            spec=spec,
+            expected=Expected(year=year),
+            known=frozenset(),  # a file recorded before is found when it is recorded
+            ledger=ledger,
+            roster=roster,
+            accept_with_errors=False,
+            parent=os.getpid(),
+            overall_spec=overall_spec,
+        )
+        self.jobs = jobs or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+        self._guard = threading.Lock()
+
+    def save(self, data: bytes, code: str) -> Path:
+        """Keep a handed-in file (its content checked to be a workbook) under perfxl's
+        name for it; the same bytes twice are one file."""
+        suffix = workbook_kind(data)
+        digest = hashlib.sha256(data).hexdigest()
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        known = sorted(self.folder.glob(f"{code}-*-{digest[:16]}{suffix}"))
+        if known:
+            return known[0]
+        path = self.folder / f"{code}-{stamp}-{digest[:16]}{suffix}"
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(data)
+        partial.replace(path)
+        return path
+
+    def record(self, path: Path, department: RosterEntry) -> Event:
+        """Read, check and record a saved upload as `department`'s."""
+        at = received_time(path)
+        try:
+            return self._workers().submit(record_one, path, at, department).result()
+        except BrokenProcessPool:  # reading it killed the worker: too large, or damaged
+            with self._guard:
+                self._pool = None
+            return record_unreadable(self.settings, path, at, department)
+
+    def _workers(self) -> ProcessPoolExecutor:
+        with self._guard:
+            if self._pool is None:
+                # forkserver: the server runs threads, which a forked worker must not inherit.
+                context = multiprocessing.get_context("forkserver")
+                self._pool = ProcessPoolExecutor(
+                    self.jobs,
+                    mp_context=context,
+                    initializer=start_worker,
+                    initargs=(self.settings, context.Lock()),
+                )
+            return self._pool
+
+    def close(self) -> None:
+        with self._guard:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
