@@ -163,7 +163,7 @@ def create_app(settings: ServeSettings) -> Starlette:
                           "detail": _detail(chosen)})  # fmt: skip
         history = [
             {"id": x.id, "time": _time(x.received_at), "form": FORMS.get(x.form, x.form),
-             "status": x.status, "status_text": STATUS_TEXT.get(x.status, x.status),
+             "status": _verdict(x)[0], "status_text": _verdict(x)[1],
              "errors": x.errors, "warnings": x.warnings}
             for x in sorted(mine, key=lambda x: x.id, reverse=True)
         ]  # fmt: skip
@@ -289,11 +289,11 @@ def create_app(settings: ServeSettings) -> Starlette:
             "这份文件与之前提交的完全相同，结果如前。" if request.query_params.get("again") else ""
         )
         if chosen.status == "superseded":
-            notice = "这份提交已被之后接收的文件替代。"
+            notice = "这份提交已被之后收到的文件替代。"
+        css, said = _verdict(chosen)
         return _page(
             "verdict.html", name=entry.name, year=settings.year, id=sid, base=back,
-            back=back, status=chosen.status,
-            status_text=STATUS_TEXT.get(chosen.status, chosen.status), summary=summary,
+            back=back, status=css, status_text=said.split("，")[0], summary=summary,
             notice=notice, time=_time(chosen.received_at),
             form=FORMS.get(chosen.form, chosen.form), file=chosen.file_name,
             annotated=Path(chosen.file_path).suffix.lower() in (".xlsx", ".xlsm")
@@ -368,7 +368,8 @@ def create_app(settings: ServeSettings) -> Starlette:
     def _password_ok(password: str) -> bool:
         import hmac
 
-        if settings.admin_token and hmac.compare_digest(password, settings.admin_token):
+        given, token = password.encode(), (settings.admin_token or "").encode()
+        if token and hmac.compare_digest(given, token):
             return True
         with store() as s:
             return access.password_ok(s, password)
@@ -527,7 +528,11 @@ def create_app(settings: ServeSettings) -> Starlette:
         yield
         await run_in_threadpool(uploads.close)
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    async def failed(request: Request, exc: Exception) -> Response:
+        log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return _message("服务器出错", "服务器未能完成这个请求，请稍后再试或联系财政部门。", 500)
+
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={Exception: failed})
 
 
 EVENT_TEXT = {"upload": "上传", "verdict": "结果", "refused": "拒收", "login": "登录",
@@ -540,6 +545,14 @@ def _chosen(mine: list[Submission], form: str) -> Submission | None:
     accepted = [x for x in of_form if x.status == "accepted"]
     chosen = accepted or of_form
     return chosen[-1] if chosen else None
+
+
+def _verdict(x: Submission) -> tuple[str, str]:
+    """How a submission was judged, as a page shows it: (its style, its words); one
+    superseded since says so after its verdict."""
+    judged = "rejected" if x.errors or x.status == "rejected" else "accepted"
+    said = STATUS_TEXT[judged]
+    return judged, said + ("，已被替代" if x.status == "superseded" else "")
 
 
 def _detail(chosen: Submission | None) -> str:
