@@ -241,7 +241,7 @@ def record_one(path: Path, received_at: str, department: RosterEntry) -> Event:
         raise _failed[0]
     worker = _worker[0]
     expected = dataclasses.replace(
-        worker.settings.expected, department_code=department.code, department_name=None
+        worker.settings.expected, department_code=department.code, department_name=department.name
     )
     read = _read_one(worker, path, received_at, expected)
     with worker.lock:

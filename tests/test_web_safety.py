@@ -1,0 +1,205 @@
+"""What the web page refuses, over plain HTTP: a department's link reads and writes only
+its own department; an oversized or non-spreadsheet upload, a forged form, a wrong office
+password and an unknown link each get a clear refusal in Chinese and change nothing;
+repeated failures are throttled; every upload, verdict and refusal is logged."""
+
+from __future__ import annotations
+
+import io
+import re
+import sqlite3
+import urllib.error
+import urllib.request
+import uuid
+import zipfile
+from collections.abc import Iterator
+
+import pytest
+
+from tests.web_server import ADMIN_TOKEN, ROOT, Server, serving
+
+INBOX = ROOT / "samples" / "inbox"
+A, B = "440100003", "440100004"  # 广州市老人院, 广州市救助管理站
+B_FILE = INBOX / "440100004-广州市救助管理站.xlsx"  # a template filled for B
+A_FILE = INBOX / "440100003-广州市老人院-第2次.xlsx"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def call(
+    url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], str]:
+    """(status, headers, body) of a request; redirects are not followed."""
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with opener.open(request, timeout=60) as response:
+            body = response.read()
+            return response.status, dict(response.headers), body.decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read().decode("utf-8", "replace")
+
+
+def multipart(fields: dict[str, str], file: tuple[str, bytes] | None) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    out = io.BytesIO()
+    for name, value in fields.items():
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                  f"{value}\r\n".encode())  # fmt: skip
+    if file is not None:
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{file[0]}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        )
+        out.write(head.encode())
+        out.write(file[1] + b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert found, page[:500]
+    return found.group(1)
+
+
+def upload(
+    link: str, name: str, data: bytes, csrf: str | None = None
+) -> tuple[int, dict[str, str], str]:
+    token = csrf if csrf is not None else csrf_of(call(link)[2])
+    body, kind = multipart({"csrf": token}, (name, data))
+    return call(f"{link}/upload", body, {"Content-Type": kind})
+
+
+def submissions(server: Server) -> list[tuple[object, ...]]:
+    with sqlite3.connect(server.ledger) as db:
+        return db.execute(
+            "SELECT id, department_code, status, errors FROM submissions ORDER BY id"
+        ).fetchall()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serving(tmp_path_factory.mktemp("safety"), "--max-mb", "1") as running:
+        yield running
+
+
+def test_a_link_reads_only_its_own_department(server: Server) -> None:
+    status, _, page = call(server.links[A])
+    assert status == 200 and "广州市老人院" in page and "广州市救助管理站" not in page
+    status, headers, _ = upload(server.links[B], B_FILE.name, B_FILE.read_bytes())
+    assert status == 303
+    b_submission = headers["location"].rsplit("/s/", 1)[1].split("?")[0]
+    assert call(f"{server.links[B]}/s/{b_submission}")[0] == 200
+    for path in (f"/s/{b_submission}", f"/s/{b_submission}/annotated"):
+        status, _, page = call(server.links[A] + path)
+        assert status == 404 and "找不到这份提交" in page, path
+
+
+def test_a_file_sent_by_another_departments_link_is_the_senders_and_rejected(
+    server: Server,
+) -> None:
+    """B's filled template sent through A's link: recorded as A's, rejected, saying whose
+    template it is; B's standing is not touched."""
+    before = submissions(server)
+    data = _touched(B_FILE.read_bytes())  # other bytes than B's own upload: a new file
+    status, headers, _ = upload(server.links[A], "救助站.xlsx", data)
+    assert status == 303
+    status, _, page = call(server.url + headers["location"])
+    assert status == 200 and "已退回" in page
+    assert "这是“广州市救助管理站（440100004）”的模板，不是“广州市老人院（440100003）”的" in page
+    new = [s for s in submissions(server) if s not in before]
+    assert [(s[1], s[2]) for s in new] == [(A, "rejected")]
+    b_rows = [s for s in submissions(server) if s[1] == B]
+    assert all(s in before for s in b_rows)
+
+
+def _touched(data: bytes) -> bytes:
+    """The same workbook with other bytes: one more (empty) file in the package."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            target.writestr(item, source.read(item.filename))
+        target.writestr("docProps/custom-note.txt", "sent by another department")
+    return out.getvalue()
+
+
+def test_oversized_and_non_spreadsheet_uploads_are_refused_and_nothing_is_kept(
+    server: Server,
+) -> None:
+    before = submissions(server)
+    uploads = server.ledger.with_name("ledger-uploads")
+    kept = set(uploads.iterdir()) if uploads.exists() else set()
+    cases = {
+        "big.xlsx": (b"PK\x03\x04" + b"\0" * (1024 * 1024 + 10), 413, "文件超过 1 MB"),
+        "notes.xlsx": ("这只是一段文字，不是工作簿".encode() * 10, 415, "这不是 Excel 工作簿"),
+        "archive.xlsx": (_zip({"readme.txt": "hello"}), 415, "这不是 Excel 工作簿"),
+        "empty.xlsx": (b"", 400, "文件是空的"),
+    }
+    for name, (data, code, said) in cases.items():
+        status, _, page = upload(server.links[A], name, data)
+        assert status == code and said in page, (name, status, page[:300])
+    assert submissions(server) == before
+    assert (set(uploads.iterdir()) if uploads.exists() else set()) == kept
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return out.getvalue()
+
+
+def test_a_forged_form_is_refused(server: Server) -> None:
+    before = submissions(server)
+    status, _, page = upload(server.links[A], A_FILE.name, A_FILE.read_bytes(), csrf="0" * 64)
+    assert status == 403 and "页面已过期" in page
+    other = csrf_of(call(server.links[B])[2])  # a real token, of another department's page
+    status, _, _ = upload(server.links[A], A_FILE.name, A_FILE.read_bytes(), csrf=other)
+    assert status == 403
+    assert submissions(server) == before
+
+
+def test_a_wrong_office_password_gets_nothing(server: Server) -> None:
+    status, _, page = call(server.url + "/admin")
+    assert status == 200 and "财政部门登录" in page
+    token = csrf_of(page)
+    for password in ("wrong", ADMIN_TOKEN + "x", ""):
+        body = f"csrf={token}&password={urllib.request.quote(password)}".encode()
+        status, headers, _ = call(server.url + "/admin/login", body, FORM)
+        assert status == 303 and headers["location"].endswith("failed=1")
+        assert "set-cookie" not in {k.lower() for k in headers}
+    for path in ("/admin/ledger.xlsx", "/admin/export.zip", "/admin/reminders.csv", "/admin/s/1"):
+        for cookie in ({}, {"Cookie": "perfxl_admin=99999999999.forged"}):
+            status, headers, body = call(server.url + path, headers=cookie)
+            assert status == 303 and headers["location"] == "/admin", path
+            assert "单位" not in body
+    body = f"csrf={token}&password={urllib.request.quote(ADMIN_TOKEN)}".encode()
+    status, headers, _ = call(server.url + "/admin/login", body, FORM)
+    cookie = headers["set-cookie"].split(";")[0]
+    status, _, board = call(server.url + "/admin", headers={"Cookie": cookie})
+    assert status == 200 and "填报情况" in board
+
+
+def test_every_upload_verdict_and_refusal_is_logged(server: Server) -> None:
+    assert upload(server.links[A], A_FILE.name, A_FILE.read_bytes())[0] == 303
+    assert upload(server.links[B], "notes.xlsx", b"not a workbook")[0] == 415
+    with sqlite3.connect(server.ledger) as db:
+        kinds = {(k, c) for k, c in db.execute("SELECT kind, department_code FROM events")}
+        times = [t for (t,) in db.execute("SELECT at FROM events")]
+    assert {("upload", A), ("verdict", A), ("refused", B)} <= kinds
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", t) for t in times)
+
+
+def test_unknown_links_are_refused_then_throttled(server: Server) -> None:
+    status, _, page = call(server.url + "/d/not-a-real-token")
+    assert status == 404 and "链接无效" in page
+    statuses = [call(server.url + f"/d/guess-{n}")[0] for n in range(12)]
+    assert 429 in statuses
+    status, _, page = call(server.links[A])  # the same client, with a good link: still refused
+    assert status == 429 and "请五分钟后再试" in page
