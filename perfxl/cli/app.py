@@ -19,6 +19,7 @@ from typer.core import TyperCommand, TyperGroup
 from perfxl import __version__
 from perfxl.cli.usage import OPTIONS_METAVAR, SUBCOMMAND_METAVAR, chinese_errors, usage_line
 from perfxl.errors import InputError, PerfxlError
+from perfxl.ledger.database import Location, location_of
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -142,7 +143,30 @@ LayoutOption = Annotated[
         help="描述特殊表格格式的 TOML 文件：列名与字段的对应、金额单位、表头所在行（见 README）。",
     ),
 ]
-LedgerOption = Annotated[Path, typer.Option("--ledger", help="台账数据库（SQLite）。")]
+LedgerOption = Annotated[
+    str,
+    typer.Option(
+        "--ledger",
+        help="台账：SQLite 文件，或共用的 PostgreSQL 数据库（postgresql://用户@主机/库名）。",
+        parser=str,
+    ),
+]
+
+
+def existing_ledger(text: str) -> Location:
+    """A ledger that must exist already (a PostgreSQL one is checked when opened)."""
+    location = location_of(text)
+    if isinstance(location, Path) and not location.is_file():
+        raise InputError(f"台账 {location} 不存在：请先运行 perfxl collect")
+    return location
+
+
+def new_ledger(text: str) -> Location:
+    """A ledger that may be made: a file's folder is checked to be writable first."""
+    location = location_of(text)
+    return output_file(location) or location if isinstance(location, Path) else location
+
+
 RosterOption = Annotated[Path | None, typer.Option("--roster", help="单位名单（CSV 或 xlsx）。")]
 
 

@@ -29,7 +29,9 @@ from perfxl.cli.app import (
     YearCallback,
     app,
     err,
+    existing_ledger,
     fail,
+    new_ledger,
     out,
     output_dir,
     output_file,
@@ -54,7 +56,7 @@ def collect_command(
         list[Path], typer.Argument(help="收到的文件：目录、文件或通配符（如 inbox/*.xlsx）。")
     ],
     roster: RosterOption = None,
-    ledger: LedgerOption = Path("ledger.db"),
+    ledger: LedgerOption = "ledger.db",
     year: Annotated[
         int | None,
         typer.Option("--year", help="收集哪一年度（核对模板年度）。", callback=YearCallback),
@@ -85,17 +87,17 @@ def collect_command(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    output_file(ledger)
+    location = new_ledger(ledger)
     held = contextlib.ExitStack()  # one collect at a time on a ledger, from before it opens
     try:
-        held.enter_context(exclusive(ledger))
+        held.enter_context(exclusive(location))
         the_spec = load_spec(spec)
         the_codeset = load_codeset(codeset) if codeset else None
         the_config = load_config(config)
         entries = read_roster(roster) if roster else None
         the_layout = load_layout(layout) if layout else None
         the_overall = load_overall_spec(overall_spec)
-        store = Store(ledger)
+        store = Store(location)
     except PerfxlError as exc:
         held.close()
         raise fail(exc) from exc
@@ -141,14 +143,14 @@ def collect_command(
             )
         except PerfxlError as exc:
             raise fail(exc) from exc
-    render.collect_report(report, ledger)
+    render.collect_report(report, location)
     raise typer.Exit(EXIT_ERRORS if report.count("rejected") else EXIT_OK)
 
 
 @app.command("status", cls=Command)
 def status_command(
     roster: RosterOption = None,
-    ledger: LedgerOption = Path("ledger.db"),
+    ledger: LedgerOption = "ledger.db",
     year: Annotated[
         int | None, typer.Option("--year", help="只看这一年度。", callback=YearCallback)
     ] = None,
@@ -161,9 +163,7 @@ def status_command(
     """
     try:
         entries = read_roster(roster) if roster else None
-        if not ledger.is_file():
-            raise InputError(f"台账 {ledger} 不存在：请先运行 perfxl collect")
-        with Store(ledger) as store:
+        with Store(existing_ledger(ledger)) as store:
             report = department_status(store, entries, year)
     except PerfxlError as exc:
         raise fail(exc) from exc
@@ -178,7 +178,7 @@ def status_command(
 @app.command("ledger", cls=Command)
 def ledger_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="输出文件（.xlsx）或目录。")],
-    ledger: LedgerOption = Path("ledger.db"),
+    ledger: LedgerOption = "ledger.db",
     roster: RosterOption = None,
     year: Annotated[
         int | None, typer.Option("--year", help="只汇总这一年度。", callback=YearCallback)
@@ -203,10 +203,9 @@ def ledger_command(
     """
     (output_dir if fmt in ("csv", "parquet") else output_file)(output)
     try:
-        if not ledger.is_file():
-            raise InputError(f"台账 {ledger} 不存在：请先运行 perfxl collect")
+        location = existing_ledger(ledger)
         entries = read_roster(roster) if roster else None
-        with Store(ledger) as store:
+        with Store(location) as store:
             if fmt in ("csv", "parquet"):
                 written = write_details(store, output, fmt, year)
                 out.print("已写出：" + "、".join(escape(str(p)) for p in written))

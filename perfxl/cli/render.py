@@ -15,6 +15,8 @@ from perfxl.checks.validate import ISSUE_FIELDS, FileReport
 from perfxl.cli.app import err, out
 from perfxl.domain.model import Issue, ReadResult
 from perfxl.ledger.collect import CollectReport
+from perfxl.ledger.database import Location
+from perfxl.ledger.database import shown as shown_location
 from perfxl.ledger.details import KIND_TEXT
 from perfxl.ledger.exports import csv_safe
 from perfxl.ledger.status import STATUS_TEXT, StatusReport
@@ -125,7 +127,7 @@ CHANGES = {"added": "新增", "removed": "删除", "changed": "修改"}
 LONG = 50  # files a run lists on the terminal; beyond, a summary and the list in a file
 
 
-def collect_report(report: CollectReport, ledger: Path) -> None:
+def collect_report(report: CollectReport, ledger: Location) -> None:
     """The files of a run in their order of arrival, with their outcome and changes; for a
     long run, the files that were not accepted, and every file in a CSV beside the ledger."""
     events = report.events
@@ -167,7 +169,7 @@ def collect_report(report: CollectReport, ledger: Path) -> None:
         listing = _collect_csv(report, ledger)
         out.print(f"每个文件的结果和变化已写入：{escape(str(listing))}")
     out.print(
-        f"台账：{escape(str(ledger))}（已接收 {report.count('accepted')}，"
+        f"台账：{escape(shown_location(ledger))}（已接收 {report.count('accepted')}，"
         f"已退回 {report.count('rejected')}，重复 {report.count('duplicate')}）"
     )
 
@@ -182,13 +184,14 @@ def change_text(change: dict[str, object]) -> str:
     return f"{CHANGES[str(change['change'])]} {what}" + (f"：{detail}" if detail else "")
 
 
-def _collect_csv(report: CollectReport, ledger: Path) -> Path:
+def _collect_csv(report: CollectReport, ledger: Location) -> Path:
     """Every file of a run, with its outcome and changes, as CSV (with a byte order mark,
     for Excel) beside the ledger: `ledger-收集-20261126-174501.csv`."""
     from datetime import datetime
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = ledger.with_name(f"{ledger.stem}-收集-{stamp}.csv")
+    beside = ledger if isinstance(ledger, Path) else Path("ledger")  # a server's: here
+    path = beside.with_name(f"{beside.stem}-收集-{stamp}.csv")
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["文件", "单位", "结果", "错误", "提示", "变化"])

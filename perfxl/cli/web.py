@@ -25,6 +25,7 @@ from perfxl.cli.app import (
     app,
     err,
     fail,
+    new_ledger,
     next_year,
     out,
     output_file,
@@ -35,6 +36,7 @@ from perfxl.formats.overall_spec import DEFAULT_OVERALL_SPEC, load_overall_spec
 from perfxl.formats.roster import RosterEntry, read_roster
 from perfxl.formats.spec import DEFAULT_SPEC, load_spec
 from perfxl.ledger import access
+from perfxl.ledger.database import Location
 from perfxl.ledger.store import Store
 
 YearOption = Annotated[
@@ -59,10 +61,17 @@ def _roster(store: Store, roster: Path | None, year: int) -> list[RosterEntry]:
     return remembered
 
 
+def _uploads_beside(location: Location) -> Path:
+    """Where uploads are kept by default: beside a ledger file, else in this folder."""
+    if isinstance(location, Path):
+        return location.with_name(f"{location.stem}-uploads")
+    return Path("perfxl-uploads")
+
+
 @app.command("links", cls=Command)
 def links_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="写出链接的 CSV 文件。")],
-    ledger: LedgerOption = Path("ledger.db"),
+    ledger: LedgerOption = "ledger.db",
     roster: RosterOption = None,
     year: YearOption = None,
     base_url: BaseUrlOption = "http://127.0.0.1:8000",
@@ -79,7 +88,7 @@ def links_command(
     output_file(output)
     year = year or next_year()
     try:
-        with Store(ledger) as store:
+        with Store(new_ledger(ledger)) as store:
             made = access.make_links(store, _roster(store, roster, year), year, rotate)
     except PerfxlError as exc:
         raise fail(exc) from exc
@@ -100,7 +109,7 @@ def links_command(
 
 @app.command("serve", cls=Command)
 def serve_command(
-    ledger: LedgerOption = Path("ledger.db"),
+    ledger: LedgerOption = "ledger.db",
     roster: RosterOption = None,
     year: YearOption = None,
     host: Annotated[str, typer.Option("--host", help="监听的地址。")] = "127.0.0.1",
@@ -136,11 +145,11 @@ def serve_command(
     from perfxl.web.app import ServeSettings, admin_token_from_environment, create_app
 
     year = year or next_year()
-    output_file(ledger)
+    location = new_ledger(ledger)
     if form not in FORMS:
         raise fail(InputError(f"未知的表别“{form}”：可用 project、department、both"))
     try:
-        with Store(ledger) as store:
+        with Store(location) as store:
             if set_admin:
                 password = getpass.getpass("财政部门登录口令：")
                 if len(password) < 8 or password != getpass.getpass("再输入一次："):
@@ -151,9 +160,9 @@ def serve_command(
             _roster(store, roster, year)
         the_overall = load_overall_spec(overall_spec)
         settings = ServeSettings(
-            ledger=ledger,
+            ledger=location,
             year=year,
-            uploads=uploads or ledger.with_name(f"{ledger.stem}-uploads"),
+            uploads=uploads or _uploads_beside(location),
             config=load_config(config),
             spec=load_spec(spec),
             codeset=load_codeset(codeset),

@@ -28,7 +28,6 @@ import hashlib
 import multiprocessing
 import os
 import signal
-import sqlite3
 import tempfile
 import threading
 import time
@@ -52,6 +51,7 @@ from perfxl.formats.overall_spec import OverallSpec
 from perfxl.formats.roster import RosterEntry
 from perfxl.formats.spec import TemplateSpec
 from perfxl.formats.template_frame import Expected
+from perfxl.ledger.database import Location
 from perfxl.ledger.inbox import Directory, inbox_files, received_time
 from perfxl.ledger.processes import (
     CollectError,
@@ -125,7 +125,7 @@ class Settings:
     spec: TemplateSpec
     expected: Expected
     known: frozenset[str]  # the sha256 of every file already in the ledger
-    ledger: Path
+    ledger: Location
     roster: list[RosterEntry] | None
     accept_with_errors: bool
     parent: int  # the collecting process: once it is gone, a worker records nothing more
@@ -437,7 +437,7 @@ def collect(
             if counter["checkpoints"] == kill_at:  # a test's power cut, while it runs
                 _killed_during(store.checkpoint)
             store.checkpoint()
-        except sqlite3.Error as exc:
+        except store.errors as exc:
             raise CollectError(fault_reason(exc)) from None
 
     def tick(event: Event) -> None:

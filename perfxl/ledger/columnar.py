@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
@@ -131,7 +130,7 @@ def _save(store: Store, table: str, mark: str, copies: list[tuple[int, str, byte
     export then converts every part anew, and keeps nothing."""
     try:
         store.save_copies(table, mark, copies)
-    except sqlite3.Error:
+    except store.errors:
         return False
     return True
 

@@ -11,13 +11,15 @@ import contextlib
 import sqlite3
 from collections.abc import Callable
 
+from perfxl.ledger.database import Connection
 
-def _run(db: sqlite3.Connection, *statements: str) -> None:
+
+def _run(db: Connection, *statements: str) -> None:
     for statement in statements:
         db.execute(statement)
 
 
-def initial(db: sqlite3.Connection) -> None:
+def initial(db: Connection) -> None:
     """Submissions with their projects, indicators, issues and changes."""
     _run(
         db,
@@ -86,12 +88,12 @@ def initial(db: sqlite3.Connection) -> None:
     )
 
 
-def indicators_by_project(db: sqlite3.Connection) -> None:
+def indicators_by_project(db: Connection) -> None:
     """A project's indicators are looked up by project (counts in the ledger's 项目明细)."""
     db.execute("CREATE INDEX indicators_project ON indicators (project_id)")
 
 
-def values_derived_and_verdicts(db: sqlite3.Connection) -> None:
+def values_derived_and_verdicts(db: Connection) -> None:
     """Less to write for every indicator: the parse of each value (operator, number, unit)
     is derived from the value text when needed, not stored beside it; a submission's
     indicators are found through its projects (one index less); each submission keeps its
@@ -122,7 +124,7 @@ def values_derived_and_verdicts(db: sqlite3.Connection) -> None:
     )
 
 
-def extra_fields(db: sqlite3.Connection) -> None:
+def extra_fields(db: Connection) -> None:
     """The fields template specs added, with their captions and types, in the order they
     were first recorded: the ledger's outputs show them by their captions."""
     db.execute(
@@ -136,7 +138,7 @@ def extra_fields(db: sqlite3.Connection) -> None:
     )
 
 
-def weights_directions_long_goals(db: sqlite3.Connection) -> None:
+def weights_directions_long_goals(db: Connection) -> None:
     """Three fields promoted to columns of their own: an indicator's 权重 and 指标方向性,
     a project's 长期目标 (tables other than the template carry them)."""
     _run(
@@ -147,7 +149,7 @@ def weights_directions_long_goals(db: sqlite3.Connection) -> None:
     )
 
 
-def department_wide_forms(db: sqlite3.Connection) -> None:
+def department_wide_forms(db: Connection) -> None:
     """The department-wide form (部门整体支出绩效目标) beside the project one: a submission
     says which form it is; a department-wide one has its overview (declared total, overall
     goal, other facts), its labelled budget lines, its key tasks and its own indicators.
@@ -197,7 +199,7 @@ def department_wide_forms(db: sqlite3.Connection) -> None:
     )
 
 
-def remembered_roster(db: sqlite3.Connection) -> None:
+def remembered_roster(db: Connection) -> None:
     """The roster each year's collect was given (year 0: a collect given no year), so that
     collect, status and ledger know who is expected without being told again."""
     _run(
@@ -215,7 +217,7 @@ def remembered_roster(db: sqlite3.Connection) -> None:
     )
 
 
-def column_copies(db: sqlite3.Connection) -> None:
+def column_copies(db: Connection) -> None:
     """A column copy of each accepted submission's rows of the large detail tables (项目明细,
     指标明细), made by the first Parquet export that needs it and kept for the next: the
     rows of a submission never change once recorded. `signature` names the columns the
@@ -234,7 +236,7 @@ def column_copies(db: sqlite3.Connection) -> None:
     )
 
 
-def links_and_events(db: sqlite3.Connection) -> None:
+def links_and_events(db: Connection) -> None:
     """The web page's: each department's link for a year (its token hashed, never the token
     itself), a log of every upload, verdict and refusal with its time and department, and
     the server's own secrets (the office's password hash, the key that signs forms)."""
@@ -265,7 +267,15 @@ def links_and_events(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+def fields_in_order(db: Connection) -> None:
+    """The fields a spec added keep the order they were first recorded in as a column of
+    their own (SQLite's row ids said it; PostgreSQL has none)."""
+    db.execute("ALTER TABLE fields ADD COLUMN position INTEGER")
+    if getattr(db, "dialect", "sqlite") == "sqlite":
+        db.execute("UPDATE fields SET position = rowid")
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     initial,
     indicators_by_project,
     values_derived_and_verdicts,
@@ -275,5 +285,6 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     remembered_roster,
     column_copies,
     links_and_events,
+    fields_in_order,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from perfxl.errors import PerfxlError
+from perfxl.ledger.database import Location, is_postgres, shown
 from perfxl.ledger.store import fault_reason
 
 
@@ -33,11 +34,15 @@ class LedgerBusy(PerfxlError):
 
 
 @contextmanager
-def exclusive(ledger: Path) -> Iterator[None]:
+def exclusive(ledger: Location) -> Iterator[None]:
     """Hold the ledger for one collect: a second collect on it, meanwhile, is refused at
     once, naming the process that holds it. The lock (`<ledger>.lock`, the system's file
-    lock) goes with the process, however it ends. Where the system has no such locks,
-    SQLite's own keep the ledger whole."""
+    lock; on PostgreSQL an advisory lock of the session) goes with the process, however it
+    ends. Where the system has no such locks, SQLite's own keep the ledger whole."""
+    if is_postgres(ledger):
+        yield from _exclusive_postgres(str(ledger))
+        return
+    ledger = Path(ledger)
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not on POSIX
@@ -117,3 +122,22 @@ def keep_freed_memory() -> None:
         return
     mallopt(_M_MMAP_THRESHOLD, 16 << 20)
     mallopt(_M_TRIM_THRESHOLD, 32 << 20)
+
+
+COLLECT_KEY = 0x636F6C6C  # "coll": the advisory lock of a collect on a PostgreSQL ledger
+
+
+def _exclusive_postgres(url: str) -> Iterator[None]:
+    import psycopg
+
+    try:
+        db = psycopg.connect(url, autocommit=True)
+    except psycopg.Error as exc:
+        raise CollectError(f"无法连接台账数据库：{exc}") from None
+    with db:
+        held = db.execute("SELECT pg_try_advisory_lock(%s)", (COLLECT_KEY,)).fetchone()
+        if not (held and held[0]):
+            raise LedgerBusy(
+                f"台账 {shown(url)} 正由另一个收集进程写入：请等它完成后再运行 collect"
+            )
+        yield

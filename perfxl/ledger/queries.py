@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -16,6 +15,7 @@ from typing import Any
 from perfxl.domain.fields import INDICATOR, PROJECT, Fields, extra_field
 from perfxl.domain.model import BudgetLine, Extra, Indicator, Issue, OverallTable, Project, Task
 from perfxl.formats.roster import RosterEntry
+from perfxl.ledger.database import Connection, Row
 
 PROJECT_COLUMNS = PROJECT.attributes
 INDICATOR_COLUMNS = INDICATOR.attributes
@@ -53,7 +53,7 @@ class Submission:
     form: str = "project"  # project / department (部门整体)
 
 
-def _change(row: sqlite3.Row) -> dict[str, Any]:
+def _change(row: Row) -> dict[str, Any]:
     return {
         "change": row["change"],
         "project": row["project_key"],
@@ -77,7 +77,7 @@ def decode_extra(text: str, fields: Fields) -> Extra:
 class Queries:
     """The reading half of the store."""
 
-    db: sqlite3.Connection
+    db: Connection
 
     # --- reading -------------------------------------------------------------------------
 
@@ -85,7 +85,7 @@ class Queries:
         """The fields of projects or indicators in this ledger: the registry's, then the
         extra ones recorded, in the order they were first recorded."""
         rows = self.db.execute(
-            "SELECT key, header, type FROM fields WHERE entity = ? ORDER BY rowid", (entity,)
+            "SELECT key, header, type FROM fields WHERE entity = ? ORDER BY position", (entity,)
         )
         extras = [extra_field(r["key"], r["header"], money=r["type"] == "amount") for r in rows]
         return (PROJECT if entity == "project" else INDICATOR).with_extras(extras)
@@ -121,7 +121,7 @@ class Queries:
     ) -> list[Submission]:
         """Every submission (of a year, of a status, of a form), in the order they
         arrived."""
-        where: list[str] = ["1"]
+        where: list[str] = ["TRUE"]
         params: list[object] = []
         if form is not None:
             where.append("form = ?")
@@ -281,9 +281,7 @@ class Queries:
 
     # --- the ledger's detail tables, streamed --------------------------------------------
 
-    def project_rows(
-        self, year: int | None, submission: int | None = None
-    ) -> Iterator[sqlite3.Row]:
+    def project_rows(self, year: int | None, submission: int | None = None) -> Iterator[Row]:
         """The projects of the accepted submissions (or of one of them), with their
         department, file and number of indicators, by department."""
         where, params = _accepted(year, submission)
@@ -291,13 +289,11 @@ class Queries:
             "SELECT s.department_code, s.department_name, s.file_name, p.*,"
             " (SELECT COUNT(*) FROM indicators i WHERE i.project_id = p.id) AS indicator_count"
             f" FROM projects p JOIN submissions s ON s.id = p.submission_id WHERE {where}"
-            " ORDER BY s.department_code, s.id, p.position",
+            " ORDER BY s.department_code NULLS FIRST, s.id, p.position",
             params,
         )
 
-    def indicator_rows(
-        self, year: int | None, submission: int | None = None
-    ) -> Iterator[sqlite3.Row]:
+    def indicator_rows(self, year: int | None, submission: int | None = None) -> Iterator[Row]:
         """The indicators of the accepted submissions (or of one of them), with their
         project, department and file, by department."""
         where, params = _accepted(year, submission)
@@ -305,24 +301,24 @@ class Queries:
             "SELECT s.department_code, s.department_name, s.file_name, p.code AS project_code,"
             " p.name AS project_name, i.* FROM indicators i JOIN projects p ON p.id = i.project_id"
             f" JOIN submissions s ON s.id = p.submission_id WHERE {where}"
-            " ORDER BY s.department_code, s.id, p.position, i.position",
+            " ORDER BY s.department_code NULLS FIRST, s.id, p.position, i.position",
             params,
         )
 
     def overall_indicator_rows(
         self, year: int | None, submission: int | None = None
-    ) -> Iterator[sqlite3.Row]:
+    ) -> Iterator[Row]:
         """The department-wide indicators of the accepted submissions (or of one of them),
         by department."""
         where, params = _accepted(year, submission)
         yield from self.db.execute(
             "SELECT s.department_code, s.department_name, s.file_name, i.*"
             f" FROM overall_indicators i JOIN submissions s ON s.id = i.submission_id"
-            f" WHERE {where} ORDER BY s.department_code, s.id, i.position",
+            f" WHERE {where} ORDER BY s.department_code NULLS FIRST, s.id, i.position",
             params,
         )
 
-    def issue_rows(self, year: int | None) -> Iterator[sqlite3.Row]:
+    def issue_rows(self, year: int | None) -> Iterator[Row]:
         """The issues of the submissions not superseded, with their department and file."""
         where, params = "s.status != 'superseded'", [] if year is None else [year]
         if year is not None:
@@ -330,7 +326,7 @@ class Queries:
         yield from self.db.execute(
             "SELECT s.department_code, s.department_name, s.file_name, s.status, i.*"
             f" FROM issues i JOIN submissions s ON s.id = i.submission_id WHERE {where}"
-            " ORDER BY s.department_code, s.id, i.id",
+            " ORDER BY s.department_code NULLS FIRST, s.id, i.id",
             params,
         )
 
@@ -342,7 +338,7 @@ class Queries:
             row[0]
             for row in self.db.execute(
                 f"SELECT s.id FROM submissions s WHERE {where}"
-                " ORDER BY s.form != 'project', s.department_code, s.id",
+                " ORDER BY s.form != 'project', s.department_code NULLS FIRST, s.id",
                 params,
             )
         ]
@@ -357,7 +353,7 @@ class Queries:
             ).fetchall()
         )
 
-    def copy_data(self, year: int | None, table: str, signature: str) -> Iterator[sqlite3.Row]:
+    def copy_data(self, year: int | None, table: str, signature: str) -> Iterator[Row]:
         """The column copies of a table's accepted submissions (submission_id, data), in
         the order of `accepted_ids`."""
         where, params = _accepted(year)
@@ -365,7 +361,7 @@ class Queries:
             "SELECT c.submission_id, c.data FROM column_copies c"
             f" JOIN submissions s ON s.id = c.submission_id WHERE {where}"
             " AND c.tab = ? AND c.signature = ?"
-            " ORDER BY s.form != 'project', s.department_code, s.id",
+            " ORDER BY s.form != 'project', s.department_code NULLS FIRST, s.id",
             [*params, table, signature],
         )
 

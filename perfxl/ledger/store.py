@@ -28,6 +28,7 @@ from typing import Any
 from perfxl.domain.model import Extra, ExtraField, Issue, OverallTable, Project
 from perfxl.errors import FileError
 from perfxl.formats.roster import RosterEntry
+from perfxl.ledger.database import Connection, Location, connect, is_postgres, shown
 from perfxl.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
 from perfxl.ledger.queries import (
     INDICATOR_COLUMNS,
@@ -73,22 +74,33 @@ def fault_reason(exc: BaseException) -> str:
 
 
 class Store(Queries):
-    """The ledger database: its connection, its schema, and every statement that writes."""
+    """The ledger database: its connection, its schema, and every statement that writes.
+    `location`: a SQLite file's path, or a PostgreSQL URL (ledger/database.py)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, location: Location) -> None:
+        self.path = location
+        self.postgres = is_postgres(location)
         try:
-            self.db = sqlite3.connect(path, isolation_level=None)  # transactions by hand
-            self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db, self.errors = connect(location)
+        except sqlite3.Error as exc:
+            raise FileError(Path(location), fault_reason(exc)) from exc
+        except Exception as exc:  # the server cannot be reached, the name or password is wrong
+            raise FileError(Path(shown(location)), f"无法连接台账数据库：{exc}") from exc
+        try:
+            if not self.postgres:
+                self.db.execute("PRAGMA foreign_keys = ON")
+                self.db.execute("PRAGMA journal_mode = WAL")
+                self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
         except sqlite3.OperationalError as exc:  # the disk, the path: not the file's content
-            raise FileError(path, fault_reason(exc)) from exc
+            self.db.close()
+            raise FileError(Path(location), fault_reason(exc)) from exc
         except sqlite3.DatabaseError as exc:
-            raise FileError(path, f"不是 perfxl 的台账数据库，或已损坏（{exc}）") from exc
+            self.db.close()
+            raise FileError(Path(location), f"不是 perfxl 的台账数据库，或已损坏（{exc}）") from exc
+        except self.errors as exc:
+            self.db.close()
+            raise FileError(Path(shown(location)), f"台账数据库出错：{exc}") from exc
 
     def close(self) -> None:
         self.db.close()
@@ -99,19 +111,34 @@ class Store(Queries):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _version(self) -> int:
+        if not self.postgres:
+            return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        self.db.execute("CREATE TABLE IF NOT EXISTS perfxl_schema (version INTEGER NOT NULL)")
+        row = self.db.execute("SELECT MAX(version) FROM perfxl_schema").fetchone()
+        return int(row[0] or 0)
+
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        version = self._version()
         if version > SCHEMA_VERSION:
             raise FileError(
-                self.path, f"台账由更新版本的 perfxl 创建（结构版本 {version}），请升级 perfxl"
+                Path(shown(self.path)),
+                f"台账由更新版本的 perfxl 创建（结构版本 {version}），请升级 perfxl",
             )
         for target, migration in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.transaction():
+                if self._version() >= target:  # another process migrated it meanwhile
+                    continue
                 migration(self.db)
-                self.db.execute(f"PRAGMA user_version = {target}")
+                if self.postgres:
+                    self.db.execute("INSERT INTO perfxl_schema (version) VALUES (?)", (target,))
+                else:
+                    self.db.execute(f"PRAGMA user_version = {target}")
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
+        """A writing transaction: one at a time on the ledger (SQLite's write lock; on
+        PostgreSQL, an advisory lock taken at its start)."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -124,13 +151,16 @@ class Store(Queries):
     def checkpoint(self) -> None:
         """Move what the write-ahead log holds into the database and start the log afresh,
         empty: writers wait meanwhile (a passive checkpoint, which never waits, never
-        catches up with two busy writers: the log grew to twice the finished ledger)."""
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        catches up with two busy writers: the log grew to twice the finished ledger).
+        PostgreSQL keeps its own log."""
+        if not self.postgres:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def autocheckpoint(self, pages: int) -> None:
         """How many pages of write-ahead log make a commit move them into the database
         (0: never; the collecting process does it)."""
-        self.db.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+        if not self.postgres:
+            self.db.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
 
     # --- writing -------------------------------------------------------------------------
 
@@ -144,9 +174,10 @@ class Store(Queries):
             saved = db.execute("SELECT COALESCE(MAX(saved), 0) + 1 FROM roster").fetchone()[0]
             db.execute("DELETE FROM roster WHERE year = ?", (year or 0,))
             db.executemany(
-                "INSERT OR REPLACE INTO roster"
-                " (year, code, name, parent, contact, position, saved)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO roster (year, code, name, parent, contact, position, saved)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (year, code) DO UPDATE SET"
+                " name = excluded.name, parent = excluded.parent, contact = excluded.contact,"
+                " position = excluded.position, saved = excluded.saved",
                 [(year or 0, e.code, e.name, e.parent, e.contact, n, saved)
                  for n, e in enumerate(entries)],
             )  # fmt: skip
@@ -165,10 +196,10 @@ class Store(Queries):
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         cursor = self.db.execute(
-            f"INSERT INTO submissions ({columns}) VALUES ({marks})", tuple(values.values())
+            f"INSERT INTO submissions ({columns}) VALUES ({marks}) RETURNING id",
+            tuple(values.values()),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int(cursor.fetchone()[0])
 
     def insert_content(
         self,
@@ -285,29 +316,35 @@ class Store(Queries):
         each replaces the copy that submission had of that table."""
         with self.transaction() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO column_copies (submission_id, tab, signature, types, data)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO column_copies (submission_id, tab, signature, types, data)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (submission_id, tab) DO UPDATE SET"
+                " signature = excluded.signature, types = excluded.types, data = excluded.data",
                 [(sid, table, signature, types, data) for sid, types, data in copies],
             )
 
     def register(self, extras: Iterable[ExtraField]) -> None:
         """Record the extra fields of a layout, each once: the first caption stays."""
-        self.db.executemany(
-            "INSERT OR IGNORE INTO fields (entity, key, header, type) VALUES (?, ?, ?, ?)",
-            [(e.entity, e.key, e.header, e.type) for e in extras],
-        )
+        for e in extras:  # one by one: each takes the next position
+            self.db.execute(
+                "INSERT INTO fields (entity, key, header, type, position) VALUES (?, ?, ?, ?,"
+                " (SELECT COALESCE(MAX(position), 0) + 1 FROM fields))"
+                " ON CONFLICT (entity, key) DO NOTHING",
+                (e.entity, e.key, e.header, e.type),
+            )
 
     # --- statuses and changes ------------------------------------------------------------
 
-    def arrivals(self, code: str, fiscal_year: int | None, form: str) -> list[sqlite3.Row]:
+    def arrivals(self, code: str, fiscal_year: int | None, form: str) -> list[Any]:
         """A department's submissions of a form for a year in their order of arrival (file
         time, then name): id, verdict, status, superseded_by, previous_id."""
-        return self.db.execute(
-            "SELECT id, verdict, status, superseded_by, previous_id FROM submissions"
-            " WHERE department_code = ? AND fiscal_year IS ? AND form = ?"
-            " ORDER BY received_at, file_name, id",
-            (code, fiscal_year, form),
-        ).fetchall()
+        return list(
+            self.db.execute(
+                "SELECT id, verdict, status, superseded_by, previous_id FROM submissions"
+                " WHERE department_code = ? AND fiscal_year IS ? AND form = ?"
+                " ORDER BY received_at, file_name, id",
+                (code, fiscal_year, form),
+            )
+        )
 
     def set_standing(
         self, submission_id: int, status: str, superseded_by: int | None, previous: int | None

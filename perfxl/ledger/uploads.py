@@ -28,6 +28,7 @@ from perfxl.formats.roster import RosterEntry
 from perfxl.formats.spec import TemplateSpec
 from perfxl.formats.template_frame import Expected
 from perfxl.ledger.collect import Event, Settings, record_one, record_unreadable, start_worker
+from perfxl.ledger.database import Location
 from perfxl.ledger.inbox import received_time
 from perfxl.ledger.store import Store
 
@@ -56,7 +57,7 @@ class Uploads:
 
     def __init__(
         self,
-        ledger: Path,
+        ledger: Location,
         folder: Path,
         config: Config,
         spec: TemplateSpec,

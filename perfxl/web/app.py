@@ -45,6 +45,7 @@ from perfxl.formats.roster import RosterEntry
 from perfxl.formats.spec import TemplateSpec
 from perfxl.formats.template_writer import TemplateOptions, write_template
 from perfxl.ledger import access
+from perfxl.ledger.database import Location
 from perfxl.ledger.details import FORMS, SEVERITY_TEXT, local_text, local_time
 from perfxl.ledger.exports import write_details
 from perfxl.ledger.queries import Submission
@@ -64,7 +65,7 @@ class ServeSettings:
     """What the server serves: which ledger and year, which forms each department owes,
     where uploads are kept, and how they are read."""
 
-    ledger: Path
+    ledger: Location
     year: int
     uploads: Path
     config: Config
@@ -229,6 +230,11 @@ def create_app(settings: ServeSettings) -> Starlette:
             path = await run_in_threadpool(state.uploads.save, data, entry.code)
         except PerfxlError as exc:
             return await _refuse(entry, client, str(exc), back, 415)
+        before = await run_in_threadpool(_by_bytes, path, entry.code)
+        if before is not None:  # the same file again: its verdict, as it was
+            await run_in_threadpool(_logged, "verdict", "与已提交的文件相同", entry.code, client,
+                                    before)  # fmt: skip
+            return RedirectResponse(f"{back}/s/{before}?again=1", status_code=303)
         async with state.locks[entry.code]:  # one at a time per department
             await run_in_threadpool(
                 _logged, "upload", f"收到“{original}”（{len(data):,} 字节），存为 {path.name}",
