@@ -196,7 +196,25 @@ def test_every_upload_verdict_and_refusal_is_logged(server: Server) -> None:
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", t) for t in times)
 
 
+def test_the_office_signs_in_with_the_password_set_with_set_admin(server: Server) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "perfxl", "serve", "--ledger", str(server.ledger), "--year",
+         "2026", "--set-admin"],
+        input="财政局口令-2026\n财政局口令-2026\n", capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0 and "已设置登录口令" in done.stdout, done.stderr
+    token = csrf_of(call(server.url + "/admin")[2])
+    for password, signed_in in (("财政局口令-2025", False), ("财政局口令-2026", True)):
+        body = f"csrf={token}&password={urllib.request.quote(password)}".encode()
+        status, headers, _ = call(server.url + "/admin/login", body, FORM)
+        assert status == 303 and ("set-cookie" in {k.lower() for k in headers}) == signed_in
+
+
 def test_unknown_links_are_refused_then_throttled(server: Server) -> None:
+    """(Last in this module: the client is then refused for five minutes.)"""
     status, _, page = call(server.url + "/d/not-a-real-token")
     assert status == 404 and "链接无效" in page
     statuses = [call(server.url + f"/d/guess-{n}")[0] for n in range(12)]
