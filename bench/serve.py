@@ -141,7 +141,7 @@ def check(ledger: str, results: dict[Path, tuple[float, str]], elapsed: float,
         [sys.executable, "-m", "perfxl", "validate", "--format", "json", *map(str, files)],
         capture_output=True, text=True,
     )  # fmt: skip
-    validated = {Path(r["file"]): r for r in json.loads(said.stdout)}
+    validated = {Path(r["file"]): r for r in json.loads(said.stdout)["files"]}
     expected = {p: "已接收" if validated[p]["errors"] == 0 else "已退回" for p in files}
     shown = {p: results[p][1] for p in files}
     digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in files}

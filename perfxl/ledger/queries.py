@@ -116,6 +116,12 @@ class Queries:
         ).fetchone()
         return Submission(**dict(row)) if row is not None else None
 
+    def submission(self, submission_id: int) -> Submission | None:
+        row = self.db.execute(
+            f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE id = ?", (submission_id,)
+        ).fetchone()
+        return Submission(**dict(row)) if row is not None else None
+
     def submissions(
         self, year: int | None = None, status: str | None = None, form: str | None = None
     ) -> list[Submission]:

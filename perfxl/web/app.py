@@ -148,7 +148,7 @@ def create_app(settings: ServeSettings) -> Starlette:
     def department_page(request: Request, entry: RosterEntry) -> HTMLResponse:
         token = request.path_params["token"]
         with store() as s:
-            report = department_status(s, roster(), settings.year)
+            report = department_status(s, [entry], settings.year)  # this one's only
             mine = [x for x in s.submissions(settings.year) if x.department_code == entry.code]
         status = next((d for d in report.departments if d.code == entry.code), None)
         forms = []
@@ -282,7 +282,7 @@ def create_app(settings: ServeSettings) -> Starlette:
 
     def verdict_page(request: Request, entry: RosterEntry, sid: int, back: str) -> Response:
         with store() as s:
-            chosen = next((x for x in s.submissions() if x.id == sid), None)
+            chosen = s.submission(sid)
             if chosen is None or chosen.department_code != entry.code:
                 return _message("没有这份提交", "找不到这份提交。", 404, back)
             issues = s.issues(sid)
@@ -320,7 +320,7 @@ def create_app(settings: ServeSettings) -> Starlette:
 
     def annotated_copy(sid: int, code: str | None) -> Response:
         with store() as s:
-            chosen = next((x for x in s.submissions() if x.id == sid), None)
+            chosen = s.submission(sid)
             if chosen is None or (code is not None and chosen.department_code != code):
                 return _message("没有这份提交", "找不到这份提交。", 404)
             issues, projects = s.issues(sid), s.projects(sid)
@@ -436,7 +436,7 @@ def create_app(settings: ServeSettings) -> Starlette:
 
         def page() -> Response:
             with store() as s:
-                chosen = next((x for x in s.submissions() if x.id == sid), None)
+                chosen = s.submission(sid)
             if chosen is None or chosen.department_code is None:
                 return _message("没有这份提交", "找不到这份提交。", 404, "/admin")
             entry = RosterEntry(code=chosen.department_code, name=chosen.department_name or "")
