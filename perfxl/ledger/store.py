@@ -114,7 +114,8 @@ class Store(Queries):
     def _version(self) -> int:
         if not self.postgres:
             return int(self.db.execute("PRAGMA user_version").fetchone()[0])
-        self.db.execute("CREATE TABLE IF NOT EXISTS perfxl_schema (version INTEGER NOT NULL)")
+        if self.db.execute("SELECT to_regclass('perfxl_schema')").fetchone()[0] is None:
+            self.db.execute("CREATE TABLE IF NOT EXISTS perfxl_schema (version INTEGER NOT NULL)")
         row = self.db.execute("SELECT MAX(version) FROM perfxl_schema").fetchone()
         return int(row[0] or 0)
 
