@@ -240,6 +240,7 @@ def record_one(path: Path, received_at: str, department: RosterEntry) -> Event:
     if _failed:
         raise _failed[0]
     worker = _worker[0]
+    worker.store.autocheckpoint(1000)  # no collecting process checkpoints for a server
     expected = dataclasses.replace(
         worker.settings.expected, department_code=department.code, department_name=department.name
     )
