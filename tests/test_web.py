@@ -20,6 +20,7 @@ from python_calamine import CalamineWorkbook
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.web_server import ADMIN_TOKEN, ROOT, Server, serving
 
@@ -142,8 +143,15 @@ def test_a_department_hands_in_its_file_and_the_office_sees_it(
     right = tmp_path / "老人院-改好.xlsx"
     totals = fill(template, right, 20)
     driver.get(link)
+    # Dropped on the page this time: the file (given to the browser through the chooser)
+    # is dropped onto the zone, which sends it at once.
     driver.find_element(By.ID, "file").send_keys(str(right))
-    driver.find_element(By.ID, "submit").click()
+    driver.execute_script(
+        "const moved = new DataTransfer(); moved.items.add(arguments[0].files[0]);"
+        "arguments[1].dispatchEvent(new DragEvent('drop', {dataTransfer: moved}));",
+        driver.find_element(By.ID, "file"), driver.find_element(By.ID, "drop"),
+    )  # fmt: skip
+    WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.ID, "verdict"))
     shot(driver, "3-accepted", "已接收", "共发现 0 个错误")
     driver.get(link)
     shot(driver, "4-department-after", "已接收", "已退回")  # the history keeps both
