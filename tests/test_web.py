@@ -126,7 +126,7 @@ def test_a_department_hands_in_its_file_and_the_office_sees_it(
     wrong = tmp_path / "老人院-填好.xlsx"
     fill(template, wrong, -20)
     driver.find_element(By.ID, "file").send_keys(str(wrong))
-    driver.find_element(By.ID, "submit").click()
+    driver.find_element(By.ID, "send").click()
     text = shot(driver, "2-rejected", "已退回", "G4", "财政专户拨款")
     assert "修改建议" in text
     rows = driver.find_elements(By.CSS_SELECTOR, "#issues tr")
