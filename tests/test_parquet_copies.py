@@ -7,23 +7,32 @@ from __future__ import annotations
 
 import csv
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from perfxl.domain.model import ExtraField, Indicator, Project
 from perfxl.ledger.exports import write_details
 from perfxl.ledger.store import Store
+from tests import postgres
 
 AT = "2026-11-26T11:46:46+00:00"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Fresh ledgers by name, on each database."""
+    with postgres.ledgers(request.param, tmp_path) as made:
+        yield made
+
+
 def record(
-    ledger: Path,
+    ledger: str,
     code: str,
     amounts: list[Decimal],
     sha: str,
@@ -56,14 +65,16 @@ def record(
     return submission
 
 
-def export(ledger: Path, out: Path, fmt: str = "parquet") -> dict[str, Path]:
+def export(ledger: str, out: Path, fmt: str = "parquet") -> dict[str, Path]:
     with Store(ledger) as store:
         return {p.stem: p for p in write_details(store, out, fmt)}
 
 
-def first_export(tmp: Path, name: str, *records: Callable[[Path], object]) -> dict[str, pa.Table]:
-    """What the first export of a ledger that recorded `records` writes."""
-    ledger = tmp / f"{name}.db"
+def first_export(
+    make: Callable[[str], str], tmp: Path, name: str, *records: Callable[[str], object]
+) -> dict[str, pa.Table]:
+    """What the first export of a new ledger that recorded `records` writes."""
+    ledger = make(name)
     for step in records:
         step(ledger)
     return tables(export(ledger, tmp / f"{name}-pq"))
@@ -73,8 +84,10 @@ def tables(paths: dict[str, Path]) -> dict[str, pa.Table]:
     return {k: pq.read_table(p) for k, p in paths.items()}
 
 
-def test_a_second_export_writes_what_the_first_wrote_and_the_csv_says(tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger.db"
+def test_a_second_export_writes_what_the_first_wrote_and_the_csv_says(
+    make: Callable[[str], str], tmp_path: Path
+) -> None:
+    ledger = make("ledger")
     for n in range(5):
         record(ledger, f"D0{n}", [Decimal("187.38") + n, Decimal("40.00")], str(n))
     first = tables(export(ledger, tmp_path / "one"))
@@ -97,17 +110,17 @@ def test_a_second_export_writes_what_the_first_wrote_and_the_csv_says(tmp_path: 
 
 
 def test_a_resubmission_recorded_after_an_export_replaces_the_rows_it_supersedes(
-    tmp_path: Path,
+    make: Callable[[str], str], tmp_path: Path
 ) -> None:
     first = partial(record, code="D01", amounts=[Decimal("187.38")], sha="a")
     other = partial(record, code="D02", amounts=[Decimal("10.00")], sha="b")
     again = partial(record, code="D01", amounts=[Decimal("40.00"), Decimal("1.50")], sha="c")
 
-    def supersede(ledger: Path) -> None:
+    def supersede(ledger: str) -> None:
         with Store(ledger) as store, store.transaction():
             store.set_standing(1, "superseded", 3, None)
 
-    ledger = tmp_path / "ledger.db"
+    ledger = make("ledger")
     first(ledger)
     other(ledger)
     export(ledger, tmp_path / "before")
@@ -119,13 +132,13 @@ def test_a_resubmission_recorded_after_an_export_replaces_the_rows_it_supersedes
                                                   Decimal("10.00")]  # fmt: skip
     assert set(projects.column("来源文件").to_pylist()) == {"D01-c.xlsx", "D02-b.xlsx"}
     assert after["indicators"].num_rows == 6
-    fresh = first_export(tmp_path, "fresh", first, other, again, supersede)
+    fresh = first_export(make, tmp_path, "fresh", first, other, again, supersede)
     for name in after:
         assert after[name].equals(fresh[name]), name
 
 
 def test_an_amount_with_more_places_recorded_later_widens_the_column_exactly(
-    tmp_path: Path,
+    make: Callable[[str], str], tmp_path: Path
 ) -> None:
     """Exported first with the usual decimal128(18, 6), then an amount with seven places
     arrives: the column becomes what a first export gives (the earlier rows cast exactly),
@@ -135,14 +148,14 @@ def test_an_amount_with_more_places_recorded_later_widens_the_column_exactly(
         partial(record, code="D02", amounts=[Decimal("0.1234567")], sha="b"),
         partial(record, code="D03", amounts=[Decimal("123456789012.34")], sha="c"),
     ]
-    ledger = tmp_path / "ledger.db"
+    ledger = make("ledger")
     steps[0](ledger)
     export(ledger, tmp_path / "before")
     steps[1](ledger)
     after = tables(export(ledger, tmp_path / "after"))["projects"]
     assert after.schema.field("总计").type == pa.decimal128(18, 7)
     assert after.column("总计").to_pylist() == [Decimal("5.00"), Decimal("0.1234567")]
-    assert after.equals(first_export(tmp_path, "fresh", *steps[:2])["projects"])
+    assert after.equals(first_export(make, tmp_path, "fresh", *steps[:2])["projects"])
 
     steps[2](ledger)
     wider = tables(export(ledger, tmp_path / "wider"))["projects"]
@@ -150,24 +163,26 @@ def test_an_amount_with_more_places_recorded_later_widens_the_column_exactly(
     assert wider.column("总计").to_pylist() == [
         Decimal("5.00"), Decimal("0.1234567"), Decimal("123456789012.34")
     ]  # fmt: skip
-    assert wider.equals(first_export(tmp_path, "fresh2", *steps)["projects"])
+    assert wider.equals(first_export(make, tmp_path, "fresh2", *steps)["projects"])
 
 
-def test_a_field_added_after_an_export_gets_its_column(tmp_path: Path) -> None:
+def test_a_field_added_after_an_export_gets_its_column(
+    make: Callable[[str], str], tmp_path: Path
+) -> None:
     note = ExtraField(entity="project", key="note", header="备注")
     steps = [
         partial(record, code="D01", amounts=[Decimal("5.00")], sha="a"),
         partial(record, code="D02", amounts=[Decimal("6.00"), Decimal("7.00")], sha="b",
                 extras=[note]),
     ]  # fmt: skip
-    ledger = tmp_path / "ledger.db"
+    ledger = make("ledger")
     steps[0](ledger)
     before = tables(export(ledger, tmp_path / "before"))["projects"]
     assert "备注" not in before.column_names
     steps[1](ledger)
     after = tables(export(ledger, tmp_path / "after"))["projects"]
     assert after.column("备注").to_pylist() == [None, "备注0", "备注1"]
-    assert after.equals(first_export(tmp_path, "fresh", *steps)["projects"])
+    assert after.equals(first_export(make, tmp_path, "fresh", *steps)["projects"])
 
 
 def test_an_export_while_another_program_holds_the_ledger_still_writes_everything(
@@ -175,7 +190,7 @@ def test_an_export_while_another_program_holds_the_ledger_still_writes_everythin
 ) -> None:
     """Another program holds the write lock for the whole export: nothing can be kept for
     next time, and the export is still whole and right."""
-    ledger = tmp_path / "ledger.db"
+    ledger = str(tmp_path / "ledger.db")  # SQLite's write lock, held by another program
     for n in range(3):
         record(ledger, f"D0{n}", [Decimal("1.01") * (n + 1)], str(n))
     other = sqlite3.connect(ledger, isolation_level=None)

@@ -6,10 +6,8 @@ same statuses and the same detail tables."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import threading
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -28,10 +26,10 @@ from perfxl.ledger.exports import write_details
 from perfxl.ledger.migrations import SCHEMA_VERSION
 from perfxl.ledger.store import Store
 from perfxl.ledger.uploads import Uploads
+from tests import postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 INBOX, ROSTER = ROOT / "samples" / "inbox", ROOT / "samples" / "roster.csv"
-DEFAULT_SERVER = "postgresql://perfxl:perfxl@127.0.0.1:5432/postgres"
 runner = CliRunner()
 
 
@@ -42,39 +40,14 @@ def run(*args: str) -> tuple[int, str]:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
-    """The PostgreSQL server the tests may make databases on."""
-    import psycopg
-
-    url = os.environ.get("PERFXL_TEST_POSTGRES", DEFAULT_SERVER)
-    try:
-        psycopg.connect(url, connect_timeout=5).close()
-    except psycopg.Error as exc:
-        pytest.fail(f"PostgreSQL is required at {url} (.ci/run starts one): {exc}")
-    return url
-
-
-def _database(server: str) -> Iterator[str]:
-    """A new, empty database on the server, dropped after the test."""
-    import psycopg
-
-    name = f"perfxl_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as db:
-        db.execute(f"CREATE DATABASE {name}")
-    head, _, _ = server.rpartition("/")
-    try:
-        yield f"{head}/{name}"
-    finally:
-        with psycopg.connect(server, autocommit=True) as db:
-            db.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    return postgres.server()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh ledger's location, on each database."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "ledger.db")
-    else:
-        yield from _database(request.getfixturevalue("postgres_server"))
+    with postgres.ledgers(request.param, tmp_path) as make:
+        yield make("ledger")
 
 
 def collect(ledger: str, jobs: int = 2) -> tuple[int, str]:
@@ -116,7 +89,7 @@ def test_collect_status_and_ledger_on_each_database(ledger: str, tmp_path: Path)
 
 def test_the_same_inbox_gives_the_same_ledger_on_both(postgres_server: str, tmp_path: Path) -> None:
     lite = str(tmp_path / "ledger.db")
-    for server_ledger in _database(postgres_server):
+    with postgres.database(postgres_server) as server_ledger:
         outputs = {}
         for name, location in (("sqlite", lite), ("postgresql", server_ledger)):
             collect(location, jobs=1)  # in the order of arrival: the same ids on both

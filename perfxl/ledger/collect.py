@@ -28,6 +28,7 @@ import hashlib
 import multiprocessing
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -493,8 +494,11 @@ def _run_pool(
     """Read and record the batches in a pool of worker processes, each event as it comes.
     Raises BrokenProcessPool when a worker dies. Each pool has its own recording lock: a
     worker stopped while it held the lock of a broken pool leaves it held for good."""
-    lock = multiprocessing.get_context().Lock()
-    pool = ProcessPoolExecutor(workers, initializer=start_worker, initargs=(settings, lock))
+    context = _start_method()
+    lock = context.Lock()
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=start_worker, initargs=(settings, lock)
+    )
     try:
         futures = [pool.submit(_collect_batch, b) for b in work]
         for future in as_completed(futures):
@@ -503,6 +507,22 @@ def _run_pool(
     finally:
         # Stopped early, what has not started never starts; what has, ends whole.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+# Libraries that keep threads or server connections of their own: a process that loaded
+# them is not forked (a forked worker crashed at random after a Parquet export in the
+# same process; a PostgreSQL connection must not be shared with a child).
+_NOT_FORKED_AFTER = ("pyarrow", "psycopg")
+
+
+def _start_method() -> Any:
+    """How workers are started: as the platform does by default, except that a process
+    with such a library loaded starts them from a fresh server process (forkserver) rather
+    than by forking itself."""
+    unsafe = any(name in sys.modules for name in _NOT_FORKED_AFTER)
+    if unsafe and multiprocessing.get_start_method() == "fork":
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context()
 
 
 def _marked(marks: str) -> set[str]:
