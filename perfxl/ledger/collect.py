@@ -133,6 +133,11 @@ class Settings:
     layout: Layout | None = None  # a user's description of a layout, tried first
     overall_spec: OverallSpec | None = None  # the department-wide template's, if not bundled
     marks: str = ""  # a folder where each worker notes the file it is reading (by its pid)
+    # A test's fault hooks (PERFXL_FAULT…), as the collecting process's environment has them
+    # (a worker started by a fork server has the server's environment, not this one's).
+    faults: dict[str, str] = field(
+        default_factory=lambda: {k: v for k, v in os.environ.items() if k.startswith(FAULT)}
+    )
 
 
 class _Worker:
@@ -147,10 +152,11 @@ class _Worker:
         # that no worker stalls the others behind the write lock while it does.
         self.store.autocheckpoint(0)
         self.roster = Directory(settings.roster)
-        what, _, rest = os.environ.get(FAULT, "").partition(":")
+        faults = settings.faults
+        what, _, rest = faults.get(FAULT, "").partition(":")
         where, _, n = rest.partition(":")
         self.fault = (what, where, int(n)) if n.isdigit() else None
-        self.fatal = os.environ.get(FAULT_FILE, "")
+        self.fatal = faults.get(FAULT_FILE, "")
         self.read = self.recorded = 0  # files read and recorded by this worker
 
 
@@ -185,7 +191,7 @@ def _at(worker: _Worker, where: str, first: int, last: int | None = None) -> Non
     what, point, n = worker.fault
     if point == where and first <= n <= (last or first):
         if what == "wait":  # until the test releases it (a run that takes its time)
-            release = Path(os.environ.get(FAULT_RELEASE, ""))
+            release = Path(worker.settings.faults.get(FAULT_RELEASE, ""))
             deadline = time.monotonic() + 120
             while not release.exists() and time.monotonic() < deadline:
                 time.sleep(0.02)
