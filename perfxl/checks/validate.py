@@ -15,7 +15,7 @@ from perfxl.checks.config import Config
 from perfxl.checks.overall import check_overall
 from perfxl.checks.rules import check_table
 from perfxl.domain.codesets import CodeSet, bundled_names, load_codeset
-from perfxl.domain.model import Issue, OverallTable, TargetTable
+from perfxl.domain.model import Issue, OverallTable, Project, TargetTable
 from perfxl.errors import FileError
 from perfxl.formats.detect import read_any
 from perfxl.formats.inspect import FileEncrypted, FileRefused
@@ -42,20 +42,8 @@ class FileReport:
         return self.table is not None
 
     def data_rows(self) -> dict[str, int]:
-        """The last row each sheet's data was read from (projects, indicators, a
-        department-wide form's lines, tasks and indicators), by sheet."""
-        places: list[Any] = []
-        if self.table is not None:
-            for p in self.table.projects:
-                places += [p, *p.indicators]
-        if self.overall is not None:
-            o = self.overall
-            places += [*o.budget, *o.tasks, *o.indicators, o.total_at, o.goal_at]
-        last: dict[str, int] = {}
-        for at in places:
-            if at is not None and at.sheet and at.row:
-                last[at.sheet] = max(last.get(at.sheet, 0), at.row)
-        return last
+        """The last row each sheet's data was read from, by sheet (`data_rows`)."""
+        return data_rows(self.table.projects if self.table else [], self.overall)
 
     @property
     def errors(self) -> int:
@@ -255,3 +243,19 @@ def validate_paths(
     expected: Expected | None = None,
 ) -> list[FileReport]:
     return [validate_file(p, codeset, config, spec, expected) for p in expand(paths)]
+
+
+def data_rows(projects: list[Project], overall: OverallTable | None = None) -> dict[str, int]:
+    """The last row each sheet's data was read from (projects, indicators, a
+    department-wide form's lines, tasks and indicators), by sheet."""
+    places: list[Any] = []
+    for p in projects:
+        places += [p, *p.indicators]
+    if overall is not None:
+        o = overall
+        places += [*o.budget, *o.tasks, *o.indicators, o.total_at, o.goal_at]
+    last: dict[str, int] = {}
+    for at in places:
+        if at is not None and at.sheet and at.row:
+            last[at.sheet] = max(last.get(at.sheet, 0), at.row)
+    return last

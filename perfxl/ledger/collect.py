@@ -239,6 +239,11 @@ def _read_one(
     return _Read(path, received_at, digest, report)
 
 
+def owned_digest(digest: str, code: str) -> str:
+    """What a department's copy of a file another department sent first is known by."""
+    return hashlib.sha256(f"{digest}:{code}".encode()).hexdigest()
+
+
 def record_one(path: Path, received_at: str, department: RosterEntry) -> Event:
     """In a worker process: read, check and record one file a department handed in itself
     (an upload), in a transaction of its own. The file is `department`'s, whoever it names
@@ -319,6 +324,12 @@ def _record(worker: _Worker, read: _Read, owner: RosterEntry | None = None) -> E
     if report is None:  # known before the run
         return Event(str(path), "duplicate")
     recorded = store.by_sha256(read.digest)
+    if owner is not None and recorded is not None and recorded.department_code != owner.code:
+        # The same bytes, handed in before by another department (by mistake, say): this
+        # department's file all the same, known by its bytes and its department, so that
+        # no one can take a file's place by sending it first.
+        read = dataclasses.replace(read, digest=owned_digest(read.digest, owner.code))
+        recorded = store.by_sha256(read.digest)
     if recorded is not None:
         if recorded.file_path == str(path) and read.digest not in s.known:
             # Recorded in this run by a worker that then died, before it could say so: said

@@ -115,6 +115,13 @@ class PostgresConnection:
 
         self.errors = (psycopg.Error,)
         self._db = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+        # A writer waits for the ledger's lock this long at most, then fails (as SQLite's
+        # busy timeout): a long export or collect never freezes a server for good.
+        self._db.execute("SET lock_timeout = '30s'")
+
+    @property
+    def broken(self) -> bool:
+        return bool(self._db.closed or self._db.broken)
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
         if sql.startswith("BEGIN"):

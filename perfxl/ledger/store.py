@@ -105,6 +105,10 @@ class Store(Queries):
     def close(self) -> None:
         self.db.close()
 
+    def alive(self) -> bool:
+        """Can the connection still be used (a server's connection may have been lost)?"""
+        return not getattr(self.db, "broken", False)
+
     def __enter__(self) -> Store:
         return self
 

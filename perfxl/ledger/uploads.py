@@ -19,9 +19,11 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from pathlib import Path
 
+from perfxl.checks.annotate import annotate
 from perfxl.checks.config import Config
 from perfxl.domain.codesets import CodeSet
-from perfxl.errors import InputError
+from perfxl.domain.model import Issue
+from perfxl.errors import FileError, InputError
 from perfxl.formats.inspect import is_encrypted, sniff
 from perfxl.formats.overall_spec import OverallSpec
 from perfxl.formats.roster import RosterEntry
@@ -91,7 +93,7 @@ class Uploads:
         name for it; the same bytes twice are one file."""
         suffix = workbook_kind(data)
         digest = hashlib.sha256(data).hexdigest()
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")  # two in one second: in order
         known = sorted(self.folder.glob(f"{code}-*-{digest[:16]}{suffix}"))
         if known:
             return known[0]
@@ -106,22 +108,35 @@ class Uploads:
         at = received_time(path)
         try:
             return self._workers().submit(record_one, path, at, department).result()
-        except BrokenProcessPool:  # reading it killed the worker: too large, or damaged
+        except BrokenProcessPool:  # a worker died: this file's, or another's being read
             with self._guard:
                 self._pool = None
+        # Read again alone, in a worker of its own: only a file that kills its worker alone
+        # is recorded as unreadable (as collect does with the files of a broken pool).
+        alone = _pool(1, self.settings)
+        try:
+            return alone.submit(record_one, path, at, department).result()
+        except BrokenProcessPool:
             return record_unreadable(self.settings, path, at, department)
+        finally:
+            alone.shutdown(wait=True)
+
+    def annotate(
+        self, source: Path, issues: list[Issue], folder: Path, rows: dict[str, int] | None
+    ) -> Path:
+        """The annotated copy of a saved upload, made in a worker process (under its
+        memory cap: the file came from outside)."""
+        try:
+            return self._workers().submit(annotate, source, issues, folder, rows).result()
+        except BrokenProcessPool:
+            with self._guard:
+                self._pool = None
+            raise FileError(source, "生成标注副本时工作进程意外退出") from None
 
     def _workers(self) -> ProcessPoolExecutor:
         with self._guard:
             if self._pool is None:
-                # forkserver: the server runs threads, which a forked worker must not inherit.
-                context = multiprocessing.get_context("forkserver")
-                self._pool = ProcessPoolExecutor(
-                    self.jobs,
-                    mp_context=context,
-                    initializer=start_worker,
-                    initargs=(self.settings, context.Lock()),
-                )
+                self._pool = _pool(self.jobs, self.settings)
             return self._pool
 
     def close(self) -> None:
@@ -129,3 +144,15 @@ class Uploads:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
+
+
+def _pool(workers: int, settings: Settings) -> ProcessPoolExecutor:
+    """Worker processes started from a fork server (the server runs threads, which a
+    forked worker must not inherit), with a recording lock of their own: a worker killed
+    while it held the lock leaves it held, so a pool started again takes a new one. The
+    ledger's own lock keeps two pools' records apart."""
+    context = multiprocessing.get_context("forkserver")
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=start_worker,
+        initargs=(settings, context.Lock()),
+    )  # fmt: skip

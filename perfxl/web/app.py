@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import hashlib
 import io
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import zipfile
@@ -30,12 +32,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from perfxl.checks.annotate import annotate
 from perfxl.checks.config import Config
+from perfxl.checks.validate import data_rows
 from perfxl.cli.render import change_text
 from perfxl.domain.codesets import CodeSet
 from perfxl.domain.model import Department
@@ -46,6 +49,7 @@ from perfxl.formats.roster import RosterEntry
 from perfxl.formats.spec import TemplateSpec
 from perfxl.formats.template_writer import TemplateOptions, write_template
 from perfxl.ledger import access
+from perfxl.ledger.collect import owned_digest
 from perfxl.ledger.database import Location
 from perfxl.ledger.details import FORMS, SEVERITY_TEXT, local_text, local_time
 from perfxl.ledger.exports import write_details
@@ -54,7 +58,15 @@ from perfxl.ledger.status import STATUS_TEXT, department_status
 from perfxl.ledger.store import Store
 from perfxl.ledger.uploads import Uploads
 from perfxl.ledger.workbook import write_ledger
-from perfxl.web.guard import Throttle, form_ok, form_token, session_cookie, session_ok
+from perfxl.web.guard import (
+    BodyLimit,
+    BodyTooLarge,
+    Throttle,
+    form_ok,
+    form_token,
+    session_cookie,
+    session_ok,
+)
 
 log = logging.getLogger("perfxl.web")
 ADMIN_COOKIE = "perfxl_admin"
@@ -127,9 +139,13 @@ def create_app(settings: ServeSettings) -> Starlette:
         """This thread's connection to the ledger, opened once and kept (opening one, with
         its schema check, cost more than most requests' queries: on PostgreSQL a third of
         each upload's time in bench/serve.py)."""
-        if getattr(kept, "store", None) is None:
-            kept.store = Store(settings.ledger)
-        return contextlib.nullcontext(kept.store)
+        held: Store | None = getattr(kept, "store", None)
+        if held is None or not held.alive():
+            if held is not None:
+                with contextlib.suppress(Exception):
+                    held.close()
+            held = kept.store = Store(settings.ledger)
+        return contextlib.nullcontext(held)
 
     def roster() -> list[RosterEntry]:
         with store() as s:
@@ -140,18 +156,20 @@ def create_app(settings: ServeSettings) -> Starlette:
         client = _client(request)
         if state.throttle.blocked(client):
             return _message("请稍后再试", "失败的尝试过多，请五分钟后再试。", 429)
-        token = request.path_params["token"]
-        with store() as s:
-            found = access.department_of(s, token)
-        entry = None
-        if found is not None and found[0] == settings.year:
-            entry = next((e for e in roster() if e.code == found[1]), None)
+        entry = await run_in_threadpool(opens, request.path_params["token"])
         if entry is None:
             state.throttle.failed(client)
-            with store() as s:
-                access.log(s, "refused", "无效的链接", settings.year, client=client)
+            await run_in_threadpool(_logged, "refused", "无效的链接", None, client)
             return _message("链接无效", "此链接无效或已停用：请使用财政部门最新发来的链接。", 404)
         return settings.year, entry
+
+    def opens(token: str) -> RosterEntry | None:
+        """The roster department of this year a link's token opens."""
+        with store() as s:
+            found = access.department_of(s, token)
+        if found is None or found[0] != settings.year:
+            return None
+        return next((e for e in roster() if e.code == found[1]), None)
 
     def department_page(request: Request, entry: RosterEntry) -> HTMLResponse:
         token = request.path_params["token"]
@@ -217,13 +235,14 @@ def create_app(settings: ServeSettings) -> Starlette:
             return found
         entry, token, client = found[1], request.path_params["token"], _client(request)
         back = f"/d/{token}"
+        if state.throttle.blocked(_sender(entry)):
+            return _message("请稍后再试", "被拒收的上传过多，请五分钟后再试。", 429, back)
         limit = settings.max_mb * 1024 * 1024
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > limit + 64 * 1024:
             return await _refuse(entry, client, f"文件超过 {settings.max_mb} MB", back, 413)
         async with request.form(max_files=1, max_fields=4) as form:
             if not form_ok(state.key, access.token_hash(token), _text(form.get("csrf"))):
-                state.throttle.failed(client)
                 return await _refuse(entry, client, "页面已过期，请刷新后重新上传", back, 403)
             sent = form.get("file")
             if sent is None or isinstance(sent, str):
@@ -276,17 +295,22 @@ def create_app(settings: ServeSettings) -> Starlette:
     async def _refuse(
         entry: RosterEntry, client: str, why: str, back: str, status: int
     ) -> HTMLResponse:
+        # A refusal counts against the department's link, not the client's address (many
+        # departments may reach the server from one address).
+        state.throttle.failed(_sender(entry))
         await run_in_threadpool(_logged, "refused", why, entry.code, client)
         return _message("未能接收", why, status, back)
 
     def _by_bytes(path: Path, code: str) -> int | None:
-        """The submission of a file uploaded before (the same bytes), if it is this
-        department's."""
-        import hashlib
-
+        """This department's submission of the same bytes, handed in before (by itself,
+        or by another department first: its own copy is known by its bytes and code)."""
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
         with store() as s:
-            found = s.by_sha256(hashlib.sha256(path.read_bytes()).hexdigest())
-        return found.id if found is not None and found.department_code == code else None
+            for known in (digest, owned_digest(digest, code)):
+                found = s.by_sha256(known)
+                if found is not None and found.department_code == code:
+                    return found.id
+        return None
 
     def verdict_page(request: Request, entry: RosterEntry, sid: int, back: str) -> Response:
         with store() as s:
@@ -310,8 +334,7 @@ def create_app(settings: ServeSettings) -> Starlette:
             back=back, status=css, status_text=said.split("，")[0], summary=summary,
             notice=notice, time=_time(chosen.received_at),
             form=FORMS.get(chosen.form, chosen.form), file=chosen.file_name,
-            annotated=Path(chosen.file_path).suffix.lower() in (".xlsx", ".xlsm")
-            and Path(chosen.file_path).is_file(),
+            annotated=_annotatable(chosen),
             issues=[{**i.model_dump(), "level": SEVERITY_TEXT.get(i.severity, i.severity)}
                     for i in issues],
             changes=changes,
@@ -327,22 +350,24 @@ def create_app(settings: ServeSettings) -> Starlette:
         )
 
     def annotated_copy(sid: int, code: str | None) -> Response:
+        """The annotated copy of a submission read cleanly, made in a worker process (the
+        file came from outside: it is opened under the workers' memory cap, never here)."""
         with store() as s:
             chosen = s.submission(sid)
             if chosen is None or (code is not None and chosen.department_code != code):
                 return _message("没有这份提交", "找不到这份提交。", 404)
-            issues, projects = s.issues(sid), s.projects(sid)
+            if not _annotatable(chosen):
+                return _message("没有标注副本", "这份文件无法读取，没有标注副本。", 404)
+            issues = s.issues(sid)
+            overall = s.overall(sid) if chosen.form == "department" else None
+            rows = data_rows(s.projects(sid), overall) if chosen.kind == "template" else None
         source = Path(chosen.file_path)
-        if not source.is_file():
-            return _message("文件不在服务器上", "原文件已不在服务器上。", 404)
-        rows: dict[str, int] = {}
-        for p in projects:
-            at: Any
-            for at in (p, *p.indicators):
-                if at.sheet and at.row:
-                    rows[at.sheet] = max(rows.get(at.sheet, 0), at.row)
         folder = Path(tempfile.mkdtemp(prefix="perfxl-annotated-"))
-        written = annotate(source, issues, folder, rows if chosen.kind == "template" else None)
+        try:
+            written = uploads.annotate(source, issues, folder, rows)
+        except PerfxlError as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            return _message("没有标注副本", str(exc), 500)
         name = f"{chosen.department_code}-{chosen.department_name}-标注副本-{sid}{source.suffix}"
         return _download(written, name, folder)
 
@@ -354,11 +379,22 @@ def create_app(settings: ServeSettings) -> Starlette:
 
     # --- the office ----------------------------------------------------------------------
 
-    def admin_ok(request: Request) -> bool:
-        return session_ok(state.key, request.cookies.get(ADMIN_COOKIE))
+    def credentials() -> str:
+        """A fingerprint of the office's credentials as they are now (its token and the
+        password's hash): sessions are signed with it, so changing either ends them."""
+        with store() as s:
+            password = access.secret(s, "admin_password") or ""
+        given = f"{settings.admin_token or ''}\0{password}"
+        return hashlib.sha256(given.encode()).hexdigest()
+
+    async def admin_ok(request: Request) -> bool:
+        cookie = request.cookies.get(ADMIN_COOKIE)
+        if not cookie:
+            return False
+        return session_ok(state.key, await run_in_threadpool(credentials), cookie)
 
     async def admin(request: Request) -> Response:
-        if not admin_ok(request):
+        if not await admin_ok(request):
             return _page("login.html", csrf=form_token(state.key, "login"),
                          failed=bool(request.query_params.get("failed")))  # fmt: skip
         return await run_in_threadpool(board)
@@ -375,7 +411,9 @@ def create_app(settings: ServeSettings) -> Starlette:
             state.throttle.failed(client)
             return RedirectResponse("/admin?failed=1", status_code=303)
         response = RedirectResponse("/admin", status_code=303)
-        response.set_cookie(ADMIN_COOKIE, session_cookie(state.key), httponly=True,
+        signed = session_cookie(state.key, await run_in_threadpool(credentials))
+        response.set_cookie(ADMIN_COOKIE, signed, httponly=True,
+                            secure=request.url.scheme == "https",
                             samesite="strict", path="/admin")  # fmt: skip
         return response
 
@@ -438,7 +476,7 @@ def create_app(settings: ServeSettings) -> Starlette:
         )  # fmt: skip
 
     async def admin_submission(request: Request) -> Response:
-        if not admin_ok(request):
+        if not await admin_ok(request):
             return RedirectResponse("/admin", status_code=303)
         sid = request.path_params["sid"]
 
@@ -454,12 +492,12 @@ def create_app(settings: ServeSettings) -> Starlette:
         return await run_in_threadpool(page)
 
     async def admin_annotated(request: Request) -> Response:
-        if not admin_ok(request):
+        if not await admin_ok(request):
             return RedirectResponse("/admin", status_code=303)
         return await run_in_threadpool(annotated_copy, request.path_params["sid"], None)
 
     async def ledger_workbook(request: Request) -> Response:
-        if not admin_ok(request):
+        if not await admin_ok(request):
             return RedirectResponse("/admin", status_code=303)
 
         def write() -> Response:
@@ -472,7 +510,7 @@ def create_app(settings: ServeSettings) -> Starlette:
         return await run_in_threadpool(write)
 
     async def export(request: Request) -> Response:
-        if not admin_ok(request):
+        if not await admin_ok(request):
             return RedirectResponse("/admin", status_code=303)
 
         def write() -> Response:
@@ -488,7 +526,7 @@ def create_app(settings: ServeSettings) -> Starlette:
         return await run_in_threadpool(write)
 
     async def reminders(request: Request) -> Response:
-        if not admin_ok(request):
+        if not await admin_ok(request):
             return RedirectResponse("/admin", status_code=303)
 
         def write() -> Response:
@@ -546,7 +584,40 @@ def create_app(settings: ServeSettings) -> Starlette:
         log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
         return _message("服务器出错", "服务器未能完成这个请求，请稍后再试或联系财政部门。", 500)
 
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={Exception: failed})
+    async def too_large(request: Request, exc: Exception) -> Response:
+        state.throttle.failed(_client(request))
+        back = request.url.path.removesuffix("/upload")
+        return _message("未能接收", f"文件超过 {settings.max_mb} MB", 413, back)
+
+    handlers = {BodyTooLarge: too_large, Exception: failed}
+    limit = settings.max_mb * 1024 * 1024 + 64 * 1024  # the file, and the form around it
+    middleware = [Middleware(BodyLimit, limit=limit), Middleware(PrivateHeaders)]
+    return Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers=handlers, middleware=middleware
+    )
+
+
+class PrivateHeaders:
+    """Headers on every answer: a page's address (a department's link) is never sent on to
+    another site, nor kept in a cache; no page is framed or sniffed for another type."""
+
+    HEADERS = (
+        (b"referrer-policy", b"no-referrer"),
+        (b"cache-control", b"no-store"),
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+    )
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 EVENT_TEXT = {"upload": "上传", "verdict": "结果", "refused": "拒收", "login": "登录",
@@ -559,6 +630,17 @@ def _chosen(mine: list[Submission], form: str) -> Submission | None:
     accepted = [x for x in of_form if x.status == "accepted"]
     chosen = accepted or of_form
     return chosen[-1] if chosen else None
+
+
+def _sender(entry: RosterEntry) -> str:
+    """The throttle's key for a department's uploads."""
+    return f"department:{entry.code}"
+
+
+def _annotatable(x: Submission) -> bool:
+    """Has a submission an annotated copy: a workbook the reader read, still on disk?"""
+    path = Path(x.file_path)
+    return x.kind is not None and path.suffix.lower() in (".xlsx", ".xlsm") and path.is_file()
 
 
 def _verdict(x: Submission) -> tuple[str, str]:
@@ -587,8 +669,6 @@ def _attachment(name: str) -> dict[str, str]:
 
 def _download(path: Path, name: str, folder: Path) -> FileResponse:
     """A file to download, its folder removed once it is sent."""
-    import shutil
-
     return FileResponse(
         path, headers=_attachment(name),
         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
