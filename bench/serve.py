@@ -103,7 +103,7 @@ def main() -> None:
             links[code] = link
         server = subprocess.Popen(
             [*perfxl, "serve", "--ledger", ledger, "--year", "2026", "--port", str(port),
-             "--form", "project", "--jobs", str(args.jobs)],
+             "--form", "project", "--jobs", str(args.jobs), "--uploads", str(work / "uploads")],
             stdout=subprocess.DEVNULL, stderr=(work / "serve.log").open("w"),
         )  # fmt: skip
         try:

@@ -62,10 +62,11 @@ def _roster(store: Store, roster: Path | None, year: int) -> list[RosterEntry]:
 
 
 def _uploads_beside(location: Location) -> Path:
-    """Where uploads are kept by default: beside a ledger file, else in this folder."""
+    """Where uploads are kept by default: beside a ledger file; a shared ledger's server
+    must be told (--uploads)."""
     if isinstance(location, Path):
         return location.with_name(f"{location.stem}-uploads")
-    return Path("perfxl-uploads")
+    raise InputError("台账在 PostgreSQL 上时请用 --uploads 指定保存上传文件的目录")
 
 
 @app.command("links", cls=Command)
@@ -92,6 +93,8 @@ def links_command(
             made = access.make_links(store, _roster(store, roster, year), year, rotate)
     except PerfxlError as exc:
         raise fail(exc) from exc
+    output.touch(mode=0o600)  # the links open the departments' pages: for the office only
+    output.chmod(0o600)
     with output.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["单位编码", "单位名称", "联系人", "链接"])
@@ -162,7 +165,7 @@ def serve_command(
         settings = ServeSettings(
             ledger=location,
             year=year,
-            uploads=uploads or _uploads_beside(location),
+            uploads=(uploads or _uploads_beside(location)).resolve(),
             config=load_config(config),
             spec=load_spec(spec),
             codeset=load_codeset(codeset),
@@ -179,4 +182,6 @@ def serve_command(
     import uvicorn
 
     err.print(f"填报网页：http://{host}:{port}/  （财政部门：/admin；按 Ctrl-C 停止）")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    # No access log: a department's address holds its link. perfxl logs each upload,
+    # verdict and refusal itself (the ledger's events), by department.
+    uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)

@@ -14,6 +14,7 @@ the export converts the rows without keeping them, and is as right, only slower.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +25,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from perfxl import __version__
 from perfxl.ledger.details import Table, indicator_table, project_table
 from perfxl.ledger.store import Store
 
@@ -42,8 +44,9 @@ Convert = Callable[[list[Any], list[tuple[object, ...]]], list[Any]]
 
 
 def signature(table: Table) -> str:
-    """What the copies of a table were made with: its columns and their kinds."""
-    what = [COPY_FORMAT, table.name, [(c.title, c.kind) for c in table.columns]]
+    """What the copies of a table were made with: its columns and their kinds, and the
+    perfxl that made them (a new release may read a value's parts otherwise)."""
+    what = [COPY_FORMAT, __version__, table.name, [(c.title, c.kind) for c in table.columns]]
     return hashlib.sha256(json.dumps(what, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
@@ -71,6 +74,7 @@ def write_copied(
     mark = signature(table)
     names = [c.title for c in table.columns]
     ids = store.accepted_ids(year)
+    _prune(store, table.name, mark)
     known = {sid: json.loads(needs) for sid, needs in store.copies(table.name, mark).items()}
     missing = [sid for sid in ids if sid not in known]
     saving = True
@@ -123,6 +127,13 @@ def write_copied(
                 held, count = [whole.slice(ready)], count - ready
         if writing is not None:
             writing.result()
+
+
+def _prune(store: Store, table: str, mark: str) -> None:
+    """Let go of the copies no export will read: made with other columns or another
+    perfxl, or of submissions no longer accepted (superseded since)."""
+    with contextlib.suppress(store.errors):  # busy or read-only: the next export, then
+        store.prune_copies(table, mark)
 
 
 def _save(store: Store, table: str, mark: str, copies: list[tuple[int, str, bytes]]) -> bool:

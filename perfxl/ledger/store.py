@@ -327,6 +327,16 @@ class Store(Queries):
                 [(sid, table, signature, types, data) for sid, types, data in copies],
             )
 
+    def prune_copies(self, table: str, signature: str) -> None:
+        """Drop a table's column copies of another signature, or of submissions not
+        accepted."""
+        with self.transaction() as db:
+            db.execute(
+                "DELETE FROM column_copies WHERE tab = ? AND (signature != ? OR submission_id"
+                " IN (SELECT id FROM submissions WHERE status != 'accepted'))",
+                (table, signature),
+            )
+
     def register(self, extras: Iterable[ExtraField]) -> None:
         """Record the extra fields of a layout, each once: the first caption stays."""
         for e in extras:  # one by one: each takes the next position
