@@ -132,7 +132,7 @@ def write_copied(
 def _prune(store: Store, table: str, mark: str) -> None:
     """Let go of the copies no export will read: made with other columns or another
     perfxl, or of submissions no longer accepted (superseded since)."""
-    with contextlib.suppress(store.errors):  # busy or read-only: the next export, then
+    with contextlib.suppress(*store.errors):  # busy or read-only: the next export, then
         store.prune_copies(table, mark)
 
 
