@@ -124,7 +124,7 @@ def _touched(data: bytes) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
         for item in source.infolist():
             target.writestr(item, source.read(item.filename))
-        target.writestr("docProps/custom-note.txt", "sent by another department")
+        target.writestr(f"docProps/note-{uuid.uuid4().hex}.txt", "other bytes")
     return out.getvalue()
 
 
@@ -211,6 +211,109 @@ def test_the_office_signs_in_with_the_password_set_with_set_admin(server: Server
         body = f"csrf={token}&password={urllib.request.quote(password)}".encode()
         status, headers, _ = call(server.url + "/admin/login", body, FORM)
         assert status == 303 and ("set-cookie" in {k.lower() for k in headers}) == signed_in
+
+
+def test_a_chunked_upload_past_the_cap_is_stopped_as_it_arrives(server: Server) -> None:
+    """No length said (chunked): the body is counted as it comes and stopped past the cap;
+    nothing is kept."""
+    import http.client
+
+    before = submissions(server)
+    link = server.links[B]
+    token = csrf_of(call(link)[2])
+    body, kind = multipart({"csrf": token}, ("big.xlsx", b"PK\x03\x04" + b"\0" * (3 << 20)))
+    host, port = server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    path = link.removeprefix(server.url) + "/upload"
+    chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+    try:
+        connection.request("POST", path, body=chunks, headers={"Content-Type": kind},
+                           encode_chunked=True)  # fmt: skip
+        response = connection.getresponse()
+        status, page = response.status, response.read().decode()
+    except (ConnectionError, OSError):  # the server may stop reading and close
+        status, page = 413, "文件超过 1 MB"
+    finally:
+        connection.close()
+    assert status == 413 and "文件超过 1 MB" in page
+    assert submissions(server) == before
+
+
+def test_the_same_bytes_sent_first_by_another_department_do_not_take_its_place(
+    server: Server,
+) -> None:
+    """A's link sends B's workbook first (rejected: it is B's template); B then sends the
+    same bytes: B's own submission, accepted."""
+    data = _touched(_touched(B_FILE.read_bytes()))
+    status, headers, _ = upload(server.links[A], "救助站.xlsx", data)
+    assert status == 303
+    status, headers, _ = upload(server.links[B], "救助站.xlsx", data)
+    assert status == 303 and "again" not in headers["location"]
+    status, _, page = call(server.url + headers["location"])
+    assert status == 200 and "已接收" in page
+    mine = [s for s in submissions(server) if s[1] == B]
+    assert mine[-1][2] == "accepted"
+
+
+def test_two_returns_in_one_second_stand_in_the_order_they_came(server: Server) -> None:
+    first = _touched(_touched(_touched(A_FILE.read_bytes())))
+    second = _touched(first)
+    ids = []
+    for data in (first, second):
+        status, headers, _ = upload(server.links[A], "老人院.xlsx", data)
+        assert status == 303
+        ids.append(int(headers["location"].rsplit("/s/", 1)[1].split("?")[0]))
+    standing = {s[0]: s[2] for s in submissions(server)}
+    assert (standing[ids[0]], standing[ids[1]]) == ("superseded", "accepted")
+
+
+def test_signing_out_and_a_new_password_end_the_office_s_sessions(server: Server) -> None:
+    import subprocess
+    import sys
+
+    def sign_in(password: str) -> str:
+        token = csrf_of(call(server.url + "/admin")[2])
+        body = f"csrf={token}&password={urllib.request.quote(password)}".encode()
+        status, headers, _ = call(server.url + "/admin/login", body, FORM)
+        assert status == 303 and "set-cookie" in {k.lower() for k in headers}
+        return str(headers["set-cookie"]).split(";")[0]
+
+    cookie = sign_in(ADMIN_TOKEN)
+    status, _, board = call(server.url + "/admin", headers={"Cookie": cookie})
+    assert "填报情况" in board
+    token = csrf_of(board)
+    status, headers, _ = call(server.url + "/admin/logout", f"csrf={token}".encode(),
+                              {**FORM, "Cookie": cookie})  # fmt: skip
+    assert status == 303 and "perfxl_admin=" in headers.get("set-cookie", "")
+    done = subprocess.run(
+        [sys.executable, "-m", "perfxl", "serve", "--ledger", str(server.ledger), "--year",
+         "2026", "--set-admin"],
+        input="另一个口令-2026\n另一个口令-2026\n", capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    status, headers, _ = call(server.url + "/admin/ledger.xlsx", headers={"Cookie": cookie})
+    assert status == 303 and headers["location"] == "/admin"  # signed before the change
+
+
+def test_a_rotated_link_no_longer_opens_anything(server: Server) -> None:
+    import csv
+    import subprocess
+    import sys
+
+    out = server.work / "rotated.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "perfxl", "links", "--ledger", str(server.ledger), "--year",
+         "2026", "--base-url", server.url, "--rotate", "-o", str(out)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    with out.open(encoding="utf-8-sig") as fh:
+        fresh = {row["单位编码"]: row["链接"] for row in csv.DictReader(fh)}
+    assert call(server.links[A])[0] == 404
+    status, _, page = call(fresh[A])
+    assert status == 200 and "广州市老人院" in page
+    server.links.update(fresh)
 
 
 def test_unknown_links_are_refused_then_throttled(server: Server) -> None:
