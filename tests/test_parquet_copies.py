@@ -206,3 +206,38 @@ def test_an_export_while_another_program_holds_the_ledger_still_writes_everythin
     assert held["projects"].column("总计").to_pylist() == [
         Decimal("1.01"), Decimal("2.02"), Decimal("3.03")
     ]  # fmt: skip
+
+
+def test_every_value_of_the_parquet_is_the_csv_s_read_in_one_pass_or_one_by_one(
+    make: Callable[[str], str], tmp_path: Path
+) -> None:
+    """120 departments exported (more than the export converts one submission at a time:
+    it reads them all in one pass), then one more (converted on its own): every value of
+    every column of the Parquet tables is the one the CSV (the rows as the workbook shows
+    them) holds."""
+    ledger = make("ledger")
+    for n in range(120):
+        record(ledger, f"D{n:03d}", [Decimal("187.38") + n, Decimal("0.1") * n], f"x{n}")
+    compare(ledger, tmp_path / "first")
+    record(ledger, "D999", [Decimal("1.23")], "late")
+    compare(ledger, tmp_path / "again")
+
+
+def compare(ledger: str, out: Path) -> None:
+    parquet = export(ledger, out / "pq")
+    written = export(ledger, out / "csv", "csv")
+    for name in ("projects", "indicators"):
+        table = pq.read_table(parquet[name])
+        with written[name].open(encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+        assert table.num_rows == len(rows) > 0, name
+        for title in table.column_names:
+            kind = table.schema.field(title).type
+            for got, text in zip(table.column(title).to_pylist(), (r[title] for r in rows),
+                                 strict=True):  # fmt: skip
+                if got is None:
+                    assert text == "", (name, title, text)
+                elif pa.types.is_decimal(kind):
+                    assert got == Decimal(text), (name, title, got, text)
+                else:
+                    assert str(got) == text.removeprefix("'"), (name, title, got, text)
