@@ -123,12 +123,19 @@ class Queries:
         return Submission(**dict(row)) if row is not None else None
 
     def submissions(
-        self, year: int | None = None, status: str | None = None, form: str | None = None
+        self,
+        year: int | None = None,
+        status: str | None = None,
+        form: str | None = None,
+        department: str | None = None,
     ) -> list[Submission]:
-        """Every submission (of a year, of a status, of a form), in the order they
-        arrived."""
+        """Every submission (of a year, of a status, of a form, of a department), in the
+        order they arrived."""
         where: list[str] = ["TRUE"]
         params: list[object] = []
+        if department is not None:
+            where.append("department_code = ?")
+            params.append(department)
         if form is not None:
             where.append("form = ?")
             params.append(form)
