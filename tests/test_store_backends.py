@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -243,3 +245,28 @@ def _other_bytes(data: bytes, n: int) -> bytes:
             target.writestr(item, source.read(item.filename))
         target.writestr("docProps/perfxl-test.txt", str(n))
     return out.getvalue()
+
+
+def test_the_web_page_on_a_postgresql_ledger(postgres_server: str, tmp_path: Path) -> None:
+    """`serve --ledger postgresql://…`: a department's upload is read, checked and
+    recorded there, and its page and the office's board say so."""
+    from tests.test_web_safety import call, upload
+    from tests.web_server import ADMIN_TOKEN, serving
+
+    with postgres.database(postgres_server) as url, serving(tmp_path, ledger=url) as server:
+        sample = INBOX / "440100003-广州市老人院-第2次.xlsx"
+        status, headers, _ = upload(server.links["440100003"], sample.name, sample.read_bytes())
+        assert status == 303
+        status, _, page = call(server.url + headers["location"])
+        assert status == 200 and "已接收" in page
+        with Store(url) as store:
+            [mine] = store.submissions(2026, department="440100003")
+        assert mine.status == "accepted" and Path(mine.file_path).parent == tmp_path / "uploads"
+        token = re.search(r'name="csrf" value="([0-9a-f]+)"', call(server.url + "/admin")[2])
+        assert token is not None
+        body = f"csrf={token.group(1)}&password={urllib.parse.quote(ADMIN_TOKEN)}".encode()
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        status, headers, _ = call(server.url + "/admin/login", body, form)
+        cookie = headers["set-cookie"].split(";")[0]
+        status, _, board = call(server.url + "/admin", headers={"Cookie": cookie})
+        assert status == 200 and "已接收 1" in board

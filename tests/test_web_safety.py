@@ -132,7 +132,7 @@ def test_oversized_and_non_spreadsheet_uploads_are_refused_and_nothing_is_kept(
     server: Server,
 ) -> None:
     before = submissions(server)
-    uploads = server.ledger.with_name("ledger-uploads")
+    uploads = server.work / "uploads"
     kept = set(uploads.iterdir()) if uploads.exists() else set()
     cases = {
         "big.xlsx": (b"PK\x03\x04" + b"\0" * (1024 * 1024 + 10), 413, "文件超过 1 MB"),

@@ -27,7 +27,7 @@ YEAR = "2026"
 @dataclass
 class Server:
     url: str
-    ledger: Path
+    ledger: str  # a file's path, or a PostgreSQL URL
     links: dict[str, str]  # department code → its link
     work: Path
 
@@ -45,10 +45,11 @@ def perfxl(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @contextmanager
-def serving(work: Path, *options: str) -> Iterator[Server]:
-    """The server on a ledger in `work`, with each department's link."""
+def serving(work: Path, *options: str, ledger: str | None = None) -> Iterator[Server]:
+    """The server on a ledger in `work` (or the PostgreSQL one `ledger` names), with each
+    department's link; uploads kept in `work`."""
     work.mkdir(parents=True, exist_ok=True)
-    ledger = work / "ledger.db"
+    ledger = ledger or str(work / "ledger.db")
     roster = work / "roster.csv"
     shutil.copy(ROSTER, roster)
     port = free_port()
@@ -61,7 +62,7 @@ def serving(work: Path, *options: str) -> Iterator[Server]:
     log = (work / "serve.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "perfxl", "serve", "--ledger", str(ledger), "--year", YEAR,
-         "--port", str(port), "--jobs", "2", *options],
+         "--port", str(port), "--jobs", "2", "--uploads", str(work / "uploads"), *options],
         stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "PERFXL_ADMIN_TOKEN": ADMIN_TOKEN},
     )  # fmt: skip
