@@ -182,14 +182,18 @@ def _fit_to_print(ws: Any, flagged: int, data: int | None) -> None:
     last = max(flagged, _last_filled_row(ws) if data is None else data)
     if last == 0:
         return
-    if ws.print_area:
-        first_col, first_row, last_col, last_row = range_boundaries(
-            str(ws.print_area).split(",")[0].split("!")[-1].replace("$", "")
-        )
-        if last_row > last >= first_row:
-            ws.print_area = (
-                f"{get_column_letter(first_col)}{first_row}:{get_column_letter(last_col)}{last}"
+    if ws.print_area:  # each of its ranges, no further down than the last filled row
+        ranges = []
+        for part in str(ws.print_area).split(","):
+            first_col, first_row, last_col, last_row = range_boundaries(
+                part.split("!")[-1].replace("$", "")
             )
+            if first_row > last:
+                continue  # wholly below what was filled
+            ranges.append(f"{get_column_letter(first_col)}{first_row}:"
+                          f"{get_column_letter(last_col)}{min(last_row, last)}")  # fmt: skip
+        if ranges:
+            ws.print_area = ranges
     elif ws.max_row > last:
         ws.print_area = f"A1:{get_column_letter(ws.max_column)}{last}"
     setup = ws.sheet_properties.pageSetUpPr
