@@ -209,6 +209,10 @@ def _jobs(value: int) -> int:
 
 
 YearCallback, JobsCallback = _year, _jobs
+JobsOption = Annotated[
+    int,
+    typer.Option("--jobs", help="并行读取的进程数。", callback=_jobs, show_default="全部核心"),
+]
 
 
 def _probe(folder: Path) -> None:

@@ -19,7 +19,7 @@ from perfxl.cli.app import (
     CodesetOption,
     Command,
     ConfigOption,
-    JobsCallback,
+    JobsOption,
     LayoutOption,
     LedgerOption,
     OverallSpecOption,
@@ -64,12 +64,7 @@ def collect_command(
     accept_with_errors: Annotated[
         bool, typer.Option("--accept-with-errors", help="有错误的文件也计入汇总。")
     ] = False,
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs", help="并行读取的进程数。", callback=JobsCallback, show_default="全部核心"
-        ),
-    ] = 0,
+    jobs: JobsOption = 0,
     config: ConfigOption = None,
     spec: SpecOption = DEFAULT_SPEC,
     overall_spec: OverallSpecOption = DEFAULT_OVERALL_SPEC,

@@ -16,7 +16,7 @@ from perfxl.cli.app import (
     CodesetOption,
     Command,
     ConfigOption,
-    JobsCallback,
+    JobsOption,
     LedgerOption,
     OverallSpecOption,
     RosterOption,
@@ -128,12 +128,7 @@ def serve_command(
     set_admin: Annotated[
         bool, typer.Option("--set-admin", help="设置财政部门的登录口令后退出。")
     ] = False,
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs", help="并行读取的进程数。", callback=JobsCallback, show_default="全部核心"
-        ),
-    ] = 0,
+    jobs: JobsOption = 0,
     config: ConfigOption = None,
     spec: SpecOption = DEFAULT_SPEC,
     overall_spec: OverallSpecOption = DEFAULT_OVERALL_SPEC,
