@@ -241,3 +241,27 @@ def compare(ledger: str, out: Path) -> None:
                     assert got == Decimal(text), (name, title, got, text)
                 else:
                     assert str(got) == text.removeprefix("'"), (name, title, got, text)
+
+
+def test_an_export_is_one_state_of_the_ledger_whatever_is_recorded_meanwhile(
+    make: Callable[[str], str], tmp_path: Path
+) -> None:
+    """A resubmission recorded (superseding the first) while the export reads: the export
+    shows the ledger as it was when it began, the first file's rows and not both."""
+    ledger = make("ledger")
+    record(ledger, "D01", [Decimal("187.38")], "a")
+    with Store(ledger) as reading:
+        with reading.snapshot():
+            assert len(reading.submissions()) == 1
+            newer = record(ledger, "D01", [Decimal("40.00"), Decimal("1.50")], "b")
+            with Store(ledger) as other, other.transaction():
+                other.set_standing(1, "superseded", newer, None)
+            for fmt in ("csv", "parquet"):
+                write_details(reading, tmp_path / f"during-{fmt}", fmt)
+        write_details(reading, tmp_path / "after", "parquet")
+    during = pq.read_table(tmp_path / "during-parquet" / "projects.parquet")
+    assert during.column("总计").to_pylist() == [Decimal("187.38")]
+    with (tmp_path / "during-csv" / "projects.csv").open(encoding="utf-8-sig") as fh:
+        assert [r["总计"] for r in csv.DictReader(fh)] == ["187.38"]
+    after = pq.read_table(tmp_path / "after" / "projects.parquet")
+    assert after.column("总计").to_pylist() == [Decimal("40.00"), Decimal("1.50")]

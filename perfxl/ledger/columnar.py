@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from perfxl import __version__
+from perfxl.errors import PerfxlError
 from perfxl.ledger.details import Table, indicator_table, project_table
 from perfxl.ledger.store import Store
 
@@ -70,14 +71,47 @@ def write_copied(
     parts in order, each cast to the widest type (a wider decimal is exact), or converted
     again from its rows where a cast would change how a value reads (a number that became
     text)."""
+    keeper = _keeper(store)
+    try:
+        _write_copied(pa, pq, store, keeper, path, year, table, convert, usual, batch)
+    finally:
+        if keeper is not None:
+            keeper.close()
+
+
+def _keeper(store: Store) -> Store | None:
+    """A connection of its own for the copies: `store` may be reading a snapshot (an
+    export reads one state of the ledger), in which nothing is written. None where the
+    ledger cannot be opened again (the copies are then not kept)."""
+    try:
+        return Store(store.path)
+    except PerfxlError:
+        return None
+
+
+def _write_copied(
+    pa: Any,
+    pq: Any,
+    store: Store,
+    keeper: Store | None,
+    path: Path,
+    year: int | None,
+    table: Table,
+    convert: Convert,
+    usual: list[Any],
+    batch: int,
+) -> None:
     make = COPIED[table.name]
     mark = signature(table)
     names = [c.title for c in table.columns]
     ids = store.accepted_ids(year)
-    _prune(store, table.name, mark)
-    known = {sid: json.loads(needs) for sid, needs in store.copies(table.name, mark).items()}
+    if keeper is not None:
+        _prune(keeper, table.name, mark)
+    source = keeper or store
+    known = {sid: json.loads(needs) for sid, needs in source.copies(table.name, mark).items()}
+    known = {sid: needs for sid, needs in known.items() if sid in set(ids)}
     missing = [sid for sid in ids if sid not in known]
-    saving = True
+    saving = keeper is not None
     pending: list[tuple[int, str, bytes]] = []
 
     def part_of(rows: list[tuple[object, ...]], types: list[Any]) -> tuple[Any, dict[str, Any]]:
@@ -91,23 +125,22 @@ def write_copied(
         part, known[sid] = part_of(rows, list(usual))
         pending.append((sid, json.dumps(known[sid]), _ipc(pa, part)))
         if len(pending) >= SAVE_EVERY or sid == missing[-1]:
-            saving = saving and _save(store, table.name, mark, pending)
+            saving = saving and keeper is not None and _save(keeper, table.name, mark, pending)
             pending.clear()
 
     widest = [_widest(pa, n, usual[n], known.values()) for n in range(len(usual))]
     schema = pa.schema([pa.field(c.title, t) for c, t in zip(table.columns, widest, strict=True)])
-    copies = store.copy_data(year, table.name, mark) if saving else iter(())
-    copy = next(copies, None)
+    kept: dict[int, bytes] = {}
     with pq.ParquetWriter(str(path), schema) as writer, ThreadPoolExecutor(1) as background:
         # Written in the background while the next parts are read: both let go of the GIL.
         writing: Future[None] | None = None
         held: list[Any] = []
         count = 0
-        for sid in ids:
-            if copy is not None and copy[0] == sid:
-                part, copy = _read_ipc(pa, copy[1]), next(copies, None)
-            else:
-                part = again(sid, list(widest))
+        for n, sid in enumerate(ids):
+            if n % SAVE_EVERY == 0 and saving and keeper is not None:  # the next ones' copies
+                kept = keeper.copy_data(table.name, mark, ids[n : n + SAVE_EVERY])
+            data = kept.pop(sid, None)
+            part = _read_ipc(pa, data) if data is not None else again(sid, list(widest))
             if part.schema != schema:
                 part = (
                     part.cast(schema)

@@ -148,7 +148,7 @@ class PostgresConnection:
         return bool(self._db.closed or self._db.broken)
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
-        if sql.startswith("BEGIN"):
+        if sql == "BEGIN IMMEDIATE":  # a writing transaction: one at a time, as SQLite's
             self._db.execute("BEGIN")
             self._db.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
             return None

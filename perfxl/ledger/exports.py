@@ -53,8 +53,9 @@ def write_published_ledger(
     name) one table in which each department is a 资金使用单位 group. Fields a template
     spec added get columns of their own. The department-wide forms, where the ledger
     holds any, go beside it in their own layout (`<name>-部门整体.xlsx`)."""
-    tables = list(accepted_tables(store, year))
-    overall = accepted_overall(store, year)
+    with store.snapshot():  # one state of the ledger
+        tables = list(accepted_tables(store, year))
+        overall = accepted_overall(store, year)
     if not tables and not overall:
         raise InputError("台账中还没有已接收的提交")
     written = [_write_projects(store, tables, path, year, bureau)] if tables else []
@@ -107,6 +108,11 @@ def write_details(store: Store, out_dir: Path, fmt: str, year: int | None = None
     if fmt not in ("csv", "parquet"):
         raise InputError(f"未知的导出格式“{fmt}”：可用 csv、parquet")
     out_dir.mkdir(parents=True, exist_ok=True)
+    with store.snapshot():
+        return _write_details(store, out_dir, fmt, year)
+
+
+def _write_details(store: Store, out_dir: Path, fmt: str, year: int | None) -> list[Path]:
     written = []
     for table in detail_tables(store, year, for_people=False):
         path = out_dir / f"{table.name}.{fmt}"

@@ -366,17 +366,17 @@ class Queries:
             ).fetchall()
         )
 
-    def copy_data(self, year: int | None, table: str, signature: str) -> Iterator[Row]:
-        """The column copies of a table's accepted submissions (submission_id, data), in
-        the order of `accepted_ids`."""
-        where, params = _accepted(year)
-        yield from self.db.execute(
-            "SELECT c.submission_id, c.data FROM column_copies c"
-            f" JOIN submissions s ON s.id = c.submission_id WHERE {where}"
-            " AND c.tab = ? AND c.signature = ?"
-            " ORDER BY s.form != 'project', s.department_code NULLS FIRST, s.id",
-            [*params, table, signature],
+    def copy_data(self, table: str, signature: str, ids: list[int]) -> dict[int, bytes]:
+        """The column copies of a table, of this signature, that these submissions have."""
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = self.db.execute(
+            "SELECT submission_id, data FROM column_copies WHERE tab = ? AND signature = ?"
+            f" AND submission_id IN ({marks})",
+            [table, signature, *ids],
         )
+        return {int(row[0]): bytes(row[1]) for row in rows}
 
 
 def _accepted(year: int | None, submission: int | None = None) -> tuple[str, list[object]]:

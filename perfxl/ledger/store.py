@@ -80,6 +80,7 @@ class Store(Queries):
     def __init__(self, location: Location) -> None:
         self.path = location
         self.postgres = is_postgres(location)
+        self._reading = False  # within a snapshot
         try:
             self.db, self.errors = connect(location)
         except sqlite3.Error as exc:
@@ -151,6 +152,27 @@ class Store(Queries):
             self.db.execute("ROLLBACK")
             raise
         else:
+            self.db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Within: every query reads the ledger as it was at the first, whatever is recorded
+        meanwhile by others (an export or a workbook is one state of the ledger, never half
+        of a collect). Nothing is written on this connection within. Within another
+        snapshot, it is that one."""
+        if self._reading:
+            yield
+            return
+        self._reading = True
+        if self.postgres:
+            self.db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        else:
+            self.db.execute("BEGIN DEFERRED")
+            self.db.execute("SELECT 1 FROM submissions LIMIT 1").fetchall()  # taken here
+        try:
+            yield
+        finally:
+            self._reading = False
             self.db.execute("COMMIT")
 
     def checkpoint(self) -> None:

@@ -93,10 +93,24 @@ def write_ledger(
     sheet_rows: int = SHEET_ROWS,
 ) -> LedgerTotals:
     """Write the consolidated workbook; return the totals it shows. A detail table longer
-    than `sheet_rows` (Excel's limit) continues on the next sheet."""
+    than `sheet_rows` (Excel's limit) continues on the next sheet. The workbook is one
+    state of the ledger, whatever is recorded while it is written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with store.snapshot():
+        return _write_ledger(store, path, codeset, roster, year, title, sheet_rows)
+
+
+def _write_ledger(
+    store: Store,
+    path: Path,
+    codeset: CodeSet,
+    roster: list[RosterEntry] | None,
+    year: int | None,
+    title: str,
+    sheet_rows: int,
+) -> LedgerTotals:
     import xlsxwriter
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     status = department_status(store, roster, year)
     totals = LedgerTotals(status.money, dict.fromkeys(status.money, ZERO))
     accepted = [
