@@ -109,7 +109,8 @@ def _write_copied(
         _prune(keeper, table.name, mark)
     source = keeper or store
     known = {sid: json.loads(needs) for sid, needs in source.copies(table.name, mark).items()}
-    known = {sid: needs for sid, needs in known.items() if sid in set(ids)}
+    wanted = set(ids)
+    known = {sid: needs for sid, needs in known.items() if sid in wanted}
     missing = [sid for sid in ids if sid not in known]
     saving = keeper is not None
     pending: list[tuple[int, str, bytes]] = []
