@@ -156,6 +156,14 @@ def test_a_department_hands_in_its_file_and_the_office_sees_it(
     driver.get(link)
     shot(driver, "4-department-after", "已接收", "已退回")  # the history keeps both
 
+    # What was accepted, in a fresh template, to revise and hand in again.
+    before = set(downloads.iterdir())
+    driver.find_element(By.ID, "filled-project").click()
+    again = openpyxl.load_workbook(downloaded(downloads, before))["项目"]
+    sent = openpyxl.load_workbook(right)["项目"]
+    for ref in ("B4", "C4", "F4", "G4", "C5", "F5"):
+        assert again[ref].value == sent[ref].value, ref
+
     driver.get(f"{server.url}/admin")
     driver.find_element(By.ID, "password").send_keys("wrong")
     driver.find_element(By.ID, "login").click()

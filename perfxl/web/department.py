@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from perfxl.checks.validate import data_rows
 from perfxl.cli.render import change_text
-from perfxl.domain.model import Department
+from perfxl.domain.model import Department, OverallTable, TargetTable
 from perfxl.errors import PerfxlError
 from perfxl.formats.overall_writer import write_overall_template
 from perfxl.formats.roster import RosterEntry
@@ -91,7 +91,7 @@ class DepartmentPages:
                 code = status.overall.status
             forms.append({"key": form, "title": FORM_TITLES[form], "status": code,
                           "status_text": STATUS_TEXT.get(code, code),
-                          "detail": _detail(chosen)})  # fmt: skip
+                          "detail": _detail(chosen), "filled": code == "accepted"})  # fmt: skip
         history = [
             {"id": x.id, "time": shown_time(x.received_at), "form": FORMS.get(x.form, x.form),
              "status": _verdict(x)[0], "status_text": _verdict(x)[1],
@@ -105,27 +105,43 @@ class DepartmentPages:
         )  # fmt: skip
 
     async def template(self, request: Request) -> Response:
-        """A form's template, made for this department."""
+        """A form's template, made for this department; with `?filled=1`, filled with what
+        the ledger has accepted of it (to revise and hand in again)."""
         entry = await self.guarded(request)
         if isinstance(entry, Response):
             return entry
         settings, form = self.site.settings, request.path_params["form"]
         if form not in settings.forms:
             return message("没有这种模板", "请从页面上的按钮下载模板。", 404)
+        filled = request.query_params.get("filled") == "1"
+        return await run_in_threadpool(self._template, entry, form, filled)
+
+    def _template(self, entry: RosterEntry, form: str, filled: bool) -> Response:
+        settings = self.site.settings
+        dept = Department(code=entry.code, name=entry.name)
+        project: TargetTable | None = None
+        overall: OverallTable | None = None
+        if filled:
+            with self.site.store() as s:
+                accepted = s.submissions(settings.year, "accepted", form, entry.code)
+                if not accepted:
+                    return message("没有已接收的内容", "这张表还没有被接收的提交。", 404)
+                sid = accepted[-1].id
+                if form == "project":
+                    project = TargetTable(department=dept, fiscal_year=settings.year,
+                                          projects=s.projects(sid))  # fmt: skip
+                else:
+                    overall = s.overall(sid)
         folder = Path(tempfile.mkdtemp(prefix="perfxl-template-"))
-        name = f"{entry.code}-{entry.name}-{settings.year}年{FORM_TITLES[form]}.xlsx"
+        which = "（已接收内容）" if filled else ""
+        name = f"{entry.code}-{entry.name}-{settings.year}年{FORM_TITLES[form]}{which}.xlsx"
         target = folder / "template.xlsx"
         options = TemplateOptions(year=settings.year)
-        dept = Department(code=entry.code, name=entry.name)
         if form == "project":
-            await run_in_threadpool(
-                write_template, target, settings.spec, settings.codeset, dept, options
-            )
+            write_template(target, settings.spec, settings.codeset, dept, options, project)
         else:
-            await run_in_threadpool(
-                write_overall_template, target, settings.overall_spec,
-                settings.overall_codeset, dept, options,
-            )  # fmt: skip
+            write_overall_template(target, settings.overall_spec, settings.overall_codeset,
+                                   dept, options, overall)  # fmt: skip
         return download(target, name, folder)
 
     async def upload(self, request: Request) -> Response:
