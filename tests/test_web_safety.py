@@ -13,6 +13,7 @@ import urllib.request
 import uuid
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -314,6 +315,23 @@ def test_a_rotated_link_no_longer_opens_anything(server: Server) -> None:
     status, _, page = call(fresh[A])
     assert status == 200 and "广州市老人院" in page
     server.links.update(fresh)
+
+
+def test_a_department_keeps_at_most_the_files_the_server_allows(tmp_path: Path) -> None:
+    """`--max-uploads 2`: a third new file is refused and nothing of it kept; the same
+    bytes as one kept still show their verdict."""
+    with serving(tmp_path / "quota", "--max-uploads", "2") as small:
+        sent = []
+        for n in range(2):
+            data = _touched(A_FILE.read_bytes())
+            status, headers, _ = upload(small.links[A], f"第{n}次.xlsx", data)
+            assert status == 303
+            sent.append(data)
+        status, _, page = upload(small.links[A], "第3次.xlsx", _touched(A_FILE.read_bytes()))
+        assert status == 429 and "达到上限" in page
+        assert len(list((small.work / "uploads").iterdir())) == 2
+        status, headers, _ = upload(small.links[A], "第1次.xlsx", sent[0])
+        assert status == 303 and headers["location"].endswith("again=1")
 
 
 def test_unknown_links_are_refused_then_throttled(server: Server) -> None:

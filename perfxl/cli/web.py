@@ -125,6 +125,9 @@ def serve_command(
         str, typer.Option("--form", help="各单位应交的表：project、department 或 both。")
     ] = "both",
     max_mb: Annotated[int, typer.Option("--max-mb", help="上传文件的大小上限（MB）。")] = 20,
+    max_uploads: Annotated[
+        int, typer.Option("--max-uploads", help="每个单位最多保存的上传文件数。")
+    ] = 200,
     set_admin: Annotated[
         bool, typer.Option("--set-admin", help="设置财政部门的登录口令后退出。")
     ] = False,
@@ -168,6 +171,7 @@ def serve_command(
             overall_codeset=load_codeset(the_overall.codeset),
             forms=FORMS[form],
             max_mb=max_mb,
+            max_uploads=max_uploads,
             admin_token=admin_token_from_environment(),
             jobs=jobs or None,
         )

@@ -35,6 +35,10 @@ from perfxl.ledger.inbox import received_time
 from perfxl.ledger.store import Store
 
 
+class QuotaReached(InputError):
+    """A department has handed in as many files as the server keeps for one."""
+
+
 def workbook_kind(data: bytes) -> str:
     """The extension a handed-in file's content shows (.xlsx, .xlsm, .ods, .xls); an
     InputError, said for the person who sent it, for anything that is no workbook."""
@@ -67,8 +71,10 @@ class Uploads:
         overall_spec: OverallSpec | None,
         year: int,
         jobs: int | None = None,
+        most: int | None = None,
     ) -> None:
         self.folder = folder
+        self.most = most  # files kept for one department, at most
         folder.mkdir(parents=True, exist_ok=True)
         with Store(ledger) as store:
             roster = store.roster(year)
@@ -97,6 +103,12 @@ class Uploads:
         known = sorted(self.folder.glob(f"{code}-*-{digest[:16]}{suffix}"))
         if known:
             return known[0]
+        if self.most is not None:
+            kept = sum(1 for _ in self.folder.glob(f"{code}-*"))
+            if kept >= self.most:
+                raise QuotaReached(
+                    f"本单位已上传 {kept} 个文件，达到上限：如需再交，请联系财政部门"
+                )
         path = self.folder / f"{code}-{stamp}-{digest[:16]}{suffix}"
         partial = path.with_suffix(".partial")
         partial.write_bytes(data)

@@ -54,6 +54,7 @@ class ServeSettings:
     overall_codeset: CodeSet
     forms: tuple[str, ...] = ("project", "department")
     max_mb: int = 20
+    max_uploads: int = 200  # files kept for one department
     admin_token: str | None = None
     jobs: int | None = None
     read_codeset: CodeSet | None = None  # None: each file's own, as collect does

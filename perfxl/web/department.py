@@ -26,6 +26,7 @@ from perfxl.ledger.collect import owned_digest
 from perfxl.ledger.details import FORMS, SEVERITY_TEXT
 from perfxl.ledger.queries import Submission
 from perfxl.ledger.status import STATUS_TEXT, department_status
+from perfxl.ledger.uploads import QuotaReached
 from perfxl.web.guard import form_ok, form_token
 from perfxl.web.site import (
     FORM_TITLES,
@@ -160,6 +161,8 @@ class DepartmentPages:
         data, original = received
         try:
             path, digest = await run_in_threadpool(self._saved, data, entry.code)
+        except QuotaReached as exc:
+            return await site.refuse(entry, client, str(exc), back, 429)
         except PerfxlError as exc:
             return await site.refuse(entry, client, str(exc), back, 415)
         before = await run_in_threadpool(self._by_bytes, digest, entry.code)

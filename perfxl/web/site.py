@@ -45,6 +45,7 @@ class Site:
         self.uploads = Uploads(
             settings.ledger, settings.uploads, settings.config, settings.spec,
             settings.read_codeset, settings.overall_spec, settings.year, settings.jobs,
+            settings.max_uploads,
         )  # fmt: skip
         self.throttle = Throttle()
         self.locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
