@@ -55,42 +55,36 @@ def _help_option(option: Any) -> Any:
     return option
 
 
-class Command(TyperCommand):
-    """A command whose help, usage line and usage errors speak Chinese."""
+class _Chinese:
+    """What a command and the application share: help, usage line and usage errors in
+    Chinese (a mixin, before typer's class)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.options_metavar = OPTIONS_METAVAR
+        setattr(self, "options_metavar", OPTIONS_METAVAR)  # noqa: B010  (typer's attribute)
         _chinese(self)
 
     def get_help_option(self, ctx: Any) -> Any:
-        return _help_option(super().get_help_option(ctx))
+        return _help_option(super().get_help_option(ctx))  # type: ignore[misc]
 
     def get_usage(self, ctx: Any) -> str:
         return usage_line(self, ctx)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         with chinese_errors(ctx):
-            return super().parse_args(ctx, args)
+            return super().parse_args(ctx, args)  # type: ignore[misc, no-any-return]
 
 
-class Group(TyperGroup):
+class Command(_Chinese, TyperCommand):
+    """A command whose help, usage line and usage errors speak Chinese."""
+
+
+class Group(_Chinese, TyperGroup):
     """The application, its help, usage line and usage errors in Chinese."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.options_metavar, self.subcommand_metavar = OPTIONS_METAVAR, SUBCOMMAND_METAVAR
-        _chinese(self)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        return _help_option(super().get_help_option(ctx))
-
-    def get_usage(self, ctx: Any) -> str:
-        return usage_line(self, ctx)
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        with chinese_errors(ctx):
-            return super().parse_args(ctx, args)
+        self.subcommand_metavar = SUBCOMMAND_METAVAR
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         with chinese_errors(ctx):
