@@ -51,45 +51,21 @@ def signature(table: Table) -> str:
     return hashlib.sha256(json.dumps(what, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
-def write_copied(
-    pa: Any,
-    pq: Any,
-    store: Store,
-    path: Path,
-    year: int | None,
-    table: Table,
-    convert: Convert,
-    usual: list[Any],
-    batch: int,
-) -> None:
-    """`table` as Parquet from the column copies of its submissions' rows, made where
-    missing. `convert(types, rows)` makes a part's arrays (widening `types` in place where a
-    value needs it); `usual`, the columns' usual types; `batch`, rows per row group.
-
-    Two passes: the first makes the missing copies and learns what each column needs of
-    its type across all parts (the Parquet schema comes first); the second writes the
-    parts in order, each cast to the widest type (a wider decimal is exact), or converted
-    again from its rows where a cast would change how a value reads (a number that became
-    text)."""
-    keeper = _keeper(store)
+@contextlib.contextmanager
+def keeper(store: Store) -> Iterator[Store | None]:
+    """A connection of its own for the copies, for a whole export: `store` may be reading
+    a snapshot (an export reads one state of the ledger), in which nothing is written.
+    None where the ledger cannot be opened again (the copies are then not kept)."""
     try:
-        _write_copied(pa, pq, store, keeper, path, year, table, convert, usual, batch)
-    finally:
-        if keeper is not None:
-            keeper.close()
-
-
-def _keeper(store: Store) -> Store | None:
-    """A connection of its own for the copies: `store` may be reading a snapshot (an
-    export reads one state of the ledger), in which nothing is written. None where the
-    ledger cannot be opened again (the copies are then not kept)."""
-    try:
-        return Store(store.path)
+        kept = Store(store.path)
     except PerfxlError:
-        return None
+        yield None
+        return
+    with kept:
+        yield kept
 
 
-def _write_copied(
+def write_copied(
     pa: Any,
     pq: Any,
     store: Store,
@@ -101,6 +77,16 @@ def _write_copied(
     usual: list[Any],
     batch: int,
 ) -> None:
+    """`table` as Parquet from the column copies of its submissions' rows, made where
+    missing and kept through `keeper` (where there is one). `convert(types, rows)` makes a
+    part's arrays (widening `types` in place where a value needs it); `usual`, the columns'
+    usual types; `batch`, rows per row group.
+
+    Two passes: the first makes the missing copies and learns what each column needs of
+    its type across all parts (the Parquet schema comes first); the second writes the
+    parts in order, each cast to the widest type (a wider decimal is exact), or converted
+    again from its rows where a cast would change how a value reads (a number that became
+    text)."""
     make = COPIED[table.name]
     mark = signature(table)
     names = [c.title for c in table.columns]

@@ -18,7 +18,7 @@ from perfxl.errors import FileError, InputError
 from perfxl.formats.overall_published import write_overall_published
 from perfxl.formats.published_writer import write_published
 from perfxl.formats.templates import OVERALL_SUFFIX
-from perfxl.ledger.columnar import COPIED, write_copied
+from perfxl.ledger.columnar import COPIED, keeper, write_copied
 from perfxl.ledger.details import Table, detail_tables, local_text
 from perfxl.ledger.store import Store
 
@@ -114,15 +114,16 @@ def write_details(store: Store, out_dir: Path, fmt: str, year: int | None = None
 
 def _write_details(store: Store, out_dir: Path, fmt: str, year: int | None) -> list[Path]:
     written = []
-    for table in detail_tables(store, year, for_people=False):
-        path = out_dir / f"{table.name}.{fmt}"
-        if fmt == "csv":
-            _write_csv(path, table)
-        elif table.name in COPIED:
-            _write_parquet_copied(store, path, year, table)
-        else:
-            _write_parquet(path, table, _again(store, year, table.name))
-        written.append(path)
+    with keeper(store) if fmt == "parquet" else contextlib.nullcontext() as kept:
+        for table in detail_tables(store, year, for_people=False):
+            path = out_dir / f"{table.name}.{fmt}"
+            if fmt == "csv":
+                _write_csv(path, table)
+            elif table.name in COPIED:
+                _write_parquet_copied(store, kept, path, year, table)
+            else:
+                _write_parquet(path, table, _again(store, year, table.name))
+            written.append(path)
     return written
 
 
@@ -186,7 +187,9 @@ def _write_parquet(path: Path, table: Table, again: Callable[[], Table]) -> None
             table = again()
 
 
-def _write_parquet_copied(store: Store, path: Path, year: int | None, table: Table) -> None:
+def _write_parquet_copied(
+    store: Store, kept: Store | None, path: Path, year: int | None, table: Table
+) -> None:
     """A large detail table as Parquet, from the column copies of its rows (columnar.py)."""
     pa, pq = _pyarrow(path)
 
@@ -203,7 +206,7 @@ def _write_parquet_copied(store: Store, path: Path, year: int | None, table: Tab
         return arrays
 
     usual = [_arrow_type(pa, c.kind) for c in table.columns]
-    write_copied(pa, pq, store, path, year, table, convert, usual, BATCH)
+    write_copied(pa, pq, store, kept, path, year, table, convert, usual, BATCH)
 
 
 def _pyarrow(path: Path) -> tuple[Any, Any]:
