@@ -94,11 +94,12 @@ class Uploads:
         self._pool: ProcessPoolExecutor | None = None
         self._guard = threading.Lock()
 
-    def save(self, data: bytes, code: str) -> Path:
+    def save(self, data: bytes, code: str, digest: str | None = None) -> Path:
         """Keep a handed-in file (its content checked to be a workbook) under perfxl's
-        name for it; the same bytes twice are one file."""
+        name for it; the same bytes twice are one file. `digest`: their SHA-256, where the
+        caller has it already."""
         suffix = workbook_kind(data)
-        digest = hashlib.sha256(data).hexdigest()
+        digest = digest or hashlib.sha256(data).hexdigest()
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")  # two in one second: in order
         known = sorted(self.folder.glob(f"{code}-*-{digest[:16]}{suffix}"))
         if known:

@@ -222,7 +222,8 @@ class DepartmentPages:
     def _saved(self, data: bytes, code: str) -> tuple[Path, str]:
         """The upload kept under perfxl's name for it (refused if it is not a workbook), and
         its SHA-256, computed here once, off the event loop."""
-        return self.site.uploads.save(data, code), hashlib.sha256(data).hexdigest()
+        digest = hashlib.sha256(data).hexdigest()
+        return self.site.uploads.save(data, code, digest), digest
 
     def _by_bytes(self, digest: str, code: str) -> int | None:
         """This department's submission of the same bytes (`digest`), handed in before (by
