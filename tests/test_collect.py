@@ -877,7 +877,7 @@ def test_a_ledger_that_fails_stops_the_run_clearly_and_a_second_run_completes(
 
 _CHURN = """
 import resource, sys
-from perfxl.ledger.collect import keep_freed_memory
+from perfxl.ledger.processes import keep_freed_memory
 if sys.argv[1] == "keep":
     keep_freed_memory()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

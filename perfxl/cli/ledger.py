@@ -42,9 +42,10 @@ from perfxl.formats.mapping import load_layout
 from perfxl.formats.overall_spec import DEFAULT_OVERALL_SPEC, load_overall_spec
 from perfxl.formats.roster import read_roster
 from perfxl.formats.spec import DEFAULT_SPEC, load_spec
-from perfxl.ledger.collect import Event, collect
+from perfxl.ledger.collect import collect
 from perfxl.ledger.exports import write_details, write_published_ledger
 from perfxl.ledger.processes import exclusive
+from perfxl.ledger.recording import Event
 from perfxl.ledger.status import department_status
 from perfxl.ledger.store import Store
 from perfxl.ledger.workbook import write_ledger

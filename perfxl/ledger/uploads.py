@@ -29,9 +29,9 @@ from perfxl.formats.overall_spec import OverallSpec
 from perfxl.formats.roster import RosterEntry
 from perfxl.formats.spec import TemplateSpec
 from perfxl.formats.template_frame import Expected
-from perfxl.ledger.collect import Event, Settings, record_one, record_unreadable, start_worker
 from perfxl.ledger.database import Location
 from perfxl.ledger.inbox import received_time
+from perfxl.ledger.recording import Event, Settings, record_one, record_unreadable, start_worker
 from perfxl.ledger.store import Store
 
 

@@ -22,9 +22,9 @@ from perfxl.formats.overall_writer import write_overall_template
 from perfxl.formats.roster import RosterEntry
 from perfxl.formats.template_writer import TemplateOptions, write_template
 from perfxl.ledger import access
-from perfxl.ledger.collect import owned_digest
 from perfxl.ledger.details import FORMS, SEVERITY_TEXT
 from perfxl.ledger.queries import Submission
+from perfxl.ledger.recording import owned_digest
 from perfxl.ledger.status import STATUS_TEXT, department_status
 from perfxl.ledger.uploads import QuotaReached
 from perfxl.web.guard import form_ok, form_token
