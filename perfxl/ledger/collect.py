@@ -43,6 +43,7 @@ from perfxl.formats.overall_spec import OverallSpec
 from perfxl.formats.roster import RosterEntry
 from perfxl.formats.spec import TemplateSpec
 from perfxl.formats.template_frame import Expected
+from perfxl.ledger.database import fault_reason
 from perfxl.ledger.inbox import inbox_files, received_time
 from perfxl.ledger.processes import (
     CollectError,
@@ -56,7 +57,7 @@ from perfxl.ledger.recording import (
     record_unreadable,
     start_worker,
 )
-from perfxl.ledger.store import Store, fault_reason
+from perfxl.ledger.store import Store
 
 T = TypeVar("T")
 CHECKPOINT_EVERY = 200  # files recorded between two checkpoints of the write-ahead log

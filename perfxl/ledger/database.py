@@ -11,6 +11,7 @@ few milliseconds of recording each."""
 
 from __future__ import annotations
 
+import errno
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -179,3 +180,25 @@ def connect(location: Location) -> tuple[Connection, tuple[type[BaseException], 
     lite = sqlite3.connect(path, isolation_level=None)  # transactions by hand
     lite.row_factory = sqlite3.Row
     return lite, (sqlite3.Error,)
+
+
+def fault_reason(exc: BaseException) -> str:
+    """A fault of the ledger, said as what it is."""
+    text = str(exc).lower()
+    if "disk is full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+        return "台账所在的磁盘已满，请腾出空间"
+    if (
+        "readonly" in text
+        or "read-only" in text
+        or getattr(exc, "errno", None)
+        in (
+            errno.EACCES,
+            errno.EROFS,
+        )
+    ):
+        return "台账不可写（只读的文件或磁盘，或没有写入权限）"
+    if "locked" in text or "busy" in text:
+        return "台账被其他程序占用（如正在打开它的数据库工具）"
+    if "unable to open" in text:
+        return "无法打开台账文件（所在位置不存在或没有权限）"
+    return f"{type(exc).__name__}: {exc}"

@@ -15,8 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from perfxl.errors import PerfxlError
-from perfxl.ledger.database import Location, is_postgres, shown
-from perfxl.ledger.store import fault_reason
+from perfxl.ledger.database import Location, fault_reason, is_postgres, shown
 
 
 class CollectError(PerfxlError):

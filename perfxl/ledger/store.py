@@ -15,7 +15,6 @@ Amounts are stored as decimal text, exactly as read, and summed as `Decimal`.
 
 from __future__ import annotations
 
-import errno
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -28,7 +27,14 @@ from typing import Any
 from perfxl.domain.model import Extra, ExtraField, Issue, OverallTable, Project
 from perfxl.errors import FileError
 from perfxl.formats.roster import RosterEntry
-from perfxl.ledger.database import Connection, Location, connect, is_postgres, shown
+from perfxl.ledger.database import (
+    Connection,
+    Location,
+    connect,
+    fault_reason,
+    is_postgres,
+    shown,
+)
 from perfxl.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
 from perfxl.ledger.queries import (
     INDICATOR_COLUMNS,
@@ -49,28 +55,6 @@ def _text(value: object) -> object:
 
 def _encode(values: Extra) -> str:
     return json.dumps({k: _text(v) for k, v in values.items()}, ensure_ascii=False)
-
-
-def fault_reason(exc: BaseException) -> str:
-    """A fault of the ledger, said as what it is."""
-    text = str(exc).lower()
-    if "disk is full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
-        return "台账所在的磁盘已满，请腾出空间"
-    if (
-        "readonly" in text
-        or "read-only" in text
-        or getattr(exc, "errno", None)
-        in (
-            errno.EACCES,
-            errno.EROFS,
-        )
-    ):
-        return "台账不可写（只读的文件或磁盘，或没有写入权限）"
-    if "locked" in text or "busy" in text:
-        return "台账被其他程序占用（如正在打开它的数据库工具）"
-    if "unable to open" in text:
-        return "无法打开台账文件（所在位置不存在或没有权限）"
-    return f"{type(exc).__name__}: {exc}"
 
 
 class Store(Queries):
