@@ -224,6 +224,17 @@ def test_the_zone_is_the_machines(outputs: Path, tmp_path: Path) -> None:
     assert set(table.column("接收时间").to_pylist()) == {ARRIVED}
 
 
+def one_submission(store: Store, sha: str) -> int:
+    """An accepted submission of 测试局 (D01), its file D01.xlsx (`sha`, its digit)."""
+    return store.insert_submission(
+        {"department_code": "D01", "department_name": "测试局", "fiscal_year": 2026,
+         "file_name": "D01.xlsx", "file_path": "/inbox/D01.xlsx", "sha256": sha * 64,
+         "received_at": ARRIVED.isoformat(), "recorded_at": ARRIVED.isoformat(),
+         "kind": "plain", "status": "accepted", "verdict": "accepted", "errors": 0,
+         "warnings": 0, "form": "project"},
+    )  # fmt: skip
+
+
 def test_amounts_beyond_the_usual_digits_are_kept_exactly(tmp_path: Path) -> None:
     """An amount converted from 元 with more places than six, one of more than twelve whole
     digits, a negative one, a text that looks like a formula: Parquet widens the column to
@@ -232,13 +243,7 @@ def test_amounts_beyond_the_usual_digits_are_kept_exactly(tmp_path: Path) -> Non
                Decimal("1E+3"), Decimal("330.984")]  # fmt: skip
     ledger = tmp_path / "ledger.db"
     with Store(ledger) as store, store.transaction():
-        submission = store.insert_submission(
-            {"department_code": "D01", "department_name": "测试局", "fiscal_year": 2026,
-             "file_name": "D01.xlsx", "file_path": "/inbox/D01.xlsx", "sha256": "0" * 64,
-             "received_at": ARRIVED.isoformat(), "recorded_at": ARRIVED.isoformat(),
-             "kind": "plain", "status": "accepted", "verdict": "accepted", "errors": 0,
-             "warnings": 0, "form": "project"},
-        )  # fmt: skip
+        submission = one_submission(store, "0")
         projects = [
             Project(code=f"P{n}", name="=HYPERLINK(1)" if n == 0 else f"项目{n}", total=amount,
                     fiscal=amount, goal="目标")
@@ -268,13 +273,7 @@ def test_a_column_widened_for_places_keeps_precision_18_where_it_suffices(
     amounts = [Decimal("0.1234567"), Decimal("5.00")]
     ledger = tmp_path / "ledger.db"
     with Store(ledger) as store, store.transaction():
-        submission = store.insert_submission(
-            {"department_code": "D01", "department_name": "测试局", "fiscal_year": 2026,
-             "file_name": "D01.xlsx", "file_path": "/inbox/D01.xlsx", "sha256": "1" * 64,
-             "received_at": ARRIVED.isoformat(), "recorded_at": ARRIVED.isoformat(),
-             "kind": "plain", "status": "accepted", "verdict": "accepted", "errors": 0,
-             "warnings": 0, "form": "project"},
-        )  # fmt: skip
+        submission = one_submission(store, "1")
         projects = [Project(code=f"P{n}", name=f"项目{n}", total=amount, fiscal=amount,
                             goal="目标") for n, amount in enumerate(amounts)]  # fmt: skip
         store.insert_content(submission, projects, [])

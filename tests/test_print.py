@@ -22,6 +22,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from perfxl.cli import app
+from tests.conftest import libreoffice_resave
 
 ROOT = Path(__file__).resolve().parent.parent
 INBOX, ROSTER = ROOT / "samples" / "inbox", ROOT / "samples" / "roster.csv"
@@ -55,26 +56,7 @@ def to_pdf(files: list[Path], outdir: Path) -> list[Path]:
     )
     if not fonts.stdout.strip():
         pytest.fail("a Chinese font is required to print: apt-get install fonts-wqy-microhei")
-    outdir.mkdir(parents=True, exist_ok=True)
-    profile = outdir / ".lo-profile"
-    subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation={profile.resolve().as_uri()}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(outdir),
-            *map(str, files),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    out = [outdir / f.with_suffix(".pdf").name for f in files]
-    assert all(p.is_file() for p in out), f"LibreOffice did not print {out}"
-    return out
+    return libreoffice_resave(files, outdir, "pdf")
 
 
 class Page:
