@@ -793,6 +793,11 @@ def test_a_worker_killed_while_reading_costs_one_read_not_the_run(
     # A file the dead worker had recorded is reported as recorded, never as a duplicate.
     assert "重复0）" in "".join(output.split()), output
     monkeypatch.delenv("PERFXL_FAULT")
+    assert_as_a_clean_run(ledger, inbox, tmp_path)
+
+
+def assert_as_a_clean_run(ledger: Path, inbox: Path, tmp_path: Path) -> None:
+    """The ledger holds what one clean run of the inbox records: counts and statuses."""
     with Store(ledger) as store:
         counts, recorded = store.counts(), standing(store)
     with Store(tmp_path / "at-once.db") as store:
@@ -812,11 +817,7 @@ def test_a_worker_killed_once_it_recorded_reports_its_files_as_recorded(
     assert code in (0, 1) and "Traceback" not in output, output
     assert "重复0）" in "".join(output.split()) and "重复（已有）" not in output, output
     monkeypatch.delenv("PERFXL_FAULT")
-    with Store(ledger) as store:
-        counts, recorded = store.counts(), standing(store)
-    with Store(tmp_path / "at-once.db") as store:
-        collect([inbox], store, CODESET, Config(), SPEC, jobs=1)
-        assert store.counts() == counts and standing(store) == recorded
+    assert_as_a_clean_run(ledger, inbox, tmp_path)
 
 
 def test_a_file_that_kills_every_worker_is_recorded_unreadable_once(
